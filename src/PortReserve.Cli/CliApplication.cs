@@ -1,0 +1,47 @@
+using System.CommandLine;
+using PortReserve.Cli.Commands;
+
+namespace PortReserve.Cli;
+
+/// <summary>Builds the <c>portreserve</c> command tree and runs it with the given writers (tests pass StringWriters).</summary>
+internal static class CliApplication
+{
+    public static RootCommand CreateRootCommand()
+    {
+        var globals = new GlobalOptions();
+        var root = new RootCommand("""
+            portreserve: reserve TCP and UDP ports on this machine through portreserved, so that a port is still free when
+            your service starts. Reserved ports are written to the kernel's reserved port list, so no automatic port choice
+            (bind to port 0, connect without bind) can take them.
+
+            Exit status: 0 success, 1 other failure, 2 usage error, 3 daemon not reachable, 4 access denied,
+            5 address already in use, 6 not found, 7 no free block / quota, 8 invalid argument.
+            """)
+        {
+            globals.Socket,
+            globals.Json,
+        };
+        root.Subcommands.Add(ShowCommand.Create(globals));
+        root.Subcommands.Add(StatusCommand.Create(globals));
+        root.Subcommands.Add(RunCommand.Create(globals));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        ParseResult parsed = CreateRootCommand().Parse(args);
+        var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null };
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (System.CommandLine.Parsing.ParseError parseError in parsed.Errors)
+            {
+                await error.WriteLineAsync($"portreserve: {parseError.Message}");
+            }
+
+            await error.WriteLineAsync("Try 'portreserve --help'.");
+            return ExitCodes.Usage;
+        }
+
+        return await parsed.InvokeAsync(configuration, cancellationToken);
+    }
+}

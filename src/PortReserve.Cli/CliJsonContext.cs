@@ -1,0 +1,10 @@
+using System.Text.Json.Serialization;
+
+namespace PortReserve.Cli;
+
+/// <summary>Source-generated JSON for the CLI's output shapes (no reflection at run time).</summary>
+[JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(ErrorJson))]
+[JsonSerializable(typeof(ReservationJson[]))]
+[JsonSerializable(typeof(StatusJson))]
+internal sealed partial class CliJsonContext : JsonSerializerContext;

@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace PortReserve.Cli.Commands;
+
+/// <summary><c>portreserve run</c>: hold runtime reservations for exactly as long as a command runs.</summary>
+internal static class RunCommand
+{
+    private static readonly string[] s_blockOptions = ["--tcp", "--udp", "--tcp-at", "--udp-at"];
+
+    public static Command Create(GlobalOptions globals)
+    {
+        var tcp = new Option<string[]>("--tcp") { Description = "Reserve any N consecutive TCP ports (repeatable)" };
+        var udp = new Option<string[]>("--udp") { Description = "Reserve any N consecutive UDP ports (repeatable)" };
+        var tcpAt = new Option<string[]>("--tcp-at") { Description = "Reserve exactly TCP ports START..START+N-1, given as START:N (repeatable)" };
+        var udpAt = new Option<string[]>("--udp-at") { Description = "Reserve exactly UDP ports START..START+N-1, given as START:N (repeatable)" };
+        var commandLine = new Argument<string[]>("command") { Description = "The command to run, after --", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("run", """
+            Hold runtime reservations while a command runs. The command gets PORTRESERVE_TCP and PORTRESERVE_UDP:
+            comma-separated START-END blocks in the order of the flags. The reservations end when the command exits
+            (or when portreserve is killed). The exit status is the command's (127 if it cannot be started).
+
+            Examples:
+              portreserve run --tcp 1 -- sh -c 'exec my-server --port ${PORTRESERVE_TCP%-*}'
+              portreserve run --udp 20 --tcp-at 8080:1 -- ./media-server
+            """)
+        {
+            tcp, udp, tcpAt, udpAt, commandLine,
+        };
+
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var context = new CommandContext(parseResult, globals);
+            List<BlockRequest>? blocks = ParseBlocks(parseResult, out string? error);
+            if (blocks is null)
+            {
+                await context.Error.WriteLineAsync($"portreserve: {error}");
+                return ExitCodes.Usage;
+            }
+
+            string[] argv = parseResult.GetValue(commandLine) ?? [];
+            return await context.RunAsync(client => RunHoldingAsync(context, client, blocks, argv, cancellationToken), cancellationToken);
+        });
+        return command;
+    }
+
+    /// <summary>The block flags in the order given, so PORTRESERVE_* lists blocks in flag order across --tcp and --tcp-at.</summary>
+    private static List<BlockRequest>? ParseBlocks(ParseResult parseResult, out string? error)
+    {
+        var blocks = new List<BlockRequest>();
+        IReadOnlyList<Token> tokens = parseResult.Tokens;
+        error = null;
+        for (int i = 0; i < tokens.Count && tokens[i].Type != TokenType.DoubleDash; i++)
+        {
+            if (tokens[i].Type == TokenType.Option && s_blockOptions.Contains(tokens[i].Value) && i + 1 < tokens.Count)
+            {
+                BlockRequest? block = BlockRequest.Parse(tokens[i].Value, tokens[++i].Value, out error);
+                if (block is null)
+                {
+                    return null;
+                }
+
+                blocks.Add(block);
+            }
+        }
+
+        return blocks;
+    }
+
+    private static async Task<int> RunHoldingAsync(CommandContext context, PortReservationClient client, List<BlockRequest> blocks, string[] argv, CancellationToken cancellationToken)
+    {
+        var held = new List<PortReservation>();
+        try
+        {
+            foreach (BlockRequest block in blocks)
+            {
+                held.Add(await client.AcquireAsync(block.Protocol, block.Start, block.Count, cancellationToken));
+            }
+
+            return await RunChildAsync(context, client, held, argv, cancellationToken);
+        }
+        finally
+        {
+            foreach (PortReservation reservation in held)
+            {
+                await reservation.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<int> RunChildAsync(CommandContext context, PortReservationClient client, List<PortReservation> held, string[] argv, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(argv[0]) { UseShellExecute = false };
+        foreach (string argument in argv.Skip(1))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["PORTRESERVE_TCP"] = Blocks(held, PortReservationProtocol.Tcp);
+        start.Environment["PORTRESERVE_UDP"] = Blocks(held, PortReservationProtocol.Udp);
+
+        Process child;
+        try
+        {
+            child = Process.Start(start) ?? throw new InvalidOperationException("no process started");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            await context.Error.WriteLineAsync($"portreserve: cannot run '{argv[0]}': {e.Message}");
+            return 127;
+        }
+
+        using (child)
+        using (ForwardSignals(child))
+        using (client.ConnectionLost.Register(() => context.Error.WriteLine("portreserve: warning: the connection to portreserved was lost; the command's ports are no longer reserved")))
+        {
+            await child.WaitForExitAsync(CancellationToken.None);
+            _ = cancellationToken;
+            return child.ExitCode;
+        }
+    }
+
+    private static string Blocks(List<PortReservation> held, PortReservationProtocol protocol)
+        => string.Join(',', held.Where(r => r.Protocol == protocol).Select(r => $"{r.StartPort}-{r.EndPort}"));
+
+    /// <summary>SIGTERM, SIGHUP and SIGQUIT go on to the command; SIGINT from a terminal already reaches it (same process group).</summary>
+    private static CompositeDisposable ForwardSignals(Process child)
+    {
+        (PosixSignal Signal, int Number)[] forwarded = [(PosixSignal.SIGTERM, 15), (PosixSignal.SIGHUP, 1), (PosixSignal.SIGQUIT, 3)];
+        var registrations = new CompositeDisposable();
+        foreach ((PosixSignal signal, int number) in forwarded)
+        {
+            registrations.Add(PosixSignalRegistration.Create(signal, ctx =>
+            {
+                ctx.Cancel = true;
+                _ = Interop.Libc.Kill(child.Id, number);
+            }));
+        }
+
+        registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => ctx.Cancel = true));
+        return registrations;
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace PortReserve.Cli.Commands;
+
+/// <summary><c>portreserve status</c>: is the daemon up, and in what state.</summary>
+internal static class StatusCommand
+{
+    public static Command Create(GlobalOptions globals)
+    {
+        var command = new Command("status", "Show the daemon's version, uptime, kernel sync mode and state, reservation counts, and where its socket and state live. Exits 3 when no daemon answers.\n\nExample:\n  portreserve status");
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var context = new CommandContext(parseResult, globals);
+            return context.RunAsync(async client =>
+            {
+                PortReserveStatus status = await client.GetStatusAsync(cancellationToken);
+                await (context.Json ? WriteJsonAsync(context.Output, status) : WriteTextAsync(context.Output, status));
+                return ExitCodes.Success;
+            }, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Task WriteJsonAsync(TextWriter output, PortReserveStatus s)
+    {
+        var json = new StatusJson(
+            s.Version, Math.Round(s.Uptime.TotalSeconds, 3), s.KernelSyncMode, s.KernelSyncActive, s.KernelSyncDetail,
+            s.RuntimeReservations, s.PersistentReservations, s.SystemExclusions, s.Connections,
+            $"{s.WildcardStartPort}-{s.WildcardEndPort}", s.SocketPath, s.StateDirectory);
+        return output.WriteLineAsync(JsonSerializer.Serialize(json, CliJsonContext.Default.StatusJson));
+    }
+
+    private static async Task WriteTextAsync(TextWriter output, PortReserveStatus s)
+    {
+        await output.WriteLineAsync($"portreserved {s.Version}, up {FormatUptime(s.Uptime)}");
+        await output.WriteLineAsync($"socket:         {s.SocketPath}");
+        await output.WriteLineAsync($"state:          {s.StateDirectory}");
+        await output.WriteLineAsync($"kernel sync:    {s.KernelSyncMode}: {s.KernelSyncDetail}");
+        await output.WriteLineAsync($"wildcard range: {s.WildcardStartPort}-{s.WildcardEndPort}");
+        await output.WriteLineAsync($"reservations:   {s.RuntimeReservations} runtime, {s.PersistentReservations} persistent, {s.SystemExclusions} system exclusion range(s)");
+        await output.WriteLineAsync($"connections:    {s.Connections}");
+    }
+
+    private static string FormatUptime(TimeSpan uptime) => uptime.TotalDays >= 1
+        ? $"{(int)uptime.TotalDays}d {uptime.Hours}h {uptime.Minutes}m"
+        : uptime.TotalHours >= 1 ? $"{(int)uptime.TotalHours}h {uptime.Minutes}m {uptime.Seconds}s" : $"{uptime.Minutes}m {uptime.Seconds}s";
+}

@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+
+namespace PortReserve.Cli;
+
+/// <summary>One row of <c>show --json</c>; the token is a decimal string (64-bit values do not survive JSON numbers in every reader).</summary>
+internal sealed record ReservationJson(
+    [property: JsonPropertyName("protocol")] string Protocol,
+    [property: JsonPropertyName("start")] int Start,
+    [property: JsonPropertyName("end")] int End,
+    [property: JsonPropertyName("count")] int Count,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("ownerPid")] int? OwnerPid,
+    [property: JsonPropertyName("ownerUid")] uint? OwnerUid,
+    [property: JsonPropertyName("token")] string? Token);

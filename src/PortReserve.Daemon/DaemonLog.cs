@@ -1,0 +1,69 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon;
+
+/// <summary>Every log line the daemon writes, with stable event ids.</summary>
+internal static partial class DaemonLog
+{
+    [LoggerMessage(1, LogLevel.Information, "portreserved {Version} listening on {SocketPath}; state in {StateDirectory}; kernel sync {KernelSync}; wildcard range {WildcardRange}")]
+    public static partial void Started(ILogger logger, string version, string socketPath, string stateDirectory, string kernelSync, PortRange wildcardRange);
+
+    [LoggerMessage(2, LogLevel.Information, "portreserved stopping: runtime reservations released")]
+    public static partial void Stopping(ILogger logger);
+
+    [LoggerMessage(10, LogLevel.Information, "acquired {Protocol} {Range} for pid {Pid} uid {Uid}")]
+    public static partial void Acquired(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid);
+
+    [LoggerMessage(11, LogLevel.Information, "released {Protocol} {Range} at the request of pid {Pid} uid {Uid}")]
+    public static partial void Released(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid);
+
+    [LoggerMessage(12, LogLevel.Information, "released {Protocol} {Range} of pid {Pid} uid {Uid}: its connection closed")]
+    public static partial void ReleasedWithConnection(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid);
+
+    [LoggerMessage(20, LogLevel.Warning, "refused acquire of {Protocol} start {Start} count {Count} for pid {Pid} uid {Uid}: {Reason}")]
+    public static partial void AcquireRefused(ILogger logger, int pid, uint uid, PortReservationProtocol protocol, int start, int count, string reason);
+
+    [LoggerMessage(21, LogLevel.Warning, "refused release for pid {Pid} uid {Uid}: {Reason}")]
+    public static partial void ReleaseRefused(ILogger logger, int pid, uint uid, string reason);
+
+    [LoggerMessage(22, LogLevel.Warning, "refused associate for pid {Pid} uid {Uid}: {Reason}")]
+    public static partial void AssociateRefused(ILogger logger, int pid, uint uid, string reason);
+
+    [LoggerMessage(23, LogLevel.Warning, "closing connection {ConnectionId} of pid {Pid} uid {Uid}: protocol violation: {Reason}")]
+    public static partial void ProtocolViolation(ILogger logger, long connectionId, int pid, uint uid, string reason);
+
+    [LoggerMessage(30, LogLevel.Debug, "connection {ConnectionId} opened by pid {Pid} uid {Uid}")]
+    public static partial void ConnectionOpened(ILogger logger, long connectionId, int pid, uint uid);
+
+    [LoggerMessage(31, LogLevel.Debug, "connection {ConnectionId} of pid {Pid} closed")]
+    public static partial void ConnectionClosed(ILogger logger, long connectionId, int pid);
+
+    [LoggerMessage(32, LogLevel.Debug, "connection {ConnectionId} failed: {Error}")]
+    public static partial void ConnectionError(ILogger logger, long connectionId, SocketError error);
+
+    [LoggerMessage(33, LogLevel.Warning, "accept failed: {Error}; retrying")]
+    public static partial void AcceptFailed(ILogger logger, SocketError error);
+
+    [LoggerMessage(34, LogLevel.Error, "request on connection {ConnectionId} failed unexpectedly")]
+    public static partial void UnexpectedRequestFailure(ILogger logger, long connectionId, Exception exception);
+
+    [LoggerMessage(40, LogLevel.Warning, "kernel sync off: {Path} is not writable ({Reason}); reservations are not enforced in the kernel (use --kernel-sync on to require it)")]
+    public static partial void KernelSyncUnavailable(ILogger logger, string path, string reason);
+
+    [LoggerMessage(41, LogLevel.Warning, "cannot read {Path}: {Reason}; no system exclusions known")]
+    public static partial void KernelListUnreadable(ILogger logger, string path, string reason);
+
+    [LoggerMessage(42, LogLevel.Information, "removing entries left in the kernel list by an earlier run: {Ports}")]
+    public static partial void RemovingStaleEntries(ILogger logger, string ports);
+
+    [LoggerMessage(43, LogLevel.Information, "system exclusions in the kernel list (kept, never handed out): {Ports}")]
+    public static partial void SystemExclusionsFound(ILogger logger, string ports);
+
+    [LoggerMessage(44, LogLevel.Debug, "kernel list written up to change {Generation} in {Milliseconds:F3} ms")]
+    public static partial void KernelListWritten(ILogger logger, long generation, double milliseconds);
+
+    [LoggerMessage(45, LogLevel.Error, "writing {Path} failed; affected requests were refused and the next change rewrites the list")]
+    public static partial void KernelWriteFailed(ILogger logger, string path, Exception exception);
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Kernel;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon;
+
+/// <summary>The daemon's settings after parsing the command line; defaults are the embedded ones.</summary>
+internal sealed record DaemonOptions
+{
+    public string SocketPath { get; init; } = DefaultPaths.DaemonSocket;
+
+    public string StateDirectory { get; init; } = DefaultPaths.DaemonStateDirectory;
+
+    public KernelSyncMode KernelSync { get; init; } = KernelSyncMode.Auto;
+
+    /// <summary>The range wildcard requests are served from; null means the kernel's ip_local_port_range.</summary>
+    public PortRange? WildcardRange { get; init; }
+
+    public int MaxRuntimePortsPerUid { get; init; } = Reservations.QuotaPolicy.Default.MaxRuntimePortsPerUid;
+
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    public string KernelListPath { get; init; } = KernelPortSync.DefaultPath;
+}

@@ -1,0 +1,172 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using PortReserve.Daemon.Reservations;
+
+namespace PortReserve.Daemon.Kernel;
+
+/// <summary>
+/// Keeps <c>ip_local_reserved_ports</c> equal to the table's ports plus the system exclusions. Changes are coalesced:
+/// callers mutate the table under the service gate, call <see cref="RequestCommit"/> under the same gate, and await the
+/// task; one writer applies everything requested so far in one write (group commit), then completes all those tasks.
+/// </summary>
+internal sealed partial class KernelPortSync : IAsyncDisposable
+{
+    public const string DefaultPath = "/proc/sys/net/ipv4/ip_local_reserved_ports";
+
+    private readonly Lock _gate;
+    private readonly ReservationTable _table;
+    private readonly OwnedPortsRecord _record;
+    private readonly ILogger _logger;
+    private readonly SafeFileHandle? _handle;
+    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Queue<(long Generation, TaskCompletionSource Done)> _waiters = new();
+    private long _requested;
+    private Task _writer = Task.CompletedTask;
+
+    private KernelPortSync(KernelSyncMode mode, string path, SafeFileHandle? handle, string detail, Lock gate, ReservationTable table, OwnedPortsRecord record, ILogger logger)
+    {
+        Mode = mode;
+        Path = path;
+        _handle = handle;
+        Detail = detail;
+        _gate = gate;
+        _table = table;
+        _record = record;
+        _logger = logger;
+    }
+
+    public KernelSyncMode Mode { get; }
+
+    public string Path { get; }
+
+    /// <summary>True when the daemon writes the kernel list.</summary>
+    public bool Active => _handle is not null;
+
+    /// <summary>Why sync is on or off, for status and logs.</summary>
+    public string Detail { get; }
+
+    /// <summary>Number of writes made to the kernel list.</summary>
+    public long Writes { get; private set; }
+
+    /// <summary>
+    /// Opens the kernel list per <paramref name="mode"/>, reads it, and moves every entry the daemon did not write
+    /// (per the owned-ports record) into the table as system exclusions.
+    /// </summary>
+    public static KernelPortSync Open(KernelSyncMode mode, string path, Lock gate, ReservationTable table, OwnedPortsRecord record, ILogger logger)
+    {
+        SafeFileHandle? handle = null;
+        string detail;
+        if (mode == KernelSyncMode.Off)
+        {
+            detail = "off (--kernel-sync off)";
+        }
+        else
+        {
+            try
+            {
+                handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write);
+                detail = $"on, writing {path}";
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                if (mode == KernelSyncMode.On)
+                {
+                    throw new InvalidOperationException($"--kernel-sync on, but {path} is not writable ({e.Message}); run portreserved as root in this network namespace, or use --kernel-sync auto|off");
+                }
+
+                detail = $"off: {path} is not writable ({e.Message}); reservations are not enforced in the kernel";
+                DaemonLog.KernelSyncUnavailable(logger, path, e.Message);
+            }
+        }
+
+        var sync = new KernelPortSync(mode, path, handle, detail, gate, table, record, logger);
+        sync.AdoptSystemExclusions();
+        return sync;
+    }
+
+    /// <summary>Starts the writer and applies the initial state (stale entries removed, reservations present).</summary>
+    public Task StartAsync()
+    {
+        _writer = Task.Run(RunWriterAsync);
+        lock (_gate)
+        {
+            return RequestCommit();
+        }
+    }
+
+    /// <summary>
+    /// Asks for the table's current state to reach the kernel; the task completes once a write that includes it is
+    /// done, or faults when the write failed. Call under the service gate, right after changing the table.
+    /// </summary>
+    public Task RequestCommit()
+    {
+        if (!Active)
+        {
+            return Task.CompletedTask;
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waiters)
+        {
+            _waiters.Enqueue((++_requested, done));
+        }
+
+        _signal.Writer.TryWrite(true);
+        return done.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _signal.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        _handle?.Dispose();
+    }
+
+    private void AdoptSystemExclusions()
+    {
+        PortSet current = ReadKernelList();
+        PortSet owned = _record.Load();
+        var stale = new PortSet();
+        stale.CopyFrom(current);
+        stale.ExceptWith(NotIn(owned));
+        current.ExceptWith(owned);
+        _table.AddSystemExclusions(current);
+        _lastWritten.CopyFrom(stale);
+        _lastWritten.UnionWith(current);
+        _lastOwned.CopyFrom(stale);
+        _recorded.CopyFrom(owned);
+        _lastWrittenKnown = true;
+        if (!stale.IsEmpty)
+        {
+            DaemonLog.RemovingStaleEntries(_logger, KernelPortList.Format(stale));
+        }
+
+        if (!current.IsEmpty)
+        {
+            DaemonLog.SystemExclusionsFound(_logger, KernelPortList.Format(current));
+        }
+    }
+
+    private static PortSet NotIn(PortSet set)
+    {
+        var complement = new PortSet();
+        complement.Add(new Protocol.PortRange(0, Protocol.PortRange.MaxPort + 1));
+        complement.ExceptWith(set);
+        return complement;
+    }
+
+    private PortSet ReadKernelList()
+    {
+        try
+        {
+            return KernelPortList.Parse(File.ReadAllText(Path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Without the list there are no system exclusions to honour; sync (if on) would have failed to open too.
+            DaemonLog.KernelListUnreadable(_logger, Path, e.Message);
+            return new PortSet();
+        }
+    }
+}

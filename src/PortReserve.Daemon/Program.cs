@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using PortReserve;
+using PortReserve.Daemon;
+using PortReserve.Daemon.Kernel;
+using PortReserve.Protocol;
+
+var socket = new Option<string>("--socket") { Description = $"Unix socket to listen on (default: {DefaultPaths.SystemSocket} as root, else $XDG_RUNTIME_DIR/portreserve/portreserved.sock)" };
+var stateDir = new Option<string>("--state-dir") { Description = $"Directory for persistent state (default: {DefaultPaths.SystemStateDirectory} as root, else $XDG_STATE_HOME/portreserve)" };
+var kernelSync = new Option<KernelSyncMode>("--kernel-sync") { Description = "Mirror reservations into net.ipv4.ip_local_reserved_ports: auto (when writable), on (required), off", DefaultValueFactory = _ => KernelSyncMode.Auto };
+var wildcardRange = new Option<PortRange?>("--wildcard-range") { Description = "LO-HI range that wildcard requests are served from (default: net.ipv4.ip_local_port_range)", CustomParser = ParseRange };
+var maxPorts = new Option<int>("--max-runtime-ports-per-uid") { Description = "Most runtime-reserved ports one non-root uid may hold", DefaultValueFactory = _ => new DaemonOptions().MaxRuntimePortsPerUid };
+var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None", DefaultValueFactory = _ => LogLevel.Information };
+maxPorts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--max-runtime-ports-per-uid must be at least 1"); } });
+
+var root = new RootCommand("portreserved: the PortReserve daemon. Owns the machine's TCP/UDP port reservation table and enforces it in the kernel's reserved port list.")
+{
+    socket, stateDir, kernelSync, wildcardRange, maxPorts, logLevel,
+};
+
+root.SetAction(async (parseResult, _) =>
+{
+    var defaults = new DaemonOptions();
+    var options = defaults with
+    {
+        SocketPath = parseResult.GetValue(socket) ?? defaults.SocketPath,
+        StateDirectory = parseResult.GetValue(stateDir) ?? defaults.StateDirectory,
+        KernelSync = parseResult.GetValue(kernelSync),
+        WildcardRange = parseResult.GetValue(wildcardRange),
+        MaxRuntimePortsPerUid = parseResult.GetValue(maxPorts),
+        LogLevel = parseResult.GetValue(logLevel),
+    };
+
+    using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder
+        .SetMinimumLevel(options.LogLevel)
+        .AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            console.UseUtcTimestamp = true;
+            console.ColorBehavior = LoggerColorBehavior.Disabled;
+        })
+        .AddFilter<ConsoleLoggerProvider>(level => level >= options.LogLevel));
+    try
+    {
+        return await DaemonHost.RunAsync(options, loggerFactory, TimeProvider.System);
+    }
+    catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or InvalidDataException)
+    {
+        await Console.Error.WriteLineAsync($"portreserved: {e.Message}");
+        return 1;
+    }
+});
+
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    foreach (ParseError error in parsed.Errors)
+    {
+        await Console.Error.WriteLineAsync($"portreserved: {error.Message}");
+    }
+
+    return 2;
+}
+
+// Signals are handled by the daemon itself (drain, release, exit 0), not by the parser's termination timeout.
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
+static PortRange? ParseRange(ArgumentResult result)
+{
+    string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+    string[] parts = text.Split('-');
+    if (parts.Length == 2
+        && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int low)
+        && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int high)
+        && high >= low
+        && PortRange.FromBounds(low, high) is { IsValid: true } range)
+    {
+        return range;
+    }
+
+    result.AddError($"--wildcard-range '{text}' is not LO-HI with 1 <= LO <= HI <= 65535");
+    return null;
+}

@@ -1,0 +1,25 @@
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Reservations;
+
+/// <summary>The port space of one protocol: which ports are reserved and by which reservation.</summary>
+internal sealed class ProtocolSpace
+{
+    private readonly Reservation?[] _owners = new Reservation?[PortRange.MaxPort + 1];
+
+    public PortSet Occupied { get; } = new();
+
+    public Reservation? OwnerOf(int port) => _owners[port];
+
+    public void Add(Reservation reservation)
+    {
+        Occupied.Add(reservation.Range);
+        _owners.AsSpan(reservation.Range.Start, reservation.Range.Count).Fill(reservation);
+    }
+
+    public void Remove(Reservation reservation)
+    {
+        Occupied.Remove(reservation.Range);
+        _owners.AsSpan(reservation.Range.Start, reservation.Range.Count).Clear();
+    }
+}

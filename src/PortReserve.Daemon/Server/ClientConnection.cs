@@ -1,0 +1,182 @@
+using System.Buffers;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Reservations;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Server;
+
+/// <summary>
+/// One client connection: reads request frames, serves them, and ties the runtime reservations acquired on it to its
+/// life. Requests are taken in order; replies that wait for the kernel go out as they complete (matched by request id).
+/// </summary>
+internal sealed partial class ClientConnection(long id, Socket socket, PeerCredentials peer, ReservationService service, ILogger logger)
+{
+    // Requests are small; one more byte than the limit detects an oversized (truncated) frame.
+    private readonly byte[] _receiveBuffer = new byte[FrameHeader.MaxRequestSize + 1];
+
+    public long Id { get; } = id;
+
+    public PeerCredentials Peer { get; } = peer;
+
+    private ReservationOwner Owner => new(Id, Peer.Pid, Peer.Uid, Peer.Gid);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                int received = await socket.ReceiveAsync(_receiveBuffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                if (received == 0)
+                {
+                    break;
+                }
+
+                if (received > FrameHeader.MaxRequestSize)
+                {
+                    DaemonLog.ProtocolViolation(logger, Id, Peer.Pid, Peer.Uid, $"frame larger than {FrameHeader.MaxRequestSize} bytes");
+                    break;
+                }
+
+                if (!await HandleFrameAsync(received).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException e)
+        {
+            DaemonLog.ConnectionError(logger, Id, e.SocketErrorCode);
+        }
+        finally
+        {
+            service.ConnectionClosed(Id);
+            socket.Dispose();
+        }
+    }
+
+    public void Abort() => socket.Dispose();
+
+    /// <summary>Serves one frame; false means the peer broke the protocol and the connection must close.</summary>
+    private async ValueTask<bool> HandleFrameAsync(int length)
+    {
+        FrameHeader header;
+        try
+        {
+            header = FrameHeader.Read(_receiveBuffer.AsSpan(0, length));
+            if (header.IsReply || header.Status != 0 || header.Flags != FrameFlags.None)
+            {
+                throw new ProtocolException("a request frame must not carry reply bits, a status, or flags");
+            }
+        }
+        catch (ProtocolException e)
+        {
+            DaemonLog.ProtocolViolation(logger, Id, Peer.Pid, Peer.Uid, e.Message);
+            return false;
+        }
+
+        try
+        {
+            await DispatchAsync(header, length).ConfigureAwait(false);
+        }
+        catch (ProtocolException e)
+        {
+            await SendErrorAsync(header, PortReservationErrorKind.InvalidArgument, $"malformed {header.Operation} request: {e.Message}").ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    private ValueTask DispatchAsync(FrameHeader header, int length)
+    {
+        var reader = new FrameReader(_receiveBuffer.AsSpan(FrameHeader.Size, length - FrameHeader.Size));
+        switch (header.Operation)
+        {
+            case MessageType.Acquire:
+                _ = TrackAsync(CompleteAcquireAsync(header, AcquireRequest.Read(ref reader)));
+                return ValueTask.CompletedTask;
+            case MessageType.Release:
+                _ = TrackAsync(CompleteReleaseAsync(header, TokenRequest.Read(ref reader)));
+                return ValueTask.CompletedTask;
+            case MessageType.Associate:
+                return ReplyAsync(header, service.Authorize(TokenRequest.Read(ref reader), Peer));
+            case MessageType.Show:
+                return SendListingAsync(header, service.Show(ShowRequest.Read(ref reader).Protocol, Peer));
+            case MessageType.Status:
+                reader.EnsureEnd();
+                return SendStatusAsync(header);
+            default:
+                throw new ProtocolException($"{header.Operation} is not a request");
+        }
+    }
+
+    private async Task CompleteAcquireAsync(FrameHeader header, AcquireRequest request)
+        => await ReplyAsync(header, await service.AcquireAsync(request, Owner).ConfigureAwait(false)).ConfigureAwait(false);
+
+    private async Task CompleteReleaseAsync(FrameHeader header, TokenRequest request)
+        => await ReplyAsync(header, await service.ReleaseAsync(request.Token, Peer).ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>Runs a reply that waits for the kernel without holding up the next request; failures are logged, never thrown.</summary>
+    private async Task TrackAsync(Task reply)
+    {
+        try
+        {
+            await reply.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client went away before its reply: nothing to tell it, and its reservations go with the connection.
+        }
+        catch (Exception e)
+        {
+            DaemonLog.UnexpectedRequestFailure(logger, Id, e);
+        }
+    }
+
+    private ValueTask ReplyAsync(FrameHeader request, TableResult result)
+    {
+        if (!result.Succeeded)
+        {
+            return SendErrorAsync(request, result.Error!.Value, result.Message!);
+        }
+
+        Reservation reservation = result.Reservation!;
+        var grant = new ReservationGrant(reservation.Protocol, reservation.Range, request.Operation == MessageType.Release ? 0 : reservation.Token);
+        return SendAsync(request, request.Operation == MessageType.Release ? null : grant);
+    }
+
+    private ValueTask SendAsync(FrameHeader request, ReservationGrant? grant)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(64);
+        var writer = new FrameWriter(buffer, Reply(request, 0));
+        grant?.Write(ref writer);
+        return SendAndReturnAsync(buffer, writer.Length);
+    }
+
+    private ValueTask SendErrorAsync(FrameHeader request, PortReservationErrorKind kind, string message)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(FrameReader.MaxStringBytes + 64);
+        var writer = new FrameWriter(buffer, Reply(request, (byte)kind));
+        writer.WriteString(message);
+        return SendAndReturnAsync(buffer, writer.Length);
+    }
+
+    private async ValueTask SendAndReturnAsync(byte[] buffer, int length)
+    {
+        try
+        {
+            await socket.SendAsync(buffer.AsMemory(0, length), SocketFlags.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static FrameHeader Reply(FrameHeader request, byte status)
+        => new((MessageType)((byte)request.Operation | (byte)MessageType.ReplyBit), FrameFlags.None, status, request.RequestId);
+}

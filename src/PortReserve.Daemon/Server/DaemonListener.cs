@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace PortReserve.Daemon.Server;
+
+/// <summary>
+/// The daemon's Unix socket: binds it (probing and removing a stale socket file first), accepts connections, and runs
+/// each one. Disposal or abort of the listening socket means shutdown; other accept errors mean accept again.
+/// </summary>
+internal sealed class DaemonListener(string socketPath, ReservationService service, ILogger logger) : IAsyncDisposable
+{
+    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+    private readonly ConcurrentDictionary<long, (ClientConnection Connection, Task Running)> _connections = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _acceptLoop = Task.CompletedTask;
+    private long _nextConnectionId;
+
+    public string SocketPath { get; } = socketPath;
+
+    public int ConnectionCount => _connections.Count;
+
+    public IEnumerable<long> ConnectionIds => _connections.Keys;
+
+    public void Start()
+    {
+        UnixSocketFile.PrepareForBind(SocketPath);
+        _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
+
+        // Everyone may connect; each request is checked against the peer's kernel credentials.
+        File.SetUnixFileMode(SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
+        _listener.Listen(512);
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        await _acceptLoop.ConfigureAwait(false);
+        foreach ((ClientConnection connection, Task _) in _connections.Values)
+        {
+            connection.Abort();
+        }
+
+        await Task.WhenAll(_connections.Values.Select(c => c.Running)).ConfigureAwait(false);
+        UnixSocketFile.Remove(SocketPath);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (true)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+            {
+                break;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
+            {
+                break;
+            }
+            catch (SocketException e)
+            {
+                // Out of descriptors or a peer that vanished mid-accept: pause briefly instead of spinning, then go on.
+                DaemonLog.AcceptFailed(logger, e.SocketErrorCode);
+                await Task.Delay(TimeSpan.FromMilliseconds(50)).ConfigureAwait(false);
+                continue;
+            }
+
+            Serve(accepted);
+        }
+    }
+
+    private void Serve(Socket accepted)
+    {
+        PeerCredentials peer;
+        try
+        {
+            peer = PeerCredentials.Read(accepted);
+        }
+        catch (SocketException e)
+        {
+            DaemonLog.ConnectionError(logger, 0, e.SocketErrorCode);
+            accepted.Dispose();
+            return;
+        }
+
+        long id = Interlocked.Increment(ref _nextConnectionId);
+        var connection = new ClientConnection(id, accepted, peer, service, logger);
+        service.ConnectionOpened();
+        DaemonLog.ConnectionOpened(logger, id, peer.Pid, peer.Uid);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connections[id] = (connection, started.Task);
+        _ = RunConnectionAsync(connection, started);
+    }
+
+    private async Task RunConnectionAsync(ClientConnection connection, TaskCompletionSource finished)
+    {
+        try
+        {
+            await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(connection.Id, out _);
+            DaemonLog.ConnectionClosed(logger, connection.Id, connection.Peer.Pid);
+            finished.SetResult();
+        }
+    }
+}

@@ -1,0 +1,198 @@
+using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Kernel;
+using PortReserve.Daemon.Reservations;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Server;
+
+/// <summary>
+/// The one place that changes the reservation table. Every change happens under <see cref="Gate"/>, and a change
+/// that the kernel must see is acknowledged only after the kernel list holds it.
+/// </summary>
+internal sealed class ReservationService(ReservationTable table, Lock gate, DaemonIdentity identity, ILogger logger)
+{
+    private KernelPortSync? _kernel;
+    private int _connections;
+
+    public Lock Gate { get; } = gate;
+
+    public ReservationTable Table { get; } = table;
+
+    public void AttachKernel(KernelPortSync kernel) => _kernel = kernel;
+
+    public async Task<TableResult> AcquireAsync(AcquireRequest request, ReservationOwner owner)
+    {
+        TableResult result;
+        Task committed;
+        lock (Gate)
+        {
+            result = Table.Acquire(request.Protocol, request.Start, request.Count, owner);
+            if (!result.Succeeded)
+            {
+                DaemonLog.AcquireRefused(logger, owner.Pid, owner.Uid, request.Protocol, request.Start, request.Count, result.Message!);
+                return result;
+            }
+
+            committed = RequestCommit();
+        }
+
+        Reservation reservation = result.Reservation!;
+        if (await WaitForKernelAsync(committed).ConfigureAwait(false) is { } failure)
+        {
+            lock (Gate)
+            {
+                Table.Release(reservation.Token, owner.Pid);
+                _ = RequestCommit();
+            }
+
+            return failure;
+        }
+
+        DaemonLog.Acquired(logger, reservation.Protocol, reservation.Range, owner.Pid, owner.Uid);
+        return result;
+    }
+
+    public async Task<TableResult> ReleaseAsync(ulong token, PeerCredentials requester)
+    {
+        TableResult result;
+        Task committed;
+        lock (Gate)
+        {
+            result = Table.Release(token, requester.Pid);
+            if (!result.Succeeded)
+            {
+                DaemonLog.ReleaseRefused(logger, requester.Pid, requester.Uid, result.Message!);
+                return result;
+            }
+
+            committed = RequestCommit();
+        }
+
+        DaemonLog.Released(logger, result.Reservation!.Protocol, result.Reservation.Range, requester.Pid, requester.Uid);
+
+        // The reservation is gone from the table either way; a failed write was logged and the next write retries it.
+        _ = await WaitForKernelAsync(committed).ConfigureAwait(false);
+        return result;
+    }
+
+    public TableResult Authorize(TokenRequest request, PeerCredentials requester)
+    {
+        lock (Gate)
+        {
+            TableResult result = Table.Authorize(request.Token, request.Protocol, requester.Pid);
+            if (!result.Succeeded)
+            {
+                DaemonLog.AssociateRefused(logger, requester.Pid, requester.Uid, result.Message!);
+            }
+
+            return result;
+        }
+    }
+
+    public void ConnectionOpened() => Interlocked.Increment(ref _connections);
+
+    /// <summary>A connection closed, for whatever reason: its runtime reservations go back at once.</summary>
+    public void ConnectionClosed(long connectionId)
+    {
+        Interlocked.Decrement(ref _connections);
+        ReleaseConnection(connectionId);
+    }
+
+    public StatusReply Status()
+    {
+        lock (Gate)
+        {
+            return new StatusReply(
+                identity.Version,
+                (long)identity.Uptime.TotalMilliseconds,
+                (_kernel?.Mode ?? KernelSyncMode.Off).ToString().ToLowerInvariant(),
+                _kernel?.Active ?? false,
+                _kernel?.Detail ?? "off",
+                Table.RuntimeCount,
+                Table.Count - Table.RuntimeCount,
+                Table.SystemExclusions.Count,
+                Volatile.Read(ref _connections),
+                Table.WildcardRange,
+                identity.SocketPath,
+                identity.StateDirectory);
+        }
+    }
+
+    private void ReleaseConnection(long connectionId)
+    {
+        lock (Gate)
+        {
+            IReadOnlyList<Reservation> released = Table.ReleaseConnection(connectionId);
+            if (released.Count == 0)
+            {
+                return;
+            }
+
+            _ = RequestCommit();
+            foreach (Reservation reservation in released)
+            {
+                DaemonLog.ReleasedWithConnection(logger, reservation.Protocol, reservation.Range, reservation.Owner!.Pid, reservation.Owner.Uid);
+            }
+        }
+    }
+
+    /// <summary>The listing a caller sees: tokens only where the caller may use them.</summary>
+    public List<ReservationEntry> Show(PortReservationProtocol? protocol, PeerCredentials requester)
+    {
+        var entries = new List<ReservationEntry>();
+        lock (Gate)
+        {
+            foreach (Reservation r in Table.Reservations)
+            {
+                if (protocol is null || r.Protocol == protocol)
+                {
+                    bool mine = r.Owner is { } owner && owner.Pid == requester.Pid;
+                    entries.Add(new ReservationEntry(r.Protocol, r.Kind, r.Range, r.Owner?.Pid ?? 0, r.Owner?.Uid ?? ReservationEntry.NoUid, mine ? r.Token : 0));
+                }
+            }
+
+            foreach (PortRange range in Table.SystemExclusions)
+            {
+                foreach (PortReservationProtocol p in (PortReservationProtocol[])[PortReservationProtocol.Tcp, PortReservationProtocol.Udp])
+                {
+                    if (protocol is null || protocol == p)
+                    {
+                        entries.Add(new ReservationEntry(p, PortReservationKind.System, range, 0, ReservationEntry.NoUid, 0));
+                    }
+                }
+            }
+        }
+
+        entries.Sort((a, b) => a.Protocol != b.Protocol ? a.Protocol.CompareTo(b.Protocol) : a.Range.Start.CompareTo(b.Range.Start));
+        return entries;
+    }
+
+    /// <summary>Drops every runtime reservation (shutdown) and waits for the kernel to let their ports go.</summary>
+    public Task ReleaseAllRuntimeAsync(IEnumerable<long> connectionIds)
+    {
+        foreach (long id in connectionIds)
+        {
+            ReleaseConnection(id);
+        }
+
+        lock (Gate)
+        {
+            return RequestCommit();
+        }
+    }
+
+    private Task RequestCommit() => _kernel?.RequestCommit() ?? Task.CompletedTask;
+
+    private async Task<TableResult?> WaitForKernelAsync(Task committed)
+    {
+        try
+        {
+            await committed.ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return TableResult.Fail(PortReservationErrorKind.ServiceUnavailable, $"the kernel refused the reserved port list update ({e.Message}); the change was not made");
+        }
+    }
+}

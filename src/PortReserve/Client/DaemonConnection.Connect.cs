@@ -1,0 +1,49 @@
+using System.Net.Sockets;
+
+namespace PortReserve.Client;
+
+internal sealed partial class DaemonConnection
+{
+    /// <summary>Connects to the first candidate socket that answers; when none does, says where it looked and how to start the daemon.</summary>
+    public static async ValueTask<DaemonConnection> ConnectAsync(IReadOnlyList<string> candidates, CancellationToken cancellationToken)
+    {
+        var failures = new List<string>();
+        SocketException? lastError = null;
+        foreach (string path in candidates)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
+                return new DaemonConnection(socket, path);
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                lastError = e;
+                failures.Add($"{path} ({Describe(path, e)})");
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        throw new PortReservationException(
+            PortReservationErrorKind.ServiceUnavailable,
+            $"portreserved is not running or not reachable: tried {string.Join(", then ", failures)}. " +
+            $"Start it (portreserved, or systemctl start portreserved), or point {DefaultPaths.SocketEnvironmentVariable} or --socket at the socket it listens on.",
+            lastError);
+    }
+
+    private static string Describe(string path, SocketException error) => error.SocketErrorCode switch
+    {
+        _ when !File.Exists(path) && !Directory.Exists(Path.GetDirectoryName(path)) => "no such directory",
+        _ when !File.Exists(path) => "no such socket",
+        SocketError.ConnectionRefused => "connection refused: nothing listens there",
+        SocketError.AccessDenied => "permission denied",
+        SocketError.ProtocolType or SocketError.ProtocolNotSupported => "not a portreserved socket",
+        _ => error.Message,
+    };
+}

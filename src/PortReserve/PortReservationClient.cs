@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using PortReserve.Client;
+using PortReserve.Protocol;
+
+namespace PortReserve;
+
+/// <summary>
+/// A connection to portreserved. Runtime reservations acquired through it live until they are released or the client is
+/// disposed (or its process exits), like Windows <c>SIO_ACQUIRE_PORT_RESERVATION</c> reservations that die with their socket.
+/// </summary>
+public sealed partial class PortReservationClient : IAsyncDisposable
+{
+    private readonly DaemonConnection _connection;
+    private readonly ConcurrentDictionary<ulong, PortReservation> _held = new();
+
+    private PortReservationClient(DaemonConnection connection) => _connection = connection;
+
+    /// <summary>The socket of the daemon this client is connected to.</summary>
+    public string SocketPath => _connection.SocketPath;
+
+    /// <summary>Fires when the connection to the daemon is gone; every runtime reservation of this client is then lost.</summary>
+    public CancellationToken ConnectionLost => _connection.Lost;
+
+    /// <summary>Connects to the daemon.</summary>
+    /// <param name="options">Where the daemon listens; null for the default paths.</param>
+    /// <param name="cancellationToken">Cancels connecting.</param>
+    /// <returns>A connected client.</returns>
+    /// <exception cref="PortReservationException">With <see cref="PortReservationErrorKind.ServiceUnavailable"/> when no daemon answers.</exception>
+    public static async ValueTask<PortReservationClient> ConnectAsync(PortReservationClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<string> candidates = options?.SocketPath is { Length: > 0 } path ? [path] : DefaultPaths.ClientCandidates();
+        DaemonConnection connection = await DaemonConnection.ConnectAsync(candidates, cancellationToken).ConfigureAwait(false);
+        return new PortReservationClient(connection);
+    }
+
+    /// <summary>
+    /// Acquires a runtime reservation of <paramref name="count"/> consecutive ports (<c>SIO_ACQUIRE_PORT_RESERVATION</c>).
+    /// </summary>
+    /// <param name="protocol">The port space: TCP or UDP.</param>
+    /// <param name="startPort">The first port of the block, or 0 to let the daemon choose a free block in its wildcard range.</param>
+    /// <param name="count">How many ports, 1 to 65535.</param>
+    /// <param name="cancellationToken">Cancels waiting; a block granted after cancellation is released at once.</param>
+    /// <returns>The reservation; dispose it to release the ports.</returns>
+    /// <exception cref="PortReservationException">InvalidArgument for a bad range, AddressAlreadyInUse when the block overlaps a reservation or holds a port in use, NoBufferSpaceAvailable when no block is free or a quota is reached.</exception>
+    public async ValueTask<PortReservation> AcquireAsync(PortReservationProtocol protocol, int startPort, int count, CancellationToken cancellationToken = default)
+    {
+        ValidateProtocol(protocol);
+        if (count is < 1 or > PortRange.MaxPort || startPort is < 0 or > PortRange.MaxPort || (startPort > 0 && startPort + count - 1 > PortRange.MaxPort))
+        {
+            throw new PortReservationException(PortReservationErrorKind.InvalidArgument, $"cannot reserve {count} port(s) from {startPort}: count must be 1-65535, start 1-65535 (0 for any), and the block must end at or below 65535");
+        }
+
+        Reply reply = await _connection.RequestAsync(MessageType.Acquire, new AcquireRequest(protocol, startPort, count), cancellationToken).ConfigureAwait(false);
+        ReservationGrant grant = ReadGrant(reply.ThrowIfError());
+        var reservation = new PortReservation(this, grant);
+        _held[grant.Token] = reservation;
+        return reservation;
+    }
+
+    /// <summary>Releases a runtime reservation by token (<c>SIO_RELEASE_PORT_RESERVATION</c>). Only the acquiring process may.</summary>
+    /// <param name="token">The reservation's token.</param>
+    /// <param name="cancellationToken">Cancels waiting for the reply.</param>
+    /// <returns>A task that completes when the ports are free again.</returns>
+    /// <exception cref="PortReservationException">InvalidArgument for an unknown token; AccessDenied for another process's token.</exception>
+    public async ValueTask ReleaseAsync(ulong token, CancellationToken cancellationToken = default)
+    {
+        if (_held.TryGetValue(token, out PortReservation? reservation))
+        {
+            await reservation.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await ReleaseTokenAsync(token, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Associates an unbound socket with the reservation a token names (<c>SIO_ASSOCIATE_PORT_RESERVATION</c>), so that
+    /// <see cref="PortReservationSocketExtensions.BindReserved(Socket, System.Net.EndPoint)"/> takes its port from that block.
+    /// A token of this client's own reservations is checked locally; any other is checked by the daemon.
+    /// </summary>
+    /// <param name="socket">An unbound TCP or UDP socket.</param>
+    /// <param name="token">The reservation's token.</param>
+    /// <param name="cancellationToken">Cancels waiting for the daemon.</param>
+    /// <returns>A task that completes when the socket is associated.</returns>
+    /// <exception cref="PortReservationException">InvalidArgument for a bound socket, an unknown token or a protocol mismatch; OperationNotSupported for a socket that is not TCP or UDP; AccessDenied for a token the caller may not use.</exception>
+    public async ValueTask AssociateAsync(Socket socket, ulong token, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        PortReservationProtocol protocol = SocketAssociation.CheckAssociable(socket);
+        if (_held.TryGetValue(token, out PortReservation? reservation))
+        {
+            reservation.Associate(socket);
+            return;
+        }
+
+        Reply reply = await _connection.RequestAsync(MessageType.Associate, new TokenRequest(token, protocol), cancellationToken).ConfigureAwait(false);
+        ReservationGrant grant = ReadGrant(reply.ThrowIfError());
+        SocketAssociation.Associate(socket, new SocketAssociation(grant.Protocol, grant.Range, owner: null, _connection.Lost));
+    }
+
+    /// <summary>Disconnects; every runtime reservation acquired through this client is released by the daemon.</summary>
+    /// <returns>A task that completes when the connection is closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (PortReservation reservation in _held.Values)
+        {
+            reservation.MarkReleased();
+        }
+
+        _held.Clear();
+        await _connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    internal async ValueTask ReleaseTokenAsync(ulong token, CancellationToken cancellationToken)
+    {
+        Reply reply = await _connection.RequestAsync(MessageType.Release, new TokenRequest(token, null), cancellationToken).ConfigureAwait(false);
+        reply.ThrowIfError();
+        if (_held.TryRemove(token, out PortReservation? released))
+        {
+            released.MarkReleased();
+        }
+    }
+
+    internal bool IsConnectionLost => _connection.WasLost;
+
+    private static ReservationGrant ReadGrant(Reply reply)
+    {
+        var reader = new FrameReader(reply.Single);
+        return ReservationGrant.Read(ref reader);
+    }
+
+    private static void ValidateProtocol(PortReservationProtocol protocol)
+    {
+        if (protocol is not (PortReservationProtocol.Tcp or PortReservationProtocol.Udp))
+        {
+            throw new ArgumentOutOfRangeException(nameof(protocol), protocol, "protocol must be Tcp or Udp");
+        }
+    }
+}

@@ -1,0 +1,13 @@
+namespace PortReserve.Protocol;
+
+/// <summary>The operation a frame carries. A reply has the request's type with <see cref="ReplyBit"/> set.</summary>
+internal enum MessageType : byte
+{
+    Acquire = 1,
+    Release = 2,
+    Associate = 3,
+    Show = 4,
+    Status = 5,
+
+    ReplyBit = 0x80,
+}
