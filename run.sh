@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds if needed, then runs portreserved in the foreground with its embedded defaults.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [[ ! -x artifacts/bin/portreserved || -n $(find src -newer artifacts/bin/portreserved -name '*.cs' -print -quit) ]]; then
+  ./build.sh
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+  socket=/run/portreserve/portreserved.sock state=/var/lib/portreserve
+else
+  if [[ -n ${XDG_RUNTIME_DIR:-} ]]; then
+    socket=$XDG_RUNTIME_DIR/portreserve/portreserved.sock
+  else
+    socket=${TMPDIR:-/tmp}/portreserve-$(id -u)/portreserved.sock
+  fi
+  state=${XDG_STATE_HOME:-$HOME/.local/state}/portreserve
+fi
+cat <<INFO
+portreserved: socket $socket, state $state
+  try, in another terminal:  $PWD/artifacts/bin/portreserve status
+                             $PWD/artifacts/bin/portreserve run --tcp 1 -- sh -c 'echo reserved \$PORTRESERVE_TCP'
+  stop with Ctrl-C (runtime reservations are released; persistent ones stay)
+INFO
+exec artifacts/bin/portreserved "$@"

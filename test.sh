@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds, then runs the whole test suite inside a private network namespace, so that tests write the namespace's
+# own net.ipv4.ip_local_reserved_ports and never the host's. Ends with "N passed, N failed[, N skipped]".
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/ensure-tools.sh
+ensure_tools ip:iproute2 unshare:util-linux setpriv:util-linux
+
+./build.sh
+
+results=artifacts/test-results
+rm -rf "$results"
+mkdir -p "$results"
+if [[ $(id -u) -eq 0 ]]; then namespace=(unshare --net); else namespace=(unshare --map-root-user --net); fi
+
+set +e
+"${namespace[@]}" bash -c '
+  set -e
+  ip link set lo up
+  exec dotnet test PortReserve.slnx -c Release --no-build --nologo \
+    --logger "trx" --logger "console;verbosity=normal" --results-directory "$1" -- RunConfiguration.TreatNoTestsAsError=true
+' test-namespace "$results" 2>&1 | grep -v -E '^\s*(Passed|Skipped) ' 
+status=${PIPESTATUS[0]}
+set -e
+
+passed=0 failed=0 skipped=0
+shopt -s nullglob
+trx_files=("$results"/*.trx)
+for trx in "${trx_files[@]}"; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  value() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+  passed=$((passed + $(value passed)))
+  failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
+  skipped=$((skipped + $(value notExecuted)))
+done
+if ((${#trx_files[@]} == 0)) || { ((status != 0)) && ((failed == 0)); }; then
+  failed=$((failed + 1))
+  echo "test.sh: the test run failed before reporting results (exit $status)" >&2
+fi
+
+summary="$passed passed, $failed failed"
+((skipped > 0)) && summary="$summary, $skipped skipped"
+echo "$summary"
+((failed == 0))

@@ -1,0 +1,134 @@
+using PortReserve.Protocol;
+
+namespace PortReserve.Tests.Protocol;
+
+public sealed class FrameCodecTests
+{
+    [Fact]
+    public void AcquireRequest_RoundTrips()
+    {
+        byte[] frame = Encode(new FrameHeader(MessageType.Acquire, FrameFlags.None, 0, 42), new AcquireRequest(PortReservationProtocol.Udp, 5000, 20));
+
+        FrameHeader header = FrameHeader.Read(frame);
+        var reader = new FrameReader(frame.AsSpan(FrameHeader.Size));
+
+        Assert.Equal((MessageType.Acquire, 42u), (header.Operation, header.RequestId));
+        Assert.Equal(new AcquireRequest(PortReservationProtocol.Udp, 5000, 20), AcquireRequest.Read(ref reader));
+    }
+
+    [Fact]
+    public void ReservationGrant_RoundTripsAndRejectsZeroToken()
+    {
+        var buffer = new byte[64];
+        var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Acquire | MessageType.ReplyBit, FrameFlags.None, 0, 1));
+        new ReservationGrant(PortReservationProtocol.Tcp, new PortRange(40000, 3), 0xDEADBEEFCAFEUL).Write(ref writer);
+        var reader = new FrameReader(buffer.AsSpan(FrameHeader.Size, writer.Length - FrameHeader.Size));
+        Assert.Equal(0xDEADBEEFCAFEUL, ReservationGrant.Read(ref reader).Token);
+
+        writer = new FrameWriter(buffer, new FrameHeader(MessageType.Acquire | MessageType.ReplyBit, FrameFlags.None, 0, 1));
+        new ReservationGrant(PortReservationProtocol.Tcp, new PortRange(40000, 3), 0).Write(ref writer);
+        int length = writer.Length;
+        Assert.Throws<ProtocolException>(() =>
+        {
+            var zero = new FrameReader(buffer.AsSpan(FrameHeader.Size, length - FrameHeader.Size));
+            ReservationGrant.Read(ref zero);
+        });
+    }
+
+    [Fact]
+    public void StatusReply_RoundTrips()
+    {
+        var status = new StatusReply("1.2.3", 12345, "auto", true, "on", 1, 2, 3, 4, new PortRange(32768, 28232), "/run/x.sock", "/var/lib/x");
+        var buffer = new byte[FrameHeader.MaxFrameSize];
+        var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Status | MessageType.ReplyBit, FrameFlags.None, 0, 9));
+        status.Write(ref writer);
+        var reader = new FrameReader(buffer.AsSpan(FrameHeader.Size, writer.Length - FrameHeader.Size));
+
+        Assert.Equal(status, StatusReply.Read(ref reader));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 2, 1, 0, 0, 1, 0, 0, 0 }, "version")]
+    [InlineData(new byte[] { 1, 9, 0, 0, 1, 0, 0, 0 }, "unknown message type")]
+    [InlineData(new byte[] { 1, 1, 4, 0, 1, 0, 0, 0 }, "flags")]
+    [InlineData(new byte[] { 1, 1, 0, 99, 1, 0, 0, 0 }, "status")]
+    [InlineData(new byte[] { 1, 1, 0 }, "shorter")]
+    public void FrameHeader_Invalid_ThrowsProtocolException(byte[] frame, string reason)
+    {
+        ProtocolException error = Assert.Throws<ProtocolException>(() => FrameHeader.Read(frame));
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Fact]
+    public void AcquireRequest_TruncatedTrailingOrBadEnum_ThrowsProtocolException()
+    {
+        Assert.Throws<ProtocolException>(() => Decode([1, 0x88, 0x13]));
+        Assert.Throws<ProtocolException>(() => Decode([1, 0x88, 0x13, 20, 0, 7]));
+        Assert.Throws<ProtocolException>(() => Decode([3, 0x88, 0x13, 20, 0]));
+
+        static AcquireRequest Decode(byte[] payload)
+        {
+            var reader = new FrameReader(payload);
+            return AcquireRequest.Read(ref reader);
+        }
+    }
+
+    [Fact]
+    public void ReadString_OverLongOrInvalidUtf8_ThrowsProtocolException()
+    {
+        Assert.Throws<ProtocolException>(() => ReadString([0xFF, 0xFF]));
+        Assert.Throws<ProtocolException>(() => ReadString([2, 0, 0xC3, 0x28]));
+
+        static string ReadString(byte[] payload)
+        {
+            var reader = new FrameReader(payload);
+            return reader.ReadString();
+        }
+    }
+
+    [Fact]
+    public void RandomFrames_OnlyEverFailWithProtocolException()
+    {
+        var random = new Random(7);
+        var buffer = new byte[256];
+        for (int i = 0; i < 200_000; i++)
+        {
+            int length = random.Next(buffer.Length);
+            random.NextBytes(buffer.AsSpan(0, length));
+            if (length > 0 && random.Next(2) == 0)
+            {
+                buffer[0] = FrameHeader.CurrentVersion;
+            }
+
+            try
+            {
+                DecodeAny(buffer.AsSpan(0, length));
+            }
+            catch (ProtocolException)
+            {
+            }
+        }
+    }
+
+    private static void DecodeAny(ReadOnlySpan<byte> frame)
+    {
+        FrameHeader header = FrameHeader.Read(frame);
+        var reader = new FrameReader(frame[FrameHeader.Size..]);
+        switch (header.Operation)
+        {
+            case MessageType.Acquire: AcquireRequest.Read(ref reader); break;
+            case MessageType.Release or MessageType.Associate: TokenRequest.Read(ref reader); break;
+            case MessageType.Show: ShowRequest.Read(ref reader); break;
+            case MessageType.Status: StatusReply.Read(ref reader); break;
+        }
+    }
+
+    private static byte[] Encode<T>(FrameHeader header, T request)
+        where T : IRequestPayload
+    {
+        var buffer = new byte[FrameHeader.MaxRequestSize];
+        var writer = new FrameWriter(buffer, header);
+        request.Write(ref writer);
+        return buffer[..writer.Length];
+    }
+}
