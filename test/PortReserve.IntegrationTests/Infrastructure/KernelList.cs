@@ -1,0 +1,40 @@
+namespace PortReserve.IntegrationTests.Infrastructure;
+
+/// <summary>The test namespace's net.ipv4.ip_local_reserved_ports, read and written as the kernel presents it.</summary>
+internal static class KernelList
+{
+    public const string Path = "/proc/sys/net/ipv4/ip_local_reserved_ports";
+
+    public static string Text => File.ReadAllText(Path).Trim();
+
+    public static HashSet<int> Ports()
+    {
+        var ports = new HashSet<int>();
+        foreach (string entry in Text.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] bounds = entry.Split('-');
+            int start = int.Parse(bounds[0], System.Globalization.CultureInfo.InvariantCulture);
+            int end = bounds.Length == 2 ? int.Parse(bounds[1], System.Globalization.CultureInfo.InvariantCulture) : start;
+            ports.UnionWith(Enumerable.Range(start, end - start + 1));
+        }
+
+        return ports;
+    }
+
+    public static bool ContainsAll(int start, int end) => Ports().IsSupersetOf(Enumerable.Range(start, end - start + 1));
+
+    public static bool ContainsAny(int start, int end) => Ports().Overlaps(Enumerable.Range(start, end - start + 1));
+
+    public static void Write(string text) => File.WriteAllText(Path, text + "\n");
+
+    /// <summary>Refuses to run outside a private network namespace: the tests must never touch the host's list.</summary>
+    public static void EnsurePrivateNamespace()
+    {
+        string self = new FileInfo("/proc/self/ns/net").LinkTarget ?? string.Empty;
+        string init = new FileInfo("/proc/1/ns/net").LinkTarget ?? string.Empty;
+        if (self == init)
+        {
+            Assert.Fail("integration tests write net.ipv4.ip_local_reserved_ports and must run in a private network namespace: use ./test.sh");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace PortReserve.IntegrationTests.Infrastructure;
+
+/// <summary>Every await in these tests is bounded: a hang is a failure, not a stuck run.</summary>
+internal static class Timeouts
+{
+    public static readonly TimeSpan Default = TimeSpan.FromSeconds(20);
+
+    public static Task WithTimeout(this Task task, TimeSpan? timeout = null)
+        => task.WaitAsync(timeout ?? Default, TestContext.Current.CancellationToken);
+
+    public static Task<T> WithTimeout<T>(this Task<T> task, TimeSpan? timeout = null)
+        => task.WaitAsync(timeout ?? Default, TestContext.Current.CancellationToken);
+
+    public static Task WithTimeout(this ValueTask task, TimeSpan? timeout = null) => task.AsTask().WithTimeout(timeout);
+
+    public static Task<T> WithTimeout<T>(this ValueTask<T> task, TimeSpan? timeout = null) => task.AsTask().WithTimeout(timeout);
+
+    /// <summary>Polls until <paramref name="condition"/> holds; fails with <paramref name="what"/> when it never does.</summary>
+    public static async Task Eventually(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        DateTimeOffset deadline = TimeProvider.System.GetUtcNow() + (timeout ?? Default);
+        while (!condition())
+        {
+            if (TimeProvider.System.GetUtcNow() > deadline)
+            {
+                Assert.Fail($"timed out waiting until {what}");
+            }
+
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Sockets;
+using PortReserve.IntegrationTests.Infrastructure;
+
+namespace PortReserve.IntegrationTests;
+
+/// <summary>The kernel's reserved port list follows the table: real daemon, real sysctl, private network namespace.</summary>
+public sealed class KernelEnforcementTests
+{
+    [Fact(Timeout = 60_000)]
+    public async Task AcquireAsync_BlockIsInKernelListBeforeItReturns_AndLeavesAfterRelease()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        await using PortReservationClient client = await daemon.ConnectAsync();
+
+        PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Udp, 5000, 20, TestContext.Current.CancellationToken).WithTimeout();
+        bool heldAtReturn = KernelList.ContainsAll(5000, 5019);
+        await reservation.ReleaseAsync(TestContext.Current.CancellationToken).WithTimeout();
+        bool heldAfterRelease = KernelList.ContainsAny(5000, 5019);
+
+        Assert.True(heldAtReturn, $"kernel list at return: {KernelList.Text}");
+        Assert.False(heldAfterRelease, $"kernel list after release: {KernelList.Text}");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task BindToPortZero_ThousandsOfTimes_NeverLandsInAReservedBlock()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        await using PortReservationClient client = await daemon.ConnectAsync();
+        (int low, int high) = EphemeralRange();
+        var reserved = new HashSet<int>();
+        var blocks = new List<PortReservation>();
+
+        // Half the ephemeral range reserved in wildcard blocks of both protocols (which skip ports this process's own
+        // connections use): without enforcement about half of all automatic choices would land in them.
+        while (reserved.Count < (high - low + 1) / 2)
+        {
+            PortReservation block = await client.AcquireAsync(blocks.Count % 2 == 0 ? PortReservationProtocol.Tcp : PortReservationProtocol.Udp, 0, 500, TestContext.Current.CancellationToken).WithTimeout();
+            blocks.Add(block);
+            reserved.UnionWith(Enumerable.Range(block.StartPort, block.Count));
+        }
+
+        var landed = new List<int>();
+        for (int i = 0; i < 3000; i++)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, i % 2 == 0 ? SocketType.Stream : SocketType.Dgram, i % 2 == 0 ? ProtocolType.Tcp : ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            landed.Add(((IPEndPoint)socket.LocalEndPoint!).Port);
+        }
+
+        // The kernel keeps one list for TCP and UDP, so every block is closed to both protocols' automatic choices.
+        Assert.DoesNotContain(landed, reserved.Contains);
+        Assert.All(landed, p => Assert.InRange(p, low, high));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task SystemExclusions_SurviveEveryWriteAndAreRefused()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("9000-9001,12345");
+        await using PortReservationClient client = await daemon.ConnectAsync();
+
+        for (int i = 0; i < 20; i++)
+        {
+            PortReservation r = await client.AcquireAsync(i % 2 == 0 ? PortReservationProtocol.Tcp : PortReservationProtocol.Udp, 0, 1 + i, TestContext.Current.CancellationToken).WithTimeout();
+            Assert.True(KernelList.ContainsAll(9000, 9001) && KernelList.ContainsAll(12345, 12345), KernelList.Text);
+            await r.DisposeAsync().WithTimeout();
+            Assert.True(KernelList.ContainsAll(9000, 9001) && KernelList.ContainsAll(12345, 12345), KernelList.Text);
+        }
+
+        PortReservationException refused = await Assert.ThrowsAsync<PortReservationException>(
+            () => client.AcquireAsync(PortReservationProtocol.Tcp, 8990, 20, TestContext.Current.CancellationToken).WithTimeout());
+        IReadOnlyList<PortReservationInfo> listing = await client.ShowAsync(cancellationToken: TestContext.Current.CancellationToken).WithTimeout();
+        Assert.Equal(0, await daemon.StopAsync());
+
+        Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, refused.Kind);
+        Assert.Contains("system exclusion 9000-9001", refused.Message);
+        Assert.Contains(listing, r => r is { Kind: PortReservationKind.System, StartPort: 9000, EndPort: 9001 });
+        Assert.Equal("9000-9001,12345", KernelList.Text);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ExclusionAddedWhileRunning_IsAdoptedAndKept()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        await using PortReservationClient client = await daemon.ConnectAsync();
+        PortReservation first = await client.AcquireAsync(PortReservationProtocol.Tcp, 20000, 5, TestContext.Current.CancellationToken).WithTimeout();
+
+        // An administrator adds an exclusion by hand while the daemon runs (appending, as sysctl -w of the whole list would).
+        KernelList.Write(KernelList.Text + ",30000-30002");
+        await first.ReleaseAsync(TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.Equal("30000-30002", KernelList.Text);
+        PortReservationException refused = await Assert.ThrowsAsync<PortReservationException>(
+            () => client.AcquireAsync(PortReservationProtocol.Udp, 30001, 1, TestContext.Current.CancellationToken).WithTimeout());
+        Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, refused.Kind);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task DaemonKilled_RestartRemovesItsOwnLeftoversButKeepsSystemExclusions()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("7777");
+        await using (PortReservationClient client = await daemon.ConnectAsync())
+        {
+            await client.AcquireAsync(PortReservationProtocol.Tcp, 6000, 10, TestContext.Current.CancellationToken).WithTimeout();
+            await client.AcquireAsync(PortReservationProtocol.Udp, 6100, 1, TestContext.Current.CancellationToken).WithTimeout();
+            daemon.Kill9();
+            await daemon.WaitForExitAsync();
+        }
+
+        Assert.Equal("6000-6009,6100,7777", KernelList.Text);
+        await daemon.RestartAsync();
+
+        Assert.Equal("7777", KernelList.Text);
+        await using PortReservationClient again = await daemon.ConnectAsync();
+        await using PortReservation reacquired = await again.AcquireAsync(PortReservationProtocol.Tcp, 6000, 10, TestContext.Current.CancellationToken).WithTimeout();
+        Assert.Equal("6000-6009,7777", KernelList.Text);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task SigTerm_ExitsZeroAndTakesRuntimeEntriesOutOfTheKernel()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("100");
+        PortReservationClient client = await daemon.ConnectAsync();
+        PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 50, TestContext.Current.CancellationToken).WithTimeout();
+        Assert.True(KernelList.ContainsAll(reservation.StartPort, reservation.EndPort));
+
+        int exitCode = await daemon.StopAsync();
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal("100", KernelList.Text);
+        await Timeouts.Eventually(() => reservation.IsLost, "the client sees its reservation lost");
+        await client.DisposeAsync();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task KernelSyncOff_LeavesTheKernelListAlone()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("4242", "--kernel-sync", "off");
+        await using PortReservationClient client = await daemon.ConnectAsync();
+
+        await using PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 5000, 5, TestContext.Current.CancellationToken).WithTimeout();
+        PortReserveStatus status = await client.GetStatusAsync(TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.Equal("4242", KernelList.Text);
+        Assert.False(status.KernelSyncActive);
+        Assert.Equal(1, status.SystemExclusions);
+    }
+
+    private static (int Low, int High) EphemeralRange()
+    {
+        string[] bounds = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        return (int.Parse(bounds[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(bounds[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+}
