@@ -13,4 +13,5 @@ dotnet build PortReserve.slnx -c Release --nologo -v quiet -clp:NoSummary
 for project in src/PortReserve.Daemon src/PortReserve.Cli; do
   dotnet publish "$project" -c Release --no-build --nologo -v quiet -o artifacts/bin
 done
+touch artifacts/bin/.build-stamp
 echo "build.sh: artifacts/bin/portreserved and artifacts/bin/portreserve are ready"

@@ -3,7 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if [[ ! -x artifacts/bin/portreserved || -n $(find src -newer artifacts/bin/portreserved -name '*.cs' -print -quit) ]]; then
+# build.sh leaves a stamp; rebuild when a source or project file is newer (generated files under obj/ do not count).
+stamp=artifacts/bin/.build-stamp
+if [[ ! -e $stamp ]] || [[ -n $(find src Directory.Build.props Directory.Packages.props \( -name obj -o -name bin \) -prune \
+    -o -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -print | head -1) ]]; then
   ./build.sh
 fi
 

@@ -45,8 +45,9 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
         {
+            // Shutdown aborted the connection.
         }
         catch (SocketException e)
         {
