@@ -21,6 +21,9 @@ internal static class CliApplication
             globals.Socket,
             globals.Json,
         };
+        root.Subcommands.Add(AddCommand.Create(globals));
+        root.Subcommands.Add(LookupCommand.Create(globals));
+        root.Subcommands.Add(DeleteCommand.Create(globals));
         root.Subcommands.Add(ShowCommand.Create(globals));
         root.Subcommands.Add(StatusCommand.Create(globals));
         root.Subcommands.Add(RunCommand.Create(globals));

@@ -7,4 +7,5 @@ namespace PortReserve.Cli;
 [JsonSerializable(typeof(ErrorJson))]
 [JsonSerializable(typeof(ReservationJson[]))]
 [JsonSerializable(typeof(StatusJson))]
+[JsonSerializable(typeof(TokenJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

@@ -29,6 +29,13 @@ internal sealed class CommandContext(ParseResult parseResult, GlobalOptions glob
         }
     }
 
+    /// <summary>Prints a token: the bare number for people and shell scripts, <c>{"token": "..."}</c> with --json.</summary>
+    public Task WriteTokenAsync(ulong token)
+    {
+        string text = token.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Output.WriteLineAsync(Json ? JsonSerializer.Serialize(new TokenJson(text), CliJsonContext.Default.TokenJson) : text);
+    }
+
     /// <summary>Reports a failure: JSON on the output in --json mode, otherwise "portreserve: KIND: message" on stderr.</summary>
     public async Task<int> ReportAsync(string kind, int code, string message, int exitCode)
     {

@@ -11,4 +11,6 @@ internal sealed record ReservationJson(
     [property: JsonPropertyName("kind")] string Kind,
     [property: JsonPropertyName("ownerPid")] int? OwnerPid,
     [property: JsonPropertyName("ownerUid")] uint? OwnerUid,
-    [property: JsonPropertyName("token")] string? Token);
+    [property: JsonPropertyName("token")] string? Token,
+    [property: JsonPropertyName("allowedUsers")] IReadOnlyList<string> AllowedUsers,
+    [property: JsonPropertyName("allowedGroups")] IReadOnlyList<string> AllowedGroups);

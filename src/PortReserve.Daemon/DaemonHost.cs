@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Kernel;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Daemon.Server;
+using PortReserve.Daemon.Store;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon;
@@ -22,7 +23,10 @@ internal static class DaemonHost
         var quotas = QuotaPolicy.Default with { MaxRuntimePortsPerUid = options.MaxRuntimePortsPerUid };
         var table = new ReservationTable(wildcard, quotas, new SocketPortUsage());
         var gate = new Lock();
-        var service = new ReservationService(table, gate, new DaemonIdentity(version, options.SocketPath, options.StateDirectory, time), logger);
+        using PersistentStore store = PersistentStore.Open(options.StateDirectory);
+        var access = AccessPolicy.Resolve(options.AdminGroup);
+        var service = new ReservationService(table, gate, new DaemonIdentity(version, options.SocketPath, options.StateDirectory, time), store, access, logger);
+        DaemonLog.PersistentRestored(logger, service.RestorePersistent(), store.FilePath, access.Describe());
         var record = new OwnedPortsRecord(Path.Combine(options.StateDirectory, "kernel-ports"));
         await using KernelPortSync kernel = KernelPortSync.Open(options.KernelSync, options.KernelListPath, gate, table, record, logger);
         service.AttachKernel(kernel);
@@ -32,7 +36,7 @@ internal static class DaemonHost
         using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
-        var listener = new DaemonListener(options.SocketPath, service, logger);
+        var listener = new DaemonListener(options.SocketPath, service, access, logger);
         listener.Start();
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, wildcard);
         SystemdNotifier.Notify("READY=1\nSTATUS=serving");

@@ -22,6 +22,21 @@ internal static partial class DaemonLog
     [LoggerMessage(12, LogLevel.Information, "released {Protocol} {Range} of pid {Pid} uid {Uid}: its connection closed")]
     public static partial void ReleasedWithConnection(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid);
 
+    [LoggerMessage(13, LogLevel.Information, "created persistent {Protocol} {Range} for uid {Uid} (pid {Pid}); consumers: {Consumers}")]
+    public static partial void PersistentCreated(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid, string consumers);
+
+    [LoggerMessage(14, LogLevel.Information, "deleted persistent {Protocol} {Range} for uid {Uid} (pid {Pid})")]
+    public static partial void PersistentDeleted(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid);
+
+    [LoggerMessage(15, LogLevel.Information, "restored {Count} persistent reservation(s) from {Path}; administrators: {Administrators}")]
+    public static partial void PersistentRestored(ILogger logger, int count, string path, string administrators);
+
+    [LoggerMessage(24, LogLevel.Warning, "refused to {Operation} for pid {Pid} uid {Uid}: {Reason}")]
+    public static partial void PersistentRefused(ILogger logger, int pid, uint uid, string operation, string reason);
+
+    [LoggerMessage(46, LogLevel.Error, "writing the persistent store {Path} failed; the change was refused")]
+    public static partial void StoreWriteFailed(ILogger logger, string path, Exception exception);
+
     [LoggerMessage(20, LogLevel.Warning, "refused acquire of {Protocol} start {Start} count {Count} for pid {Pid} uid {Uid}: {Reason}")]
     public static partial void AcquireRefused(ILogger logger, int pid, uint uid, PortReservationProtocol protocol, int start, int count, string reason);
 

@@ -16,6 +16,9 @@ internal sealed record DaemonOptions
     /// <summary>The range wildcard requests are served from; null means the kernel's ip_local_port_range.</summary>
     public PortRange? WildcardRange { get; init; }
 
+    /// <summary>Members of this group are administrators (besides root).</summary>
+    public string AdminGroup { get; init; } = Server.AccessPolicy.DefaultAdminGroup;
+
     public int MaxRuntimePortsPerUid { get; init; } = Reservations.QuotaPolicy.Default.MaxRuntimePortsPerUid;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;

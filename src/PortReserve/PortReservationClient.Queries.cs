@@ -62,6 +62,8 @@ public sealed partial class PortReservationClient
                 OwnerPid = entry.OwnerPid == 0 ? null : entry.OwnerPid,
                 OwnerUid = entry.OwnerUid == ReservationEntry.NoUid ? null : entry.OwnerUid,
                 Token = entry.Token == 0 ? null : entry.Token,
+                AllowedUsers = entry.AllowedUsers,
+                AllowedGroups = entry.AllowedGroups,
             });
         }
 

@@ -46,12 +46,9 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     public async ValueTask<PortReservation> AcquireAsync(PortReservationProtocol protocol, int startPort, int count, CancellationToken cancellationToken = default)
     {
         ValidateProtocol(protocol);
-        if (count is < 1 or > PortRange.MaxPort || startPort is < 0 or > PortRange.MaxPort || (startPort > 0 && startPort + count - 1 > PortRange.MaxPort))
-        {
-            throw new PortReservationException(PortReservationErrorKind.InvalidArgument, $"cannot reserve {count} port(s) from {startPort}: count must be 1-65535, start 1-65535 (0 for any), and the block must end at or below 65535");
-        }
+        ValidateBlock(startPort, count);
 
-        Reply reply = await _connection.RequestAsync(MessageType.Acquire, new AcquireRequest(protocol, startPort, count), cancellationToken).ConfigureAwait(false);
+        Reply reply = await _connection.RequestAsync(MessageType.Acquire, new BlockRequest(protocol, startPort, count), cancellationToken).ConfigureAwait(false);
         ReservationGrant grant = ReadGrant(reply.ThrowIfError());
         var reservation = new PortReservation(this, grant);
         _held[grant.Token] = reservation;
@@ -128,6 +125,14 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     {
         var reader = new FrameReader(reply.Single);
         return ReservationGrant.Read(ref reader);
+    }
+
+    private static void ValidateBlock(int startPort, int count)
+    {
+        if (count is < 1 or > PortRange.MaxPort || startPort is < 0 or > PortRange.MaxPort || (startPort > 0 && startPort + count - 1 > PortRange.MaxPort))
+        {
+            throw new PortReservationException(PortReservationErrorKind.InvalidArgument, $"cannot reserve {count} port(s) from {startPort}: count must be 1-65535, start 1-65535 (0 for any), and the block must end at or below 65535");
+        }
     }
 
     private static void ValidateProtocol(PortReservationProtocol protocol)

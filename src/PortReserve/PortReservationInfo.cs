@@ -26,4 +26,10 @@ public sealed class PortReservationInfo
 
     /// <summary>The token, when the caller may use it; null when hidden.</summary>
     public ulong? Token { get; init; }
+
+    /// <summary>For a persistent reservation: the users, besides administrators, allowed to consume it.</summary>
+    public IReadOnlyList<string> AllowedUsers { get; init; } = [];
+
+    /// <summary>For a persistent reservation: the groups whose members may consume it.</summary>
+    public IReadOnlyList<string> AllowedGroups { get; init; } = [];
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using PortReserve;
 
@@ -6,6 +7,7 @@ using PortReserve;
 //   hold tcp|udp START COUNT   acquire, print "TOKEN START END", hold until stdin closes (or the process is killed)
 //   release TOKEN              try to release someone's token
 //   associate TOKEN tcp|udp    try to associate a socket with someone's token
+//   bind TOKEN tcp|udp         associate a socket with a token and bind it to port 0; print "ok PORT"
 // Prints "ok ..." or "error KIND message"; exits 0 on success, 1 on a PortReservationException.
 try
 {
@@ -22,16 +24,25 @@ try
             Console.WriteLine("ok released");
             break;
         case ["associate", var token, var protocol]:
-            PortReservationProtocol p = ParseProtocol(protocol);
-            using (var socket = new Socket(AddressFamily.InterNetwork, p == PortReservationProtocol.Tcp ? SocketType.Stream : SocketType.Dgram, p == PortReservationProtocol.Tcp ? ProtocolType.Tcp : ProtocolType.Udp))
+            using (Socket socket = NewSocket(ParseProtocol(protocol)))
             {
                 await client.AssociateAsync(socket, ulong.Parse(token, CultureInfo.InvariantCulture));
                 Console.WriteLine("ok associated");
             }
 
             break;
+        case ["bind", var token, var protocol]:
+            PortReservationProtocol bindProtocol = ParseProtocol(protocol);
+            using (Socket socket = NewSocket(bindProtocol))
+            {
+                await client.AssociateAsync(socket, ulong.Parse(token, CultureInfo.InvariantCulture));
+                socket.BindReserved(new IPEndPoint(IPAddress.Loopback, 0));
+                Console.WriteLine($"ok {((IPEndPoint)socket.LocalEndPoint!).Port}");
+            }
+
+            break;
         default:
-            Console.Error.WriteLine("usage: hold tcp|udp START COUNT | release TOKEN | associate TOKEN tcp|udp");
+            Console.Error.WriteLine("usage: hold tcp|udp START COUNT | release TOKEN | associate TOKEN tcp|udp | bind TOKEN tcp|udp");
             return 2;
     }
 
@@ -44,3 +55,7 @@ catch (PortReservationException e)
 }
 
 static PortReservationProtocol ParseProtocol(string text) => text == "udp" ? PortReservationProtocol.Udp : PortReservationProtocol.Tcp;
+
+static Socket NewSocket(PortReservationProtocol protocol) => protocol == PortReservationProtocol.Tcp
+    ? new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+    : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);

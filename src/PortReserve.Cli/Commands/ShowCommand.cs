@@ -32,7 +32,7 @@ internal static class ShowCommand
     {
         ReservationJson[] rows = [.. listing.Select(r => new ReservationJson(
             Name(r.Protocol), r.StartPort, r.EndPort, r.Count, Name(r.Kind), r.OwnerPid, r.OwnerUid,
-            r.Token?.ToString(CultureInfo.InvariantCulture)))];
+            r.Token?.ToString(CultureInfo.InvariantCulture), r.AllowedUsers, r.AllowedGroups))];
         return output.WriteLineAsync(JsonSerializer.Serialize(rows, CliJsonContext.Default.ReservationJsonArray));
     }
 
@@ -44,11 +44,10 @@ internal static class ShowCommand
             return;
         }
 
-        var table = new TextTable("Protocol", "Start", "End", "Count", "Kind", "Owner", "Token");
+        var table = new TextTable("Protocol", "Start", "End", "Count", "Kind", "Owner / allowed", "Token");
         foreach (PortReservationInfo r in listing)
         {
-            string owner = r.OwnerPid is { } pid ? $"pid {pid} uid {r.OwnerUid}" : r.Kind == PortReservationKind.System ? "system" : "-";
-            table.Add(Name(r.Protocol), Invariant(r.StartPort), Invariant(r.EndPort), Invariant(r.Count), Name(r.Kind), owner, r.Token?.ToString(CultureInfo.InvariantCulture) ?? "-");
+            table.Add(Name(r.Protocol), Invariant(r.StartPort), Invariant(r.EndPort), Invariant(r.Count), Name(r.Kind), Holder(r), r.Token?.ToString(CultureInfo.InvariantCulture) ?? "-");
         }
 
         await table.WriteAsync(output);
@@ -58,6 +57,14 @@ internal static class ShowCommand
             await output.WriteLineAsync("system: entries of net.ipv4.ip_local_reserved_ports that portreserved did not create (administered exclusions); never handed out.");
         }
     }
+
+    private static string Holder(PortReservationInfo r) => r.Kind switch
+    {
+        PortReservationKind.Runtime => $"pid {r.OwnerPid} uid {r.OwnerUid}",
+        PortReservationKind.System => "system",
+        _ when r.AllowedUsers.Count + r.AllowedGroups.Count == 0 => "administrators",
+        _ => string.Join(", ", r.AllowedUsers.Select(u => $"user {u}").Concat(r.AllowedGroups.Select(g => $"group {g}"))),
+    };
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 

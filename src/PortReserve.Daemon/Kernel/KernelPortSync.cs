@@ -127,6 +127,11 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
     {
         PortSet current = ReadKernelList();
         PortSet owned = _record.Load();
+
+        // Restored persistent blocks are the daemon's even when the record was lost.
+        var reserved = new PortSet();
+        _table.CopyReservedPorts(reserved);
+        owned.UnionWith(reserved);
         var stale = new PortSet();
         stale.CopyFrom(current);
         stale.ExceptWith(NotIn(owned));

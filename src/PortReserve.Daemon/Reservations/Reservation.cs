@@ -2,8 +2,8 @@ using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Reservations;
 
-/// <summary>One live block in the table. Runtime reservations have an owner; persistent ones do not.</summary>
-internal sealed class Reservation(PortReservationProtocol protocol, PortRange range, ulong token, PortReservationKind kind, ReservationOwner? owner)
+/// <summary>One live block in the table. Runtime reservations have an owner; persistent ones have consumers instead.</summary>
+internal sealed class Reservation(PortReservationProtocol protocol, PortRange range, ulong token, PortReservationKind kind, ReservationOwner? owner, PersistentConsumers? consumers = null)
 {
     public PortReservationProtocol Protocol { get; } = protocol;
 
@@ -14,6 +14,12 @@ internal sealed class Reservation(PortReservationProtocol protocol, PortRange ra
     public PortReservationKind Kind { get; } = kind;
 
     public ReservationOwner? Owner { get; } = owner;
+
+    /// <summary>Who besides administrators may consume a persistent reservation; null for runtime ones.</summary>
+    public PersistentConsumers? Consumers { get; } = consumers;
+
+    /// <summary>True when <paramref name="requester"/> may associate sockets with this block (and see its token).</summary>
+    public bool MayBeUsedBy(Requester requester) => Owner is { } owner ? owner.Pid == requester.Pid : Consumers?.Allows(requester) == true;
 
     /// <summary>How a conflict message names this block's holder.</summary>
     public string Describe() => Owner is { } owner

@@ -15,7 +15,7 @@ internal sealed partial class ReservationTable
     {
         if (count is < 1 or > PortRange.MaxPort || start is < 0 or > PortRange.MaxPort || (start > 0 && start + count - 1 > PortRange.MaxPort))
         {
-            return TableResult.Fail(PortReservationErrorKind.InvalidArgument, $"cannot reserve {count} port(s) from {start}: count must be 1-65535, start 1-65535 (0 for any), and the block must end at or below 65535");
+            return InvalidRange(start, count);
         }
 
         if (CheckQuota(owner, count) is { } quotaFailure)

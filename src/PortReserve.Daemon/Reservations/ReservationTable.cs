@@ -45,26 +45,38 @@ internal sealed partial class ReservationTable
     /// <summary>Releases a runtime reservation on behalf of <paramref name="requesterPid"/>, which must be its owner's pid.</summary>
     public TableResult Release(ulong token, int requesterPid)
     {
-        TableResult found = Authorize(token, protocol: null, requesterPid);
-        if (found.Reservation is { } reservation)
+        if (token == 0 || !_byToken.TryGetValue(token, out Reservation? reservation))
         {
-            Remove(reservation);
+            return UnknownToken(token);
         }
 
-        return found;
+        if (reservation.Kind == PortReservationKind.Persistent)
+        {
+            return TableResult.Fail(PortReservationErrorKind.InvalidArgument, $"token {token} names persistent reservation {reservation.Protocol.ToString().ToUpperInvariant()} {reservation.Range}, which is not released but deleted (portreserve delete)");
+        }
+
+        if (reservation.Owner!.Pid != requesterPid)
+        {
+            return NotOwner(token);
+        }
+
+        Remove(reservation);
+        return TableResult.Ok(reservation);
     }
 
-    /// <summary>Checks that <paramref name="requesterPid"/> may associate sockets of <paramref name="protocol"/> with the token's block.</summary>
-    public TableResult Authorize(ulong token, PortReservationProtocol? protocol, int requesterPid)
+    /// <summary>Checks that <paramref name="requester"/> may associate sockets of <paramref name="protocol"/> with the token's block.</summary>
+    public TableResult Authorize(ulong token, PortReservationProtocol? protocol, Requester requester)
     {
         if (token == 0 || !_byToken.TryGetValue(token, out Reservation? reservation))
         {
-            return TableResult.Fail(PortReservationErrorKind.InvalidArgument, $"token {token} does not name a live reservation");
+            return UnknownToken(token);
         }
 
-        if (reservation.Owner is not { } owner || owner.Pid != requesterPid)
+        if (!reservation.MayBeUsedBy(requester))
         {
-            return TableResult.Fail(PortReservationErrorKind.AccessDenied, $"token {token} belongs to another process; only the process that acquired a runtime reservation may use or release it");
+            return reservation.Owner is null
+                ? TableResult.Fail(PortReservationErrorKind.AccessDenied, $"uid {requester.Uid} may not use persistent reservation {reservation.Protocol.ToString().ToUpperInvariant()} {reservation.Range}: only administrators and the users and groups allowed when it was created may (portreserve add --allow-user/--allow-group)")
+                : NotOwner(token);
         }
 
         if (protocol is { } p && p != reservation.Protocol)
@@ -90,6 +102,12 @@ internal sealed partial class ReservationTable
 
         return held;
     }
+
+    private static TableResult UnknownToken(ulong token)
+        => TableResult.Fail(PortReservationErrorKind.InvalidArgument, $"token {token} does not name a live reservation");
+
+    private static TableResult NotOwner(ulong token)
+        => TableResult.Fail(PortReservationErrorKind.AccessDenied, $"token {token} belongs to another process; only the process that acquired a runtime reservation may use or release it");
 
     public int RuntimePortsHeldBy(uint uid) => _usageByUid.TryGetValue(uid, out UidUsage? usage) ? usage.Ports : 0;
 

@@ -10,7 +10,7 @@ namespace PortReserve.Daemon.Server;
 /// One client connection: reads request frames, serves them, and ties the runtime reservations acquired on it to its
 /// life. Requests are taken in order; replies that wait for the kernel go out as they complete (matched by request id).
 /// </summary>
-internal sealed partial class ClientConnection(long id, Socket socket, PeerCredentials peer, ReservationService service, ILogger logger)
+internal sealed partial class ClientConnection(long id, Socket socket, PeerCredentials peer, Requester requester, ReservationService service, ILogger logger)
 {
     // Requests are small; one more byte than the limit detects an oversized (truncated) frame.
     private readonly byte[] _receiveBuffer = new byte[FrameHeader.MaxRequestSize + 1];
@@ -98,15 +98,23 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
         switch (header.Operation)
         {
             case MessageType.Acquire:
-                _ = TrackAsync(CompleteAcquireAsync(header, AcquireRequest.Read(ref reader)));
+                _ = TrackAsync(CompleteAsync(header, service.AcquireAsync(BlockRequest.Read(ref reader), Owner)));
                 return ValueTask.CompletedTask;
             case MessageType.Release:
-                _ = TrackAsync(CompleteReleaseAsync(header, TokenRequest.Read(ref reader)));
+                _ = TrackAsync(CompleteAsync(header, service.ReleaseAsync(TokenRequest.Read(ref reader).Token, Peer)));
                 return ValueTask.CompletedTask;
             case MessageType.Associate:
-                return ReplyAsync(header, service.Authorize(TokenRequest.Read(ref reader), Peer));
+                return ReplyAsync(header, service.Authorize(TokenRequest.Read(ref reader), requester));
             case MessageType.Show:
-                return SendListingAsync(header, service.Show(ShowRequest.Read(ref reader).Protocol, Peer));
+                return SendListingAsync(header, service.Show(ShowRequest.Read(ref reader).Protocol, requester));
+            case MessageType.CreatePersistent:
+                _ = TrackAsync(CompleteAsync(header, service.CreatePersistentAsync(CreatePersistentRequest.Read(ref reader), requester)));
+                return ValueTask.CompletedTask;
+            case MessageType.LookupPersistent:
+                return ReplyAsync(header, service.LookupPersistent(BlockRequest.Read(ref reader)));
+            case MessageType.DeletePersistent:
+                _ = TrackAsync(CompleteAsync(header, service.DeletePersistentAsync(BlockRequest.Read(ref reader), requester)));
+                return ValueTask.CompletedTask;
             case MessageType.Status:
                 reader.EnsureEnd();
                 return SendStatusAsync(header);
@@ -115,11 +123,8 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
         }
     }
 
-    private async Task CompleteAcquireAsync(FrameHeader header, AcquireRequest request)
-        => await ReplyAsync(header, await service.AcquireAsync(request, Owner).ConfigureAwait(false)).ConfigureAwait(false);
-
-    private async Task CompleteReleaseAsync(FrameHeader header, TokenRequest request)
-        => await ReplyAsync(header, await service.ReleaseAsync(request.Token, Peer).ConfigureAwait(false)).ConfigureAwait(false);
+    private async Task CompleteAsync(FrameHeader header, Task<TableResult> operation)
+        => await ReplyAsync(header, await operation.ConfigureAwait(false)).ConfigureAwait(false);
 
     /// <summary>Runs a reply that waits for the kernel without holding up the next request; failures are logged, never thrown.</summary>
     private async Task TrackAsync(Task reply)
@@ -146,8 +151,8 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
         }
 
         Reservation reservation = result.Reservation!;
-        var grant = new ReservationGrant(reservation.Protocol, reservation.Range, request.Operation == MessageType.Release ? 0 : reservation.Token);
-        return SendAsync(request, request.Operation == MessageType.Release ? null : grant);
+        bool empty = request.Operation is MessageType.Release or MessageType.DeletePersistent;
+        return SendAsync(request, empty ? null : new ReservationGrant(reservation.Protocol, reservation.Range, reservation.Token));
     }
 
     private ValueTask SendAsync(FrameHeader request, ReservationGrant? grant)

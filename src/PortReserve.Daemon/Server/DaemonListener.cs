@@ -8,7 +8,7 @@ namespace PortReserve.Daemon.Server;
 /// The daemon's Unix socket: binds it (probing and removing a stale socket file first), accepts connections, and runs
 /// each one. Disposal or abort of the listening socket means shutdown; other accept errors mean accept again.
 /// </summary>
-internal sealed class DaemonListener(string socketPath, ReservationService service, ILogger logger) : IAsyncDisposable
+internal sealed class DaemonListener(string socketPath, ReservationService service, AccessPolicy access, ILogger logger) : IAsyncDisposable
 {
     private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
     private readonly ConcurrentDictionary<long, (ClientConnection Connection, Task Running)> _connections = new();
@@ -92,7 +92,7 @@ internal sealed class DaemonListener(string socketPath, ReservationService servi
         }
 
         long id = Interlocked.Increment(ref _nextConnectionId);
-        var connection = new ClientConnection(id, accepted, peer, service, logger);
+        var connection = new ClientConnection(id, accepted, peer, access.RequesterFor(peer), service, logger);
         service.ConnectionOpened();
         DaemonLog.ConnectionOpened(logger, id, peer.Pid, peer.Uid);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Kernel;
 using PortReserve.Daemon.Reservations;
+using PortReserve.Daemon.Store;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Server;
@@ -9,7 +10,7 @@ namespace PortReserve.Daemon.Server;
 /// The one place that changes the reservation table. Every change happens under <see cref="Gate"/>, and a change
 /// that the kernel must see is acknowledged only after the kernel list holds it.
 /// </summary>
-internal sealed class ReservationService(ReservationTable table, Lock gate, DaemonIdentity identity, ILogger logger)
+internal sealed partial class ReservationService(ReservationTable table, Lock gate, DaemonIdentity identity, PersistentStore store, AccessPolicy access, ILogger logger)
 {
     private KernelPortSync? _kernel;
     private int _connections;
@@ -20,7 +21,7 @@ internal sealed class ReservationService(ReservationTable table, Lock gate, Daem
 
     public void AttachKernel(KernelPortSync kernel) => _kernel = kernel;
 
-    public async Task<TableResult> AcquireAsync(AcquireRequest request, ReservationOwner owner)
+    public async Task<TableResult> AcquireAsync(BlockRequest request, ReservationOwner owner)
     {
         TableResult result;
         Task committed;
@@ -75,11 +76,11 @@ internal sealed class ReservationService(ReservationTable table, Lock gate, Daem
         return result;
     }
 
-    public TableResult Authorize(TokenRequest request, PeerCredentials requester)
+    public TableResult Authorize(TokenRequest request, Requester requester)
     {
         lock (Gate)
         {
-            TableResult result = Table.Authorize(request.Token, request.Protocol, requester.Pid);
+            TableResult result = Table.Authorize(request.Token, request.Protocol, requester);
             if (!result.Succeeded)
             {
                 DaemonLog.AssociateRefused(logger, requester.Pid, requester.Uid, result.Message!);
@@ -109,7 +110,7 @@ internal sealed class ReservationService(ReservationTable table, Lock gate, Daem
                 _kernel?.Active ?? false,
                 _kernel?.Detail ?? "off",
                 Table.RuntimeCount,
-                Table.Count - Table.RuntimeCount,
+                Table.PersistentCount,
                 Table.SystemExclusions.Count,
                 Volatile.Read(ref _connections),
                 Table.WildcardRange,
@@ -137,7 +138,7 @@ internal sealed class ReservationService(ReservationTable table, Lock gate, Daem
     }
 
     /// <summary>The listing a caller sees: tokens only where the caller may use them.</summary>
-    public List<ReservationEntry> Show(PortReservationProtocol? protocol, PeerCredentials requester)
+    public List<ReservationEntry> Show(PortReservationProtocol? protocol, Requester requester)
     {
         var entries = new List<ReservationEntry>();
         lock (Gate)
@@ -146,8 +147,9 @@ internal sealed class ReservationService(ReservationTable table, Lock gate, Daem
             {
                 if (protocol is null || r.Protocol == protocol)
                 {
-                    bool mine = r.Owner is { } owner && owner.Pid == requester.Pid;
-                    entries.Add(new ReservationEntry(r.Protocol, r.Kind, r.Range, r.Owner?.Pid ?? 0, r.Owner?.Uid ?? ReservationEntry.NoUid, mine ? r.Token : 0));
+                    entries.Add(new ReservationEntry(
+                        r.Protocol, r.Kind, r.Range, r.Owner?.Pid ?? 0, r.Owner?.Uid ?? ReservationEntry.NoUid, r.MayBeUsedBy(requester) ? r.Token : 0,
+                        [.. r.Consumers?.Users.Select(u => u.ToString()) ?? []], [.. r.Consumers?.Groups.Select(g => g.ToString()) ?? []]));
                 }
             }
 
@@ -157,7 +159,7 @@ internal sealed class ReservationService(ReservationTable table, Lock gate, Daem
                 {
                     if (protocol is null || protocol == p)
                     {
-                        entries.Add(new ReservationEntry(p, PortReservationKind.System, range, 0, ReservationEntry.NoUid, 0));
+                        entries.Add(new ReservationEntry(p, PortReservationKind.System, range, 0, ReservationEntry.NoUid, 0, [], []));
                     }
                 }
             }

@@ -8,6 +8,9 @@ internal enum MessageType : byte
     Associate = 3,
     Show = 4,
     Status = 5,
+    CreatePersistent = 6,
+    LookupPersistent = 7,
+    DeletePersistent = 8,
 
     ReplyBit = 0x80,
 }

@@ -1,11 +1,17 @@
 namespace PortReserve.Protocol;
 
-/// <summary>One row of a listing. Owner pid 0 and uid <see cref="uint.MaxValue"/> mean none; token 0 means hidden.</summary>
+/// <summary>
+/// One row of a listing. Owner pid 0 and uid <see cref="uint.MaxValue"/> mean none; token 0 means hidden. Persistent
+/// rows name the users and groups allowed to consume them.
+/// </summary>
 internal readonly record struct ReservationEntry(
-    PortReservationProtocol Protocol, PortReservationKind Kind, PortRange Range, int OwnerPid, uint OwnerUid, ulong Token)
+    PortReservationProtocol Protocol, PortReservationKind Kind, PortRange Range, int OwnerPid, uint OwnerUid, ulong Token,
+    IReadOnlyList<string> AllowedUsers, IReadOnlyList<string> AllowedGroups)
 {
-    public const int Size = 1 + 1 + 2 + 2 + 4 + 4 + 8;
     public const uint NoUid = uint.MaxValue;
+
+    /// <summary>The bytes this entry takes in a frame.</summary>
+    public int EncodedSize => 22 + 2 + AllowedUsers.Concat(AllowedGroups).Sum(n => 2 + System.Text.Encoding.UTF8.GetByteCount(n));
 
     public void Write(ref FrameWriter writer)
     {
@@ -16,13 +22,41 @@ internal readonly record struct ReservationEntry(
         writer.WriteInt32(OwnerPid);
         writer.WriteUInt32(OwnerUid);
         writer.WriteUInt64(Token);
+        WriteNames(ref writer, AllowedUsers);
+        WriteNames(ref writer, AllowedGroups);
     }
 
     public static ReservationEntry Read(ref FrameReader reader)
     {
         var entry = new ReservationEntry(
             reader.ReadProtocol(), reader.ReadKind(), new PortRange(reader.ReadUInt16(), reader.ReadUInt16()),
-            reader.ReadInt32(), reader.ReadUInt32(), reader.ReadUInt64());
+            reader.ReadInt32(), reader.ReadUInt32(), reader.ReadUInt64(), ReadNames(ref reader), ReadNames(ref reader));
         return entry.Range.IsValid ? entry : throw new ProtocolException($"listed block {entry.Range} is not valid");
+    }
+
+    private static void WriteNames(ref FrameWriter writer, IReadOnlyList<string> names)
+    {
+        writer.WriteByte(checked((byte)names.Count));
+        foreach (string name in names)
+        {
+            writer.WriteString(name);
+        }
+    }
+
+    private static string[] ReadNames(ref FrameReader reader)
+    {
+        int count = reader.ReadByte();
+        if (count > CreatePersistentRequest.MaxConsumers)
+        {
+            throw new ProtocolException($"{count} consumer names exceed the limit of {CreatePersistentRequest.MaxConsumers}");
+        }
+
+        var names = new string[count];
+        for (int i = 0; i < count; i++)
+        {
+            names[i] = reader.ReadString();
+        }
+
+        return names;
     }
 }

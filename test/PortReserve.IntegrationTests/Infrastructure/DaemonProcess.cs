@@ -34,6 +34,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
         KernelList.EnsurePrivateNamespace();
         KernelList.Write(initialKernelList);
         string directory = System.IO.Directory.CreateTempSubdirectory("prt-").FullName;
+
+        // Clients running under other uids must reach the socket inside.
+        File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
         var daemon = new DaemonProcess(directory, arguments);
         await daemon.RestartAsync();
         return daemon;

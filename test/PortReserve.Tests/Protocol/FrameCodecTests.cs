@@ -5,15 +5,15 @@ namespace PortReserve.Tests.Protocol;
 public sealed class FrameCodecTests
 {
     [Fact]
-    public void AcquireRequest_RoundTrips()
+    public void BlockRequest_RoundTrips()
     {
-        byte[] frame = Encode(new FrameHeader(MessageType.Acquire, FrameFlags.None, 0, 42), new AcquireRequest(PortReservationProtocol.Udp, 5000, 20));
+        byte[] frame = Encode(new FrameHeader(MessageType.Acquire, FrameFlags.None, 0, 42), new BlockRequest(PortReservationProtocol.Udp, 5000, 20));
 
         FrameHeader header = FrameHeader.Read(frame);
         var reader = new FrameReader(frame.AsSpan(FrameHeader.Size));
 
         Assert.Equal((MessageType.Acquire, 42u), (header.Operation, header.RequestId));
-        Assert.Equal(new AcquireRequest(PortReservationProtocol.Udp, 5000, 20), AcquireRequest.Read(ref reader));
+        Assert.Equal(new BlockRequest(PortReservationProtocol.Udp, 5000, 20), BlockRequest.Read(ref reader));
     }
 
     [Fact]
@@ -60,16 +60,16 @@ public sealed class FrameCodecTests
     }
 
     [Fact]
-    public void AcquireRequest_TruncatedTrailingOrBadEnum_ThrowsProtocolException()
+    public void BlockRequest_TruncatedTrailingOrBadEnum_ThrowsProtocolException()
     {
         Assert.Throws<ProtocolException>(() => Decode([1, 0x88, 0x13]));
         Assert.Throws<ProtocolException>(() => Decode([1, 0x88, 0x13, 20, 0, 7]));
         Assert.Throws<ProtocolException>(() => Decode([3, 0x88, 0x13, 20, 0]));
 
-        static AcquireRequest Decode(byte[] payload)
+        static BlockRequest Decode(byte[] payload)
         {
             var reader = new FrameReader(payload);
-            return AcquireRequest.Read(ref reader);
+            return BlockRequest.Read(ref reader);
         }
     }
 
@@ -116,7 +116,7 @@ public sealed class FrameCodecTests
         var reader = new FrameReader(frame[FrameHeader.Size..]);
         switch (header.Operation)
         {
-            case MessageType.Acquire: AcquireRequest.Read(ref reader); break;
+            case MessageType.Acquire: BlockRequest.Read(ref reader); break;
             case MessageType.Release or MessageType.Associate: TokenRequest.Read(ref reader); break;
             case MessageType.Show: ShowRequest.Read(ref reader); break;
             case MessageType.Status: StatusReply.Read(ref reader); break;

@@ -145,8 +145,8 @@ public sealed class ReservationTableTests
         ReservationTable table = NewTable();
         Reservation held = table.Acquire(PortReservationProtocol.Tcp, 5000, 1, s_alice).Reservation!;
 
-        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Authorize(held.Token, PortReservationProtocol.Udp, s_alice.Pid).Error);
-        Assert.True(table.Authorize(held.Token, PortReservationProtocol.Tcp, s_alice.Pid).Succeeded);
+        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Authorize(held.Token, PortReservationProtocol.Udp, AsRequester(s_alice)).Error);
+        Assert.True(table.Authorize(held.Token, PortReservationProtocol.Tcp, AsRequester(s_alice)).Succeeded);
     }
 
     [Fact]
@@ -196,6 +196,8 @@ public sealed class ReservationTableTests
 
         Assert.Equal(["5000-5002", "9000"], kernel.Ranges().Select(r => r.ToString()));
     }
+
+    private static Requester AsRequester(ReservationOwner owner, bool administrator = false) => new(owner.Pid, owner.Uid, [owner.Gid], administrator);
 
     private ReservationTable NewTable(PortRange? wildcard = null) => new(wildcard ?? new PortRange(32768, 28232), QuotaPolicy.Unlimited, _usage);
 }

@@ -1,0 +1,210 @@
+using Microsoft.Data.Sqlite;
+using PortReserve.Daemon.Reservations;
+using PortReserve.Daemon.Store;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Server;
+
+internal sealed partial class ReservationService
+{
+    private const int MaxAccountNameLength = 64;
+
+    /// <summary>
+    /// Creates a persistent reservation: administrators only; acknowledged once the store has it on disk and the kernel
+    /// list holds it. A failure at either step undoes the others.
+    /// </summary>
+    public async Task<TableResult> CreatePersistentAsync(CreatePersistentRequest request, Requester requester)
+    {
+        if (RequireAdministrator(requester, "create a persistent reservation") is { } denied)
+        {
+            return denied;
+        }
+
+        if (ResolveConsumers(request) is not { } consumers)
+        {
+            return TableResult.Fail(PortReservationErrorKind.InvalidArgument, UnknownConsumer(request));
+        }
+
+        var range = new PortRange(request.Block.Start, request.Block.Count);
+        TableResult result;
+        lock (Gate)
+        {
+            result = Table.CreatePersistent(request.Block.Protocol, range, consumers);
+        }
+
+        if (!result.Succeeded)
+        {
+            DaemonLog.PersistentRefused(logger, requester.Pid, requester.Uid, "create", result.Message!);
+            return result;
+        }
+
+        Reservation created = result.Reservation!;
+        var stored = new StoredReservation(created.Protocol, created.Range, consumers, requester.Uid, identity.Time.GetUtcNow());
+        if (await TryStoreAsync(() => store.AddAsync(stored)).ConfigureAwait(false) is { } storeFailure)
+        {
+            Undo(() => Table.DeletePersistent(created.Protocol, created.Range));
+            return storeFailure;
+        }
+
+        if (await WaitForKernelAsync(CommitUnderGate()).ConfigureAwait(false) is { } kernelFailure)
+        {
+            await TryStoreAsync(() => store.RemoveAsync(created.Protocol, created.Range)).ConfigureAwait(false);
+            Undo(() => Table.DeletePersistent(created.Protocol, created.Range));
+            return kernelFailure;
+        }
+
+        DaemonLog.PersistentCreated(logger, created.Protocol, created.Range, requester.Pid, requester.Uid, Describe(consumers));
+        return result;
+    }
+
+    /// <summary>Deletes the persistent reservation of exactly that block: administrators only; durable when acknowledged.</summary>
+    public async Task<TableResult> DeletePersistentAsync(BlockRequest request, Requester requester)
+    {
+        if (RequireAdministrator(requester, "delete a persistent reservation") is { } denied)
+        {
+            return denied;
+        }
+
+        TableResult result;
+        lock (Gate)
+        {
+            result = Table.DeletePersistent(request.Protocol, new PortRange(request.Start, request.Count));
+        }
+
+        if (!result.Succeeded)
+        {
+            DaemonLog.PersistentRefused(logger, requester.Pid, requester.Uid, "delete", result.Message!);
+            return result;
+        }
+
+        Reservation deleted = result.Reservation!;
+        if (await TryStoreAsync(() => store.RemoveAsync(deleted.Protocol, deleted.Range)).ConfigureAwait(false) is { } storeFailure)
+        {
+            Undo(() => Table.Reinstate(deleted));
+            return storeFailure;
+        }
+
+        DaemonLog.PersistentDeleted(logger, deleted.Protocol, deleted.Range, requester.Pid, requester.Uid);
+
+        // The store no longer has it; a failed kernel write was logged and the next write retries it.
+        _ = await WaitForKernelAsync(CommitUnderGate()).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>The current token of the persistent reservation of exactly that block; anyone may look it up.</summary>
+    public TableResult LookupPersistent(BlockRequest request)
+    {
+        lock (Gate)
+        {
+            return Table.FindPersistent(request.Protocol, new PortRange(request.Start, request.Count));
+        }
+    }
+
+    /// <summary>Puts the stored persistent reservations into the table at start-up, each with a new token.</summary>
+    public int RestorePersistent()
+    {
+        IReadOnlyList<StoredReservation> stored = store.LoadAll();
+        lock (Gate)
+        {
+            foreach (StoredReservation reservation in stored)
+            {
+                Table.RestorePersistent(reservation.Protocol, reservation.Range, reservation.Consumers);
+            }
+        }
+
+        return stored.Count;
+    }
+
+    private TableResult? RequireAdministrator(Requester requester, string what)
+    {
+        if (requester.IsAdministrator)
+        {
+            return null;
+        }
+
+        string message = $"uid {requester.Uid} may not {what}: that needs an administrator, {access.Describe()}";
+        DaemonLog.PersistentRefused(logger, requester.Pid, requester.Uid, what, message);
+        return TableResult.Fail(PortReservationErrorKind.AccessDenied, message);
+    }
+
+    private static PersistentConsumers? ResolveConsumers(CreatePersistentRequest request)
+    {
+        if (request.AllowUsers.Concat(request.AllowGroups).Any(n => n.Length is 0 or > MaxAccountNameLength))
+        {
+            return null;
+        }
+
+        var users = new List<Consumer>();
+        var groups = new List<Consumer>();
+        foreach (string name in request.AllowUsers.Distinct(StringComparer.Ordinal))
+        {
+            if (Interop.Accounts.UserId(name) is not { } uid)
+            {
+                return null;
+            }
+
+            users.Add(new Consumer(uid, name));
+        }
+
+        foreach (string name in request.AllowGroups.Distinct(StringComparer.Ordinal))
+        {
+            if (Interop.Accounts.GroupId(name) is not { } gid)
+            {
+                return null;
+            }
+
+            groups.Add(new Consumer(gid, name));
+        }
+
+        return new PersistentConsumers([.. users.DistinctBy(u => u.Id).OrderBy(u => u.Id)], [.. groups.DistinctBy(g => g.Id).OrderBy(g => g.Id)]);
+    }
+
+    private static string UnknownConsumer(CreatePersistentRequest request)
+    {
+        if (request.AllowUsers.Concat(request.AllowGroups).FirstOrDefault(n => n.Length is 0 or > MaxAccountNameLength) is { } bad)
+        {
+            return $"'{bad[..Math.Min(bad.Length, 40)]}' is not a user or group name (1-{MaxAccountNameLength} characters)";
+        }
+
+        string? user = request.AllowUsers.FirstOrDefault(u => Interop.Accounts.UserId(u) is null);
+        return user is not null
+            ? $"--allow-user {user}: no such user on this machine"
+            : $"--allow-group {request.AllowGroups.First(g => Interop.Accounts.GroupId(g) is null)}: no such group on this machine";
+    }
+
+    private static string Describe(PersistentConsumers consumers)
+        => consumers.Users.Count + consumers.Groups.Count == 0
+            ? "administrators only"
+            : string.Join(", ", consumers.Users.Select(u => $"user {u}").Concat(consumers.Groups.Select(g => $"group {g}")));
+
+    private async Task<TableResult?> TryStoreAsync(Func<Task> write)
+    {
+        try
+        {
+            await write().ConfigureAwait(false);
+            return null;
+        }
+        catch (SqliteException e)
+        {
+            DaemonLog.StoreWriteFailed(logger, store.FilePath, e);
+            return TableResult.Fail(PortReservationErrorKind.ServiceUnavailable, $"the persistent store {store.FilePath} could not be written ({e.Message}); nothing was changed");
+        }
+    }
+
+    private void Undo(Action change)
+    {
+        lock (Gate)
+        {
+            change();
+            _ = RequestCommit();
+        }
+    }
+
+    private Task CommitUnderGate()
+    {
+        lock (Gate)
+        {
+            return RequestCommit();
+        }
+    }
+}

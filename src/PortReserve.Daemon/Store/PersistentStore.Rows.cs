@@ -1,0 +1,117 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using PortReserve.Daemon.Reservations;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Store;
+
+internal sealed partial class PersistentStore
+{
+    /// <summary>Every stored reservation with its consumers, each row validated.</summary>
+    public IReadOnlyList<StoredReservation> LoadAll()
+    {
+        var consumers = new Dictionary<(int, int), (List<Consumer> Users, List<Consumer> Groups)>();
+        using (SqliteCommand command = _connection.CreateCommand())
+        {
+            command.CommandText = "SELECT protocol, start_port, kind, id, name FROM persistent_consumer ORDER BY protocol, start_port, kind, id";
+            using SqliteDataReader reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                (int, int) key = (reader.GetInt32(0), reader.GetInt32(1));
+                if (!consumers.TryGetValue(key, out var lists))
+                {
+                    consumers[key] = lists = ([], []);
+                }
+
+                var consumer = new Consumer(checked((uint)reader.GetInt64(3)), reader.GetString(4));
+                (reader.GetString(2) == "user" ? lists.Users : lists.Groups).Add(consumer);
+            }
+        }
+
+        var stored = new List<StoredReservation>();
+        using (SqliteCommand command = _connection.CreateCommand())
+        {
+            command.CommandText = "SELECT protocol, start_port, port_count, created_by_uid, created_at FROM persistent_reservation ORDER BY protocol, start_port";
+            using SqliteDataReader reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                stored.Add(ReadRow(reader, consumers));
+            }
+        }
+
+        return stored;
+    }
+
+    /// <summary>Stores a new reservation with its consumers in one transaction; durable when the task completes.</summary>
+    public async Task AddAsync(StoredReservation reservation)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            using SqliteTransaction transaction = _connection.BeginTransaction();
+            Insert(transaction, "INSERT INTO persistent_reservation VALUES ($protocol, $start, $count, $uid, $at)", reservation.Protocol, reservation.Range.Start,
+                ("$count", reservation.Range.Count), ("$uid", reservation.CreatedByUid), ("$at", reservation.CreatedAt.ToString("O", CultureInfo.InvariantCulture)));
+            InsertConsumers(transaction, reservation, "user", reservation.Consumers.Users);
+            InsertConsumers(transaction, reservation, "group", reservation.Consumers.Groups);
+            transaction.Commit();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Removes a reservation and its consumers; durable when the task completes.</summary>
+    public async Task RemoveAsync(PortReservationProtocol protocol, PortRange range)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            using SqliteTransaction transaction = _connection.BeginTransaction();
+            Insert(transaction, "DELETE FROM persistent_reservation WHERE protocol = $protocol AND start_port = $start AND port_count = $count", protocol, range.Start, ("$count", range.Count));
+            transaction.Commit();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private void InsertConsumers(SqliteTransaction transaction, StoredReservation reservation, string kind, IReadOnlyList<Consumer> consumers)
+    {
+        foreach (Consumer consumer in consumers)
+        {
+            Insert(transaction, "INSERT INTO persistent_consumer VALUES ($protocol, $start, $kind, $id, $name)", reservation.Protocol, reservation.Range.Start,
+                ("$kind", kind), ("$id", consumer.Id), ("$name", consumer.Name));
+        }
+    }
+
+    private void Insert(SqliteTransaction transaction, string sql, PortReservationProtocol protocol, int start, params (string Name, object Value)[] parameters)
+    {
+        using SqliteCommand command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$protocol", (int)protocol);
+        command.Parameters.AddWithValue("$start", start);
+        foreach ((string name, object value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        command.ExecuteNonQuery();
+    }
+
+    private StoredReservation ReadRow(SqliteDataReader reader, Dictionary<(int, int), (List<Consumer> Users, List<Consumer> Groups)> consumers)
+    {
+        int protocol = reader.GetInt32(0);
+        var range = new PortRange(reader.GetInt32(1), reader.GetInt32(2));
+        if (protocol is not (1 or 2) || !range.IsValid
+            || !DateTimeOffset.TryParse(reader.GetString(4), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset createdAt))
+        {
+            throw Corrupt(FilePath, $"invalid row: protocol {protocol}, block {range}", null);
+        }
+
+        PersistentConsumers allowed = consumers.TryGetValue((protocol, range.Start), out var lists) ? new PersistentConsumers(lists.Users, lists.Groups) : PersistentConsumers.None;
+        return new StoredReservation((PortReservationProtocol)protocol, range, allowed, checked((uint)reader.GetInt64(3)), createdAt);
+    }
+}
