@@ -11,41 +11,15 @@ internal sealed record CreatePersistentRequest(BlockRequest Block, IReadOnlyList
     public void Write(ref FrameWriter writer)
     {
         Block.Write(ref writer);
-        WriteNames(ref writer, AllowUsers);
-        WriteNames(ref writer, AllowGroups);
+        writer.WriteStringList(AllowUsers);
+        writer.WriteStringList(AllowGroups);
     }
 
     public static CreatePersistentRequest Read(ref FrameReader reader)
     {
         var block = new BlockRequest(reader.ReadProtocol(), reader.ReadUInt16(), reader.ReadUInt16());
-        var request = new CreatePersistentRequest(block, ReadNames(ref reader), ReadNames(ref reader));
+        var request = new CreatePersistentRequest(block, reader.ReadStringList(CreatePersistentRequest.MaxConsumers), reader.ReadStringList(CreatePersistentRequest.MaxConsumers));
         reader.EnsureEnd();
         return request;
-    }
-
-    private static void WriteNames(ref FrameWriter writer, IReadOnlyList<string> names)
-    {
-        writer.WriteByte(checked((byte)names.Count));
-        foreach (string name in names)
-        {
-            writer.WriteString(name);
-        }
-    }
-
-    private static string[] ReadNames(ref FrameReader reader)
-    {
-        int count = reader.ReadByte();
-        if (count > MaxConsumers)
-        {
-            throw new ProtocolException($"{count} consumers exceed the limit of {MaxConsumers}");
-        }
-
-        var names = new string[count];
-        for (int i = 0; i < count; i++)
-        {
-            names[i] = reader.ReadString();
-        }
-
-        return names;
     }
 }

@@ -67,6 +67,24 @@ internal ref struct FrameReader(ReadOnlySpan<byte> payload)
         }
     }
 
+    /// <summary>Reads a count-prefixed list of strings, refusing more than <paramref name="maxCount"/>.</summary>
+    public string[] ReadStringList(int maxCount)
+    {
+        int count = ReadByte();
+        if (count > maxCount)
+        {
+            throw new ProtocolException($"a list of {count} names exceeds the limit of {maxCount}");
+        }
+
+        var values = new string[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = ReadString();
+        }
+
+        return values;
+    }
+
     /// <summary>Fails when bytes are left over: a frame must be exactly as long as its fields.</summary>
     public readonly void EnsureEnd()
     {

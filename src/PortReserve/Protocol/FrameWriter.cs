@@ -52,6 +52,16 @@ internal ref struct FrameWriter
         Encoding.UTF8.GetBytes(value, Take(length));
     }
 
+    /// <summary>Writes a list of at most 255 strings, count first.</summary>
+    public void WriteStringList(IReadOnlyList<string> values)
+    {
+        WriteByte(checked((byte)values.Count));
+        foreach (string value in values)
+        {
+            WriteString(value);
+        }
+    }
+
     public readonly ReadOnlySpan<byte> Written => _buffer[.._position];
 
     private Span<byte> Take(int count)

@@ -22,41 +22,15 @@ internal readonly record struct ReservationEntry(
         writer.WriteInt32(OwnerPid);
         writer.WriteUInt32(OwnerUid);
         writer.WriteUInt64(Token);
-        WriteNames(ref writer, AllowedUsers);
-        WriteNames(ref writer, AllowedGroups);
+        writer.WriteStringList(AllowedUsers);
+        writer.WriteStringList(AllowedGroups);
     }
 
     public static ReservationEntry Read(ref FrameReader reader)
     {
         var entry = new ReservationEntry(
             reader.ReadProtocol(), reader.ReadKind(), new PortRange(reader.ReadUInt16(), reader.ReadUInt16()),
-            reader.ReadInt32(), reader.ReadUInt32(), reader.ReadUInt64(), ReadNames(ref reader), ReadNames(ref reader));
+            reader.ReadInt32(), reader.ReadUInt32(), reader.ReadUInt64(), reader.ReadStringList(CreatePersistentRequest.MaxConsumers), reader.ReadStringList(CreatePersistentRequest.MaxConsumers));
         return entry.Range.IsValid ? entry : throw new ProtocolException($"listed block {entry.Range} is not valid");
-    }
-
-    private static void WriteNames(ref FrameWriter writer, IReadOnlyList<string> names)
-    {
-        writer.WriteByte(checked((byte)names.Count));
-        foreach (string name in names)
-        {
-            writer.WriteString(name);
-        }
-    }
-
-    private static string[] ReadNames(ref FrameReader reader)
-    {
-        int count = reader.ReadByte();
-        if (count > CreatePersistentRequest.MaxConsumers)
-        {
-            throw new ProtocolException($"{count} consumer names exceed the limit of {CreatePersistentRequest.MaxConsumers}");
-        }
-
-        var names = new string[count];
-        for (int i = 0; i < count; i++)
-        {
-            names[i] = reader.ReadString();
-        }
-
-        return names;
     }
 }

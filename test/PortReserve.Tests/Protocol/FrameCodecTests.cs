@@ -36,6 +36,47 @@ public sealed class FrameCodecTests
     }
 
     [Fact]
+    public void CreatePersistentRequest_RoundTripsWithConsumers()
+    {
+        var request = new CreatePersistentRequest(new BlockRequest(PortReservationProtocol.Tcp, 8080, 1), ["www-data", "1000"], ["web"]);
+        byte[] frame = Encode(new FrameHeader(MessageType.CreatePersistent, FrameFlags.None, 0, 3), request);
+        var reader = new FrameReader(frame.AsSpan(FrameHeader.Size));
+
+        CreatePersistentRequest decoded = CreatePersistentRequest.Read(ref reader);
+
+        Assert.Equal(request.Block, decoded.Block);
+        Assert.Equal(request.AllowUsers, decoded.AllowUsers);
+        Assert.Equal(request.AllowGroups, decoded.AllowGroups);
+    }
+
+    [Fact]
+    public void CreatePersistentRequest_MoreNamesThanAllowed_ThrowsProtocolException()
+    {
+        byte[] payload = [1, 0x90, 0x1F, 1, 0, (byte)(CreatePersistentRequest.MaxConsumers + 1)];
+
+        Assert.Throws<ProtocolException>(() =>
+        {
+            var reader = new FrameReader(payload);
+            CreatePersistentRequest.Read(ref reader);
+        });
+    }
+
+    [Fact]
+    public void ReservationEntry_EncodedSizeMatchesWhatIsWritten()
+    {
+        var entry = new ReservationEntry(PortReservationProtocol.Udp, PortReservationKind.Persistent, new PortRange(5000, 2), 0, ReservationEntry.NoUid, 77, ["nobody(65534)"], ["web(2000)", "é"]);
+        var buffer = new byte[256];
+        var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Show | MessageType.ReplyBit, FrameFlags.None, 0, 1));
+
+        entry.Write(ref writer);
+        var reader = new FrameReader(buffer.AsSpan(FrameHeader.Size, writer.Length - FrameHeader.Size));
+        ReservationEntry decoded = ReservationEntry.Read(ref reader);
+
+        Assert.Equal(entry.EncodedSize, writer.Length - FrameHeader.Size);
+        Assert.Equal(entry.AllowedGroups, decoded.AllowedGroups);
+    }
+
+    [Fact]
     public void StatusReply_RoundTrips()
     {
         var status = new StatusReply("1.2.3", 12345, "auto", true, "on", 1, 2, 3, 4, new PortRange(32768, 28232), "/run/x.sock", "/var/lib/x");
@@ -116,7 +157,8 @@ public sealed class FrameCodecTests
         var reader = new FrameReader(frame[FrameHeader.Size..]);
         switch (header.Operation)
         {
-            case MessageType.Acquire: BlockRequest.Read(ref reader); break;
+            case MessageType.Acquire or MessageType.LookupPersistent or MessageType.DeletePersistent: BlockRequest.Read(ref reader); break;
+            case MessageType.CreatePersistent: CreatePersistentRequest.Read(ref reader); break;
             case MessageType.Release or MessageType.Associate: TokenRequest.Read(ref reader); break;
             case MessageType.Show: ShowRequest.Read(ref reader); break;
             case MessageType.Status: StatusReply.Read(ref reader); break;
