@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace PortReserve.IntegrationTests.Infrastructure;
 
 /// <summary>Runs a program as another uid and gid with setpriv, the way an unprivileged user would run it.</summary>
@@ -6,12 +8,32 @@ internal static class OtherUser
     public const uint Nobody = 65534;
     public const uint Stranger = 65533;
 
+    private static readonly ConcurrentDictionary<string, string> s_reachableCopies = new();
+
     /// <summary>True where this test process is really root (not root mapped in a user namespace), so it may change uid.</summary>
     public static bool CanSwitch => File.ReadAllText("/proc/self/uid_map").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is ["0", "0", var count, ..] && count == "4294967295";
 
     public static Task<(int ExitCode, string Output)> RunAsync(uint uid, uint gid, string executable, IEnumerable<string> arguments, IDictionary<string, string?> environment, IEnumerable<uint>? supplementaryGroups = null)
     {
         string groups = supplementaryGroups is null ? "--clear-groups" : $"--groups={string.Join(',', supplementaryGroups)}";
-        return ChildProcess.RunAsync("setpriv", [$"--reuid={uid}", $"--regid={gid}", groups, "--", executable, .. arguments], environment);
+        return ChildProcess.RunAsync("setpriv", [$"--reuid={uid}", $"--regid={gid}", groups, "--", Reachable(executable), .. arguments], environment);
     }
+
+    /// <summary>
+    /// The checkout may sit under a directory other users cannot enter (a fresh clone in a 0700 temp directory), so
+    /// other uids run a world-readable copy of the program's directory.
+    /// </summary>
+    private static string Reachable(string executable) => s_reachableCopies.GetOrAdd(executable, static path =>
+    {
+        string source = Path.GetDirectoryName(path)!;
+        DirectoryInfo copy = Directory.CreateTempSubdirectory("prt-bin-");
+        copy.UnixFileMode = (UnixFileMode)0b111_101_101;
+        foreach (string file in Directory.GetFiles(source))
+        {
+            File.Copy(file, Path.Combine(copy.FullName, Path.GetFileName(file)));
+        }
+
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => copy.Delete(recursive: true);
+        return Path.Combine(copy.FullName, Path.GetFileName(path));
+    });
 }
