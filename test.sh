@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-tools.sh
-ensure_tools ip:iproute2 unshare:util-linux setpriv:util-linux
+ensure_tools ip:iproute2 unshare:util-linux setpriv:util-linux \
+  /usr/bin/python3:python3 /usr/lib/python3/dist-packages/portpicker.py:python3-portpicker
 
 ./build.sh
 

@@ -32,7 +32,8 @@ internal static class CliApplication
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
-        ParseResult parsed = CreateRootCommand().Parse(args);
+        // No response files: "@name" is an abstract socket address here, never "read arguments from file name".
+        ParseResult parsed = CreateRootCommand().Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null };
         if (parsed.Errors.Count > 0)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Compat;
 using PortReserve.Daemon.Kernel;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Daemon.Server;
@@ -38,13 +39,26 @@ internal static class DaemonHost
 
         var listener = new DaemonListener(options.SocketPath, service, access, logger);
         listener.Start();
+        using ProcessExitWatcher? watcher = options.PortServerAddress is null ? null : new ProcessExitWatcher();
+        PortServerListener? portServer = watcher is null ? null : new PortServerListener(options.PortServerAddress!, service, watcher, logger);
+        portServer?.Start();
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, wildcard);
+        if (portServer is not null)
+        {
+            DaemonLog.PortServerListening(logger, portServer.Address);
+        }
+
         SystemdNotifier.Notify("READY=1\nSTATUS=serving");
 
         await stop.Task;
         SystemdNotifier.Notify("STOPPING=1");
+        if (portServer is not null)
+        {
+            await portServer.DisposeAsync();
+        }
+
         await listener.DisposeAsync();
-        await service.ReleaseAllRuntimeAsync(listener.ConnectionIds);
+        await service.ReleaseAllRuntimeAsync();
         DaemonLog.Stopping(logger);
         return 0;
 

@@ -37,6 +37,15 @@ internal static partial class DaemonLog
     [LoggerMessage(46, LogLevel.Error, "writing the persistent store {Path} failed; the change was refused")]
     public static partial void StoreWriteFailed(ILogger logger, string path, Exception exception);
 
+    [LoggerMessage(16, LogLevel.Information, "granted port {Port} (TCP and UDP) to pid {Pid} for uid {Uid} through the portserver endpoint")]
+    public static partial void Granted(ILogger logger, int port, int pid, uint uid);
+
+    [LoggerMessage(17, LogLevel.Information, "portserver endpoint listening on {Address}")]
+    public static partial void PortServerListening(ILogger logger, string address);
+
+    [LoggerMessage(25, LogLevel.Warning, "refused a portserver request for pid {Pid} from uid {Uid}: {Reason}")]
+    public static partial void GrantRefused(ILogger logger, int pid, uint uid, string reason);
+
     [LoggerMessage(20, LogLevel.Warning, "refused acquire of {Protocol} start {Start} count {Count} for pid {Pid} uid {Uid}: {Reason}")]
     public static partial void AcquireRefused(ILogger logger, int pid, uint uid, PortReservationProtocol protocol, int start, int count, string reason);
 

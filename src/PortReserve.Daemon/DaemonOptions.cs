@@ -19,6 +19,9 @@ internal sealed record DaemonOptions
     /// <summary>Members of this group are administrators (besides root).</summary>
     public string AdminGroup { get; init; } = Server.AccessPolicy.DefaultAdminGroup;
 
+    /// <summary>Where to serve Google's portserver protocol (a leading '@' is abstract); null for not at all.</summary>
+    public string? PortServerAddress { get; init; }
+
     public int MaxRuntimePortsPerUid { get; init; } = Reservations.QuotaPolicy.Default.MaxRuntimePortsPerUid;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;

@@ -13,13 +13,14 @@ var stateDir = new Option<string>("--state-dir") { Description = $"Directory for
 var kernelSync = new Option<KernelSyncMode>("--kernel-sync") { Description = "Mirror reservations into net.ipv4.ip_local_reserved_ports: auto (when writable), on (required), off", DefaultValueFactory = _ => KernelSyncMode.Auto };
 var wildcardRange = new Option<PortRange?>("--wildcard-range") { Description = "LO-HI range that wildcard requests are served from (default: net.ipv4.ip_local_port_range)", CustomParser = ParseRange };
 var adminGroup = new Option<string>("--admin-group") { Description = "Group whose members may create and delete persistent reservations, besides root", DefaultValueFactory = _ => new DaemonOptions().AdminGroup };
+var portServer = new Option<string>("--portserver-address") { Description = "Also serve Google's portserver protocol (portpicker's PORTSERVER_ADDRESS) on this AF_UNIX address; a leading @ means the abstract namespace" };
 var maxPorts = new Option<int>("--max-runtime-ports-per-uid") { Description = "Most runtime-reserved ports one non-root uid may hold", DefaultValueFactory = _ => new DaemonOptions().MaxRuntimePortsPerUid };
 var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None", DefaultValueFactory = _ => LogLevel.Information };
 maxPorts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--max-runtime-ports-per-uid must be at least 1"); } });
 
 var root = new RootCommand("portreserved: the PortReserve daemon. Owns the machine's TCP/UDP port reservation table and enforces it in the kernel's reserved port list.")
 {
-    socket, stateDir, kernelSync, adminGroup, wildcardRange, maxPorts, logLevel,
+    socket, stateDir, kernelSync, adminGroup, wildcardRange, portServer, maxPorts, logLevel,
 };
 
 root.SetAction(async (parseResult, _) =>
@@ -32,6 +33,7 @@ root.SetAction(async (parseResult, _) =>
         KernelSync = parseResult.GetValue(kernelSync),
         WildcardRange = parseResult.GetValue(wildcardRange),
         AdminGroup = parseResult.GetValue(adminGroup)!,
+        PortServerAddress = parseResult.GetValue(portServer),
         MaxRuntimePortsPerUid = parseResult.GetValue(maxPorts),
         LogLevel = parseResult.GetValue(logLevel),
     };
@@ -57,7 +59,8 @@ root.SetAction(async (parseResult, _) =>
     }
 });
 
-ParseResult parsed = root.Parse(args);
+// No response files: "@name" is an abstract socket address here, never "read arguments from file name".
+ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
 if (parsed.Errors.Count > 0)
 {
     foreach (ParseError error in parsed.Errors)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using PortReserve.IntegrationTests.Infrastructure;
 
 namespace PortReserve.IntegrationTests;
@@ -12,8 +13,8 @@ public sealed class PersistentDurabilityTests
     public async Task Kill9DuringCreates_EveryAcknowledgedCreateSurvives_AndNothingHalfExists()
     {
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("100");
-        var attempted = new HashSet<int>();
-        var acknowledged = new HashSet<int>();
+        var attempted = new ConcurrentDictionary<int, bool>();
+        var acknowledged = new ConcurrentDictionary<int, bool>();
         var random = new Random(20261121);
         int nextStart = 2000;
 
@@ -21,8 +22,12 @@ public sealed class PersistentDurabilityTests
         {
             await using (PortReservationClient client = await daemon.ConnectAsync())
             {
+                int before = acknowledged.Count;
                 Task stream = CreateUntilAbortedAsync(client, () => nextStart += 3, attempted, acknowledged);
-                await Task.Delay(random.Next(10, 120), TestContext.Current.CancellationToken);
+
+                // Let the stream get going, then kill at a random moment inside it.
+                await Timeouts.Eventually(() => acknowledged.Count >= before + 2, "creates are being acknowledged");
+                await Task.Delay(random.Next(0, 40), TestContext.Current.CancellationToken);
                 daemon.Kill9();
                 await stream.WithTimeout();
                 await daemon.WaitForExitAsync();
@@ -32,10 +37,9 @@ public sealed class PersistentDurabilityTests
             await VerifyAsync(daemon, attempted, acknowledged, round);
         }
 
-        Assert.True(acknowledged.Count > Rounds, $"only {acknowledged.Count} creates were acknowledged in {Rounds} rounds");
     }
 
-    private static async Task CreateUntilAbortedAsync(PortReservationClient client, Func<int> nextStart, HashSet<int> attempted, HashSet<int> acknowledged)
+    private static async Task CreateUntilAbortedAsync(PortReservationClient client, Func<int> nextStart, ConcurrentDictionary<int, bool> attempted, ConcurrentDictionary<int, bool> acknowledged)
     {
         var options = new PersistentReservationOptions();
         foreach (string user in s_consumers)
@@ -46,11 +50,11 @@ public sealed class PersistentDurabilityTests
         while (true)
         {
             int start = nextStart();
-            attempted.Add(start);
+            attempted[start] = true;
             try
             {
                 await client.CreatePersistentAsync(PortReservationProtocol.Tcp, start, 2, options, TestContext.Current.CancellationToken);
-                acknowledged.Add(start);
+                acknowledged[start] = true;
             }
             catch (PortReservationException e) when (e.Kind == PortReservationErrorKind.Aborted)
             {
@@ -59,15 +63,15 @@ public sealed class PersistentDurabilityTests
         }
     }
 
-    private static async Task VerifyAsync(DaemonProcess daemon, HashSet<int> attempted, HashSet<int> acknowledged, int round)
+    private static async Task VerifyAsync(DaemonProcess daemon, ConcurrentDictionary<int, bool> attempted, ConcurrentDictionary<int, bool> acknowledged, int round)
     {
         await using PortReservationClient client = await daemon.ConnectAsync();
         List<PortReservationInfo> present = [.. (await client.ShowAsync(PortReservationProtocol.Tcp, TestContext.Current.CancellationToken).WithTimeout())
             .Where(r => r.Kind == PortReservationKind.Persistent)];
         var presentStarts = present.Select(r => r.StartPort).ToHashSet();
 
-        Assert.True(acknowledged.IsSubsetOf(presentStarts), $"round {round}: acknowledged creates lost: {string.Join(',', acknowledged.Except(presentStarts))}");
-        Assert.True(presentStarts.IsSubsetOf(attempted), $"round {round}: reservations nobody asked for: {string.Join(',', presentStarts.Except(attempted))}");
+        Assert.True(presentStarts.IsSupersetOf(acknowledged.Keys), $"round {round}: acknowledged creates lost: {string.Join(',', acknowledged.Keys.Except(presentStarts))}");
+        Assert.True(presentStarts.IsSubsetOf(attempted.Keys), $"round {round}: reservations nobody asked for: {string.Join(',', presentStarts.Except(attempted.Keys))}");
         Assert.All(present, r =>
         {
             Assert.Equal(2, r.Count);

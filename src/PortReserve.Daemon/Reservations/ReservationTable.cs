@@ -40,6 +40,9 @@ internal sealed partial class ReservationTable
 
     public IEnumerable<Reservation> Reservations => _byToken.Values;
 
+    /// <summary>The connections (and portserver grants) that hold runtime reservations.</summary>
+    public IEnumerable<long> RuntimeConnectionIds => _byConnection.Keys;
+
     public Reservation? Find(ulong token) => _byToken.GetValueOrDefault(token);
 
     /// <summary>Releases a runtime reservation on behalf of <paramref name="requesterPid"/>, which must be its owner's pid.</summary>

@@ -20,8 +20,6 @@ internal sealed class DaemonListener(string socketPath, ReservationService servi
 
     public int ConnectionCount => _connections.Count;
 
-    public IEnumerable<long> ConnectionIds => _connections.Keys;
-
     public void Start()
     {
         UnixSocketFile.PrepareForBind(SocketPath);

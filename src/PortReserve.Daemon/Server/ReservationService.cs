@@ -169,16 +169,16 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
         return entries;
     }
 
-    /// <summary>Drops every runtime reservation (shutdown) and waits for the kernel to let their ports go.</summary>
-    public Task ReleaseAllRuntimeAsync(IEnumerable<long> connectionIds)
+    /// <summary>Drops every runtime reservation, of clients and portserver grants alike (shutdown), and waits for the kernel.</summary>
+    public Task ReleaseAllRuntimeAsync()
     {
-        foreach (long id in connectionIds)
-        {
-            ReleaseConnection(id);
-        }
-
         lock (Gate)
         {
+            foreach (long connectionId in Table.RuntimeConnectionIds.ToList())
+            {
+                ReleaseConnection(connectionId);
+            }
+
             return RequestCommit();
         }
     }

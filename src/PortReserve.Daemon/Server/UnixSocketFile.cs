@@ -5,7 +5,7 @@ namespace PortReserve.Daemon.Server;
 /// <summary>Prepares a Unix socket path for bind: creates its directory and removes a stale socket left by a crash.</summary>
 internal static class UnixSocketFile
 {
-    public static void PrepareForBind(string path)
+    public static void PrepareForBind(string path, SocketType type = SocketType.Seqpacket)
     {
         string? directory = Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
@@ -24,9 +24,9 @@ internal static class UnixSocketFile
             throw new InvalidOperationException($"{path} exists and is not a socket; remove it or choose another --socket");
         }
 
-        if (SomeoneListens(path))
+        if (SomeoneListens(path, type))
         {
-            throw new InvalidOperationException($"another portreserved is already listening on {path}; stop it first (portreserve status shows it)");
+            throw new InvalidOperationException($"something is already listening on {path}; stop it first (if it is portreserved, portreserve status shows it)");
         }
 
         File.Delete(path);
@@ -43,9 +43,9 @@ internal static class UnixSocketFile
         }
     }
 
-    private static bool SomeoneListens(string path)
+    private static bool SomeoneListens(string path, SocketType type)
     {
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        using var probe = new Socket(AddressFamily.Unix, type, ProtocolType.Unspecified);
         try
         {
             probe.Connect(new UnixDomainSocketEndPoint(path));

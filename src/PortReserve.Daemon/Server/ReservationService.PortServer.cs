@@ -1,0 +1,39 @@
+using PortReserve.Daemon.Reservations;
+
+namespace PortReserve.Daemon.Server;
+
+internal sealed partial class ReservationService
+{
+    /// <summary>
+    /// Grants one port free on both TCP and UDP to the process in <paramref name="owner"/> (portserver protocol); the
+    /// reply may go out once this completes, when the kernel list holds both reservations.
+    /// </summary>
+    public async Task<TableResult> GrantPortAsync(ReservationOwner owner)
+    {
+        TableResult result;
+        Task committed;
+        lock (Gate)
+        {
+            result = Table.AcquireBoth(1, owner);
+            if (!result.Succeeded)
+            {
+                DaemonLog.GrantRefused(logger, owner.Pid, owner.Uid, result.Message!);
+                return result;
+            }
+
+            committed = RequestCommit();
+        }
+
+        if (await WaitForKernelAsync(committed).ConfigureAwait(false) is { } failure)
+        {
+            ReleaseConnection(owner.ConnectionId);
+            return failure;
+        }
+
+        DaemonLog.Granted(logger, result.Reservation!.Range.Start, owner.Pid, owner.Uid);
+        return result;
+    }
+
+    /// <summary>The process a grant was made for has exited: its ports go back at once.</summary>
+    public void GrantHolderExited(long grantId) => ReleaseConnection(grantId);
+}
