@@ -37,11 +37,12 @@ internal static class DaemonHost
         using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
-        var listener = new DaemonListener(options.SocketPath, service, access, logger);
-        listener.Start();
+        // The main socket goes last: a status reply on it means every endpoint is up.
         using ProcessExitWatcher? watcher = options.PortServerAddress is null ? null : new ProcessExitWatcher();
         PortServerListener? portServer = watcher is null ? null : new PortServerListener(options.PortServerAddress!, service, watcher, logger);
         portServer?.Start();
+        var listener = new DaemonListener(options.SocketPath, service, access, logger);
+        listener.Start();
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, wildcard);
         if (portServer is not null)
         {
