@@ -11,17 +11,28 @@ internal static class KernelPortList
     /// <summary>The kernel consumes at most a page (less one byte) per write; chunks stay below it, split between entries.</summary>
     public const int MaxChunkBytes = 4000;
 
-    public static PortSet Parse(string text)
+    public static PortSet Parse(string text) => Parse(Encoding.ASCII.GetBytes(text));
+
+    /// <summary>Parses the list as the kernel prints it (or an administrator writes it); anything else is a FormatException.</summary>
+    public static PortSet Parse(ReadOnlySpan<byte> text)
     {
         var ports = new PortSet();
-        foreach (string entry in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        while (!text.IsEmpty)
         {
-            int dash = entry.IndexOf('-', StringComparison.Ordinal);
-            int start = ParsePort(dash < 0 ? entry : entry[..dash], text);
-            int end = dash < 0 ? start : ParsePort(entry[(dash + 1)..], text);
+            int comma = text.IndexOf((byte)',');
+            ReadOnlySpan<byte> entry = (comma < 0 ? text : text[..comma]).Trim(" \t\r\n"u8);
+            text = comma < 0 ? default : text[(comma + 1)..];
+            if (entry.IsEmpty)
+            {
+                continue;
+            }
+
+            int dash = entry.IndexOf((byte)'-');
+            int start = ParsePort(dash < 0 ? entry : entry[..dash], entry);
+            int end = dash < 0 ? start : ParsePort(entry[(dash + 1)..], entry);
             if (end < start)
             {
-                throw new FormatException($"reserved port list entry '{entry}' has its bounds reversed");
+                throw new FormatException($"reserved port list entry '{Encoding.ASCII.GetString(entry)}' has its bounds reversed");
             }
 
             ports.Add(PortRange.FromBounds(start, end));
@@ -53,12 +64,10 @@ internal static class KernelPortList
         return chunks;
     }
 
-    private static int ParsePort(string value, string text)
+    private static int ParsePort(ReadOnlySpan<byte> value, ReadOnlySpan<byte> entry)
     {
         return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port is >= 0 and <= PortRange.MaxPort
             ? port
-            : throw new FormatException($"reserved port list '{Truncate(text)}' has an entry that is not a port: '{value}'");
+            : throw new FormatException($"reserved port list entry '{Encoding.ASCII.GetString(entry[..Math.Min(entry.Length, 40)])}' is not a port or a lo-hi range");
     }
-
-    private static string Truncate(string text) => text.Length <= 80 ? text : text[..80] + "…";
 }

@@ -19,6 +19,35 @@ internal sealed partial class KernelPortSync
         while (await _signal.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             _signal.Reader.TryRead(out _);
+
+            // A failed attempt means an inline write is in progress; it kicks again when it leaves anything waiting.
+            while (HasWaiters && TryWriteRound())
+            {
+            }
+        }
+    }
+
+    private bool HasWaiters
+    {
+        get
+        {
+            lock (_waiters)
+            {
+                return _waiters.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>One write covering every change requested so far, if no other write is in progress.</summary>
+    private bool TryWriteRound()
+    {
+        if (Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        try
+        {
             long generation;
             lock (_gate)
             {
@@ -34,7 +63,7 @@ internal sealed partial class KernelPortSync
                 WriteOnce();
                 DaemonLog.KernelListWritten(_logger, generation, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
             {
                 _lastWrittenKnown = false;
                 failure = e;
@@ -43,6 +72,18 @@ internal sealed partial class KernelPortSync
 
             Complete(generation, failure);
         }
+        finally
+        {
+            Volatile.Write(ref _writing, 0);
+        }
+
+        // Whoever queued behind this write while it ran is written next, by the background writer.
+        if (HasWaiters)
+        {
+            Kick();
+        }
+
+        return true;
     }
 
     private void WriteOnce()
@@ -81,7 +122,7 @@ internal sealed partial class KernelPortSync
     /// <summary>Entries someone else added to the list since our last write become system exclusions, never dropped.</summary>
     private void AdoptExternalEntries()
     {
-        PortSet external = KernelPortList.Parse(File.ReadAllText(Path));
+        PortSet external = ReadKernelListOrThrow();
         external.ExceptWith(_lastWritten);
         if (external.IsEmpty)
         {

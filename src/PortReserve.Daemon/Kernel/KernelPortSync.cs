@@ -6,9 +6,11 @@ using PortReserve.Daemon.Reservations;
 namespace PortReserve.Daemon.Kernel;
 
 /// <summary>
-/// Keeps <c>ip_local_reserved_ports</c> equal to the table's ports plus the system exclusions. Changes are coalesced:
-/// callers mutate the table under the service gate, call <see cref="RequestCommit"/> under the same gate, and await the
-/// task; one writer applies everything requested so far in one write (group commit), then completes all those tasks.
+/// Keeps <c>ip_local_reserved_ports</c> equal to the table's ports plus the system exclusions. Changes are coalesced
+/// (group commit): callers mutate the table under the service gate, take a <see cref="KernelCommit"/> under the same
+/// gate, and wait for it. A waiter that finds no write in progress writes at once on its own thread (the common,
+/// uncontended case costs no thread hop); waiters that arrive during a write are all covered by the next one, which
+/// the background writer makes.
 /// </summary>
 internal sealed partial class KernelPortSync : IAsyncDisposable
 {
@@ -19,9 +21,12 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
     private readonly OwnedPortsRecord _record;
     private readonly ILogger _logger;
     private readonly SafeFileHandle? _handle;
+    private SafeFileHandle? _readHandle;
+    private byte[] _readBuffer = new byte[4096];
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Queue<(long Generation, TaskCompletionSource Done)> _waiters = new();
     private long _requested;
+    private int _writing;
     private Task _writer = Task.CompletedTask;
 
     private KernelPortSync(KernelSyncMode mode, string path, SafeFileHandle? handle, string detail, Lock gate, ReservationTable table, OwnedPortsRecord record, ILogger logger)
@@ -86,24 +91,27 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
     }
 
     /// <summary>Starts the writer and applies the initial state (stale entries removed, reservations present).</summary>
-    public Task StartAsync()
+    public async Task StartAsync()
     {
         _writer = Task.Run(RunWriterAsync);
+        KernelCommit initial;
         lock (_gate)
         {
-            return RequestCommit();
+            initial = RequestCommit();
         }
+
+        await initial.WaitAsync().ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Asks for the table's current state to reach the kernel; the task completes once a write that includes it is
-    /// done, or faults when the write failed. Call under the service gate, right after changing the table.
+    /// Asks for the table's current state to reach the kernel. Call under the service gate, right after changing the
+    /// table, then wait for or forget the returned commit outside the gate.
     /// </summary>
-    public Task RequestCommit()
+    public KernelCommit RequestCommit()
     {
         if (!Active)
         {
-            return Task.CompletedTask;
+            return default;
         }
 
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -112,15 +120,30 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
             _waiters.Enqueue((++_requested, done));
         }
 
-        _signal.Writer.TryWrite(true);
-        return done.Task;
+        return new KernelCommit(this, done.Task);
     }
+
+    /// <summary>Writes now when no write is in progress (the write covers <paramref name="done"/>'s change); otherwise queues it.</summary>
+    internal ValueTask WaitAsync(Task done)
+    {
+        if (!done.IsCompleted && !TryWriteRound())
+        {
+            Kick();
+        }
+
+        return new ValueTask(done);
+    }
+
+    /// <summary>Wakes the background writer.</summary>
+    internal void Kick() => _signal.Writer.TryWrite(true);
 
     public async ValueTask DisposeAsync()
     {
         _signal.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
         _handle?.Dispose();
+        _readHandle?.Dispose();
+        _record.Dispose();
     }
 
     private void AdoptSystemExclusions()
@@ -161,11 +184,30 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
         return complement;
     }
 
+    /// <summary>
+    /// Reads the list through a handle kept open (pread at offset 0 regenerates it), into a buffer that grows until the
+    /// whole list fits: the kernel answers a read at a non-zero offset with nothing, so one read must take it all.
+    /// </summary>
+    private PortSet ReadKernelListOrThrow()
+    {
+        _readHandle ??= File.OpenHandle(Path, FileMode.Open, FileAccess.Read);
+        while (true)
+        {
+            int length = RandomAccess.Read(_readHandle, _readBuffer, 0);
+            if (length < _readBuffer.Length)
+            {
+                return KernelPortList.Parse(_readBuffer.AsSpan(0, length));
+            }
+
+            _readBuffer = new byte[_readBuffer.Length * 4];
+        }
+    }
+
     private PortSet ReadKernelList()
     {
         try
         {
-            return KernelPortList.Parse(File.ReadAllText(Path));
+            return ReadKernelListOrThrow();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

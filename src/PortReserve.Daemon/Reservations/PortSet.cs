@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Reservations;
@@ -8,6 +9,9 @@ internal sealed class PortSet
 {
     private const int WordCount = 65536 / 64;
     private readonly ulong[] _words = new ulong[WordCount];
+
+    /// <summary>The size of <see cref="CopyTo"/>'s output: one bit per port.</summary>
+    public const int ByteCount = WordCount * sizeof(ulong);
 
     public bool Contains(int port) => (_words[port >> 6] & (1UL << (port & 63))) != 0;
 
@@ -19,27 +23,55 @@ internal sealed class PortSet
 
     public void CopyFrom(PortSet other) => other._words.CopyTo(_words, 0);
 
-    public void UnionWith(PortSet other)
+    /// <summary>Writes the set as a little-endian bitmap of <see cref="ByteCount"/> bytes.</summary>
+    public void CopyTo(Span<byte> destination)
     {
         for (int i = 0; i < WordCount; i++)
         {
-            _words[i] |= other._words[i];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(destination[(i * sizeof(ulong))..], _words[i]);
+        }
+    }
+
+    /// <summary>Reads a set written by <see cref="CopyTo"/>.</summary>
+    public static PortSet FromBytes(ReadOnlySpan<byte> source)
+    {
+        var set = new PortSet();
+        for (int i = 0; i < WordCount; i++)
+        {
+            set._words[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(source[(i * sizeof(ulong))..]);
+        }
+
+        return set;
+    }
+
+    // The bulk operations run on every kernel commit, so they work a vector (4-8 words) at a time.
+    public void UnionWith(PortSet other)
+    {
+        Span<Vector<ulong>> target = Vectors(_words);
+        ReadOnlySpan<Vector<ulong>> source = Vectors(other._words);
+        for (int i = 0; i < target.Length; i++)
+        {
+            target[i] |= source[i];
         }
     }
 
     public void ExceptWith(PortSet other)
     {
-        for (int i = 0; i < WordCount; i++)
+        Span<Vector<ulong>> target = Vectors(_words);
+        ReadOnlySpan<Vector<ulong>> source = Vectors(other._words);
+        for (int i = 0; i < target.Length; i++)
         {
-            _words[i] &= ~other._words[i];
+            target[i] = Vector.AndNot(target[i], source[i]);
         }
     }
 
     public bool IsSupersetOf(PortSet other)
     {
-        for (int i = 0; i < WordCount; i++)
+        ReadOnlySpan<Vector<ulong>> mine = Vectors(_words);
+        ReadOnlySpan<Vector<ulong>> theirs = Vectors(other._words);
+        for (int i = 0; i < mine.Length; i++)
         {
-            if ((other._words[i] & ~_words[i]) != 0)
+            if (Vector.AndNot(theirs[i], mine[i]) != Vector<ulong>.Zero)
             {
                 return false;
             }
@@ -109,6 +141,7 @@ internal sealed class PortSet
         return to + 1;
     }
 
+    /// <summary>The first port at or after <paramref name="from"/> that is (or is not) in the set; 65536 when none.</summary>
     private int NextClearOrSetFrom(int from, bool wantSet)
     {
         if (from > PortRange.MaxPort)
@@ -116,9 +149,25 @@ internal sealed class PortSet
             return PortRange.MaxPort + 1;
         }
 
-        int found = wantSet ? NextSet(this, this, from, PortRange.MaxPort) : NextClear(this, this, from, PortRange.MaxPort);
-        return found < 0 ? PortRange.MaxPort + 1 : found;
+        int word = from >> 6;
+        ulong bits = (wantSet ? _words[word] : ~_words[word]) & (ulong.MaxValue << (from & 63));
+        if (bits == 0)
+        {
+            // Skip whole empty (or full) words with a vectorised search.
+            int next = wantSet ? _words.AsSpan(word + 1).IndexOfAnyExcept(0UL) : _words.AsSpan(word + 1).IndexOfAnyExcept(ulong.MaxValue);
+            if (next < 0)
+            {
+                return PortRange.MaxPort + 1;
+            }
+
+            word += 1 + next;
+            bits = wantSet ? _words[word] : ~_words[word];
+        }
+
+        return (word << 6) + BitOperations.TrailingZeroCount(bits);
     }
+
+    private static Span<Vector<ulong>> Vectors(ulong[] words) => MemoryMarshal.Cast<ulong, Vector<ulong>>(words.AsSpan());
 
     private void Update(PortRange range, bool set)
     {

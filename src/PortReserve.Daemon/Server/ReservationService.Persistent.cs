@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using PortReserve.Daemon.Kernel;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Daemon.Store;
 using PortReserve.Protocol;
@@ -196,11 +197,11 @@ internal sealed partial class ReservationService
         lock (Gate)
         {
             change();
-            _ = RequestCommit();
+            RequestCommit().Forget();
         }
     }
 
-    private Task CommitUnderGate()
+    private KernelCommit CommitUnderGate()
     {
         lock (Gate)
         {

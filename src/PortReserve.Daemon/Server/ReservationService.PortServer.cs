@@ -1,3 +1,4 @@
+using PortReserve.Daemon.Kernel;
 using PortReserve.Daemon.Reservations;
 
 namespace PortReserve.Daemon.Server;
@@ -11,7 +12,7 @@ internal sealed partial class ReservationService
     public async Task<TableResult> GrantPortAsync(ReservationOwner owner)
     {
         TableResult result;
-        Task committed;
+        KernelCommit committed;
         lock (Gate)
         {
             result = Table.AcquireBoth(1, owner);

@@ -24,7 +24,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
     public async Task<TableResult> AcquireAsync(BlockRequest request, ReservationOwner owner)
     {
         TableResult result;
-        Task committed;
+        KernelCommit committed;
         lock (Gate)
         {
             result = Table.Acquire(request.Protocol, request.Start, request.Count, owner);
@@ -43,7 +43,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
             lock (Gate)
             {
                 Table.Release(reservation.Token, owner.Pid);
-                _ = RequestCommit();
+                RequestCommit().Forget();
             }
 
             return failure;
@@ -56,7 +56,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
     public async Task<TableResult> ReleaseAsync(ulong token, PeerCredentials requester)
     {
         TableResult result;
-        Task committed;
+        KernelCommit committed;
         lock (Gate)
         {
             result = Table.Release(token, requester.Pid);
@@ -129,7 +129,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
                 return;
             }
 
-            _ = RequestCommit();
+            RequestCommit().Forget();
             foreach (Reservation reservation in released)
             {
                 DaemonLog.ReleasedWithConnection(logger, reservation.Protocol, reservation.Range, reservation.Owner!.Pid, reservation.Owner.Uid);
@@ -170,8 +170,9 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
     }
 
     /// <summary>Drops every runtime reservation, of clients and portserver grants alike (shutdown), and waits for the kernel.</summary>
-    public Task ReleaseAllRuntimeAsync()
+    public async Task ReleaseAllRuntimeAsync()
     {
+        KernelCommit committed;
         lock (Gate)
         {
             foreach (long connectionId in Table.RuntimeConnectionIds.ToList())
@@ -179,20 +180,22 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
                 ReleaseConnection(connectionId);
             }
 
-            return RequestCommit();
+            committed = RequestCommit();
         }
+
+        await committed.WaitAsync().ConfigureAwait(false);
     }
 
-    private Task RequestCommit() => _kernel?.RequestCommit() ?? Task.CompletedTask;
+    private KernelCommit RequestCommit() => _kernel?.RequestCommit() ?? default;
 
-    private async Task<TableResult?> WaitForKernelAsync(Task committed)
+    private async Task<TableResult?> WaitForKernelAsync(KernelCommit committed)
     {
         try
         {
-            await committed.ConfigureAwait(false);
+            await committed.WaitAsync().ConfigureAwait(false);
             return null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
         {
             return TableResult.Fail(PortReservationErrorKind.ServiceUnavailable, $"the kernel refused the reserved port list update ({e.Message}); the change was not made");
         }
