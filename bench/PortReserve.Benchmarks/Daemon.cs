@@ -1,0 +1,83 @@
+using System.Diagnostics;
+
+namespace PortReserve.Benchmarks;
+
+/// <summary>portreserved under measurement: a child process with its own socket and state directory.</summary>
+internal sealed class Daemon : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private Daemon(Process process, string directory)
+    {
+        _process = process;
+        Directory = directory;
+    }
+
+    public string Directory { get; }
+
+    public string SocketPath => Path.Combine(Directory, "s");
+
+    public PortReservationClientOptions Options => new() { SocketPath = SocketPath };
+
+    public static string Executable { get; set; } = "artifacts/bin/portreserved";
+
+    /// <summary>Starts the daemon in <paramref name="directory"/> (or a new temp one) and returns once it answers, with the time that took.</summary>
+    public static async Task<(Daemon Daemon, TimeSpan StartToReady)> StartAsync(string? directory = null, params string[] arguments)
+    {
+        directory ??= System.IO.Directory.CreateTempSubdirectory("prb-").FullName;
+        var start = new ProcessStartInfo(Executable) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string argument in (string[])["--socket", Path.Combine(directory, "s"), "--state-dir", Path.Combine(directory, "state"), "--log-level", "Warning", .. arguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        long started = Stopwatch.GetTimestamp();
+        Process process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("portreserved: " + e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var daemon = new Daemon(process, directory);
+        await daemon.WaitReadyAsync();
+        return (daemon, Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>Resident set size in MiB, from /proc.</summary>
+    public double ResidentMegabytes()
+    {
+        string line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+    }
+
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+    }
+
+    private async Task WaitReadyAsync()
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await using PortReservationClient client = await PortReservationClient.ConnectAsync(Options);
+                await client.GetStatusAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+                return;
+            }
+            catch (PortReservationException) when (attempt < 3000 && !_process.HasExited)
+            {
+                await Task.Delay(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace PortReserve.Benchmarks;
+
+/// <summary>Runtime reservations through the real client library against the real daemon.</summary>
+internal static class ReservationBenchmarks
+{
+    /// <summary>Wildcard acquire of <paramref name="ports"/> ports and release, back to back on one connection.</summary>
+    public static async Task<Latencies> AcquireReleaseAsync(Daemon daemon, int ports, int count)
+    {
+        await using PortReservationClient client = await PortReservationClient.ConnectAsync(daemon.Options);
+        return await Latencies.MeasureAsync(500, count, async () =>
+        {
+            PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, ports);
+            await reservation.ReleaseAsync();
+        });
+    }
+
+    /// <summary>Total acquire+release pairs per second with <paramref name="clients"/> connections working at once.</summary>
+    public static async Task<double> ConcurrentPairsPerSecondAsync(Daemon daemon, int clients, TimeSpan duration)
+    {
+        var connections = new List<PortReservationClient>();
+        for (int i = 0; i < clients; i++)
+        {
+            connections.Add(await PortReservationClient.ConnectAsync(daemon.Options));
+        }
+
+        long pairs = 0;
+        using var stop = new CancellationTokenSource();
+        var warm = new TaskCompletionSource();
+        long started = 0;
+        Task[] loops = [.. connections.Select(client => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Udp, 0, 1);
+                await reservation.ReleaseAsync();
+                if (warm.Task.IsCompleted)
+                {
+                    Interlocked.Increment(ref pairs);
+                }
+            }
+        }))];
+
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        started = Stopwatch.GetTimestamp();
+        warm.SetResult();
+        await Task.Delay(duration);
+        long counted = Interlocked.Read(ref pairs);
+        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        await stop.CancelAsync();
+        await Task.WhenAll(loops);
+        foreach (PortReservationClient client in connections)
+        {
+            await client.DisposeAsync();
+        }
+
+        return counted / seconds;
+    }
+
+    /// <summary>Associate + bind(0) from one's own runtime reservation + close: no daemon round trip.</summary>
+    public static async Task<Latencies> ReservedBindAsync(Daemon daemon, int count)
+    {
+        await using PortReservationClient client = await PortReservationClient.ConnectAsync(daemon.Options);
+        await using PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 100);
+        return Latencies.Measure(2000, count, () =>
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            reservation.Associate(socket);
+            socket.BindReserved(new IPEndPoint(IPAddress.Loopback, 0));
+        });
+    }
+
+    /// <summary>Acquire latency with <paramref name="live"/> reservations held by <paramref name="connections"/> connections; daemon RSS.</summary>
+    public static async Task<(Latencies Acquire, double ResidentMegabytes)> AtScaleAsync(Daemon daemon, int connections, int live, int count)
+    {
+        var holders = new List<PortReservationClient>();
+        for (int i = 0; i < connections; i++)
+        {
+            holders.Add(await PortReservationClient.ConnectAsync(daemon.Options));
+        }
+
+        int perConnection = live / connections;
+        await Task.WhenAll(holders.Select(async client =>
+        {
+            for (int i = 0; i < perConnection; i++)
+            {
+                await client.AcquireAsync(i % 2 == 0 ? PortReservationProtocol.Tcp : PortReservationProtocol.Udp, 0, 1);
+            }
+        }));
+
+        await using PortReservationClient probe = await PortReservationClient.ConnectAsync(daemon.Options);
+        var held = new List<PortReservation>(count);
+        var acquire = new Latencies(count);
+        for (int i = 0; i < count + 200; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            PortReservation reservation = await probe.AcquireAsync(PortReservationProtocol.Tcp, 0, 1);
+            if (i >= 200)
+            {
+                acquire.Add(start, Stopwatch.GetTimestamp());
+            }
+
+            await reservation.ReleaseAsync();
+        }
+
+        double rss = daemon.ResidentMegabytes();
+        foreach (PortReservationClient client in holders)
+        {
+            await client.DisposeAsync();
+        }
+
+        return (acquire, rss);
+    }
+}
