@@ -93,7 +93,8 @@ internal sealed class PortServerListener(string address, ReservationService serv
         {
             try
             {
-                PeerCredentials peer = PeerCredentials.Read(client);
+                // Grants need only the requesting uid (for quotas), not its groups.
+                PeerCredentials peer = PeerCredentials.Read(client, withGroups: false);
                 string? refusal = null;
                 int? pid = await ReadPidAsync(client).ConfigureAwait(false);
                 SafeFileHandle? pidfd = pid is > 1 ? ProcessExitWatcher.TryOpen(pid.Value) : null;

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Reservations;
@@ -27,7 +26,7 @@ internal sealed partial class ReservationTable
         WildcardRange = wildcardRange;
         Quotas = quotas;
         _portUsage = portUsage;
-        _tokenSource = tokenSource ?? RandomToken;
+        _tokenSource = tokenSource ?? new TokenSource().Next;
     }
 
     public PortRange WildcardRange { get; }
@@ -175,13 +174,6 @@ internal sealed partial class ReservationTable
         while (token == 0 || _byToken.ContainsKey(token));
 
         return token;
-    }
-
-    private static ulong RandomToken()
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(ulong)];
-        RandomNumberGenerator.Fill(bytes);
-        return BitConverter.ToUInt64(bytes);
     }
 
     private sealed class UidUsage

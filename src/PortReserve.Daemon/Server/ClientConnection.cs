@@ -12,8 +12,9 @@ namespace PortReserve.Daemon.Server;
 /// </summary>
 internal sealed partial class ClientConnection(long id, Socket socket, PeerCredentials peer, Requester requester, ReservationService service, ILogger logger)
 {
-    // Requests are small; one more byte than the limit detects an oversized (truncated) frame.
-    private readonly byte[] _receiveBuffer = new byte[FrameHeader.MaxRequestSize + 1];
+    // Idle connections wait with a 1-byte peek (it leaves a SEQPACKET message whole) and borrow a full-size buffer only
+    // while a frame is in hand, so a thousand idle clients cost no receive buffers. Nobody reads the peeked byte.
+    private static readonly byte[] s_peekBuffer = new byte[1];
 
     public long Id { get; } = id;
 
@@ -25,23 +26,32 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
     {
         try
         {
-            while (true)
+            while (await socket.ReceiveAsync(s_peekBuffer, SocketFlags.Peek, cancellationToken).ConfigureAwait(false) > 0)
             {
-                int received = await socket.ReceiveAsync(_receiveBuffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                if (received == 0)
+                // One more byte than the limit detects an oversized (truncated) frame.
+                byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.MaxRequestSize + 1);
+                try
                 {
-                    break;
-                }
+                    int received = await socket.ReceiveAsync(frame.AsMemory(0, FrameHeader.MaxRequestSize + 1), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    if (received == 0)
+                    {
+                        break;
+                    }
 
-                if (received > FrameHeader.MaxRequestSize)
-                {
-                    DaemonLog.ProtocolViolation(logger, Id, Peer.Pid, Peer.Uid, $"frame larger than {FrameHeader.MaxRequestSize} bytes");
-                    break;
-                }
+                    if (received > FrameHeader.MaxRequestSize)
+                    {
+                        DaemonLog.ProtocolViolation(logger, Id, Peer.Pid, Peer.Uid, $"frame larger than {FrameHeader.MaxRequestSize} bytes");
+                        break;
+                    }
 
-                if (!await HandleFrameAsync(received).ConfigureAwait(false))
+                    if (!await HandleFrameAsync(frame, received).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+                finally
                 {
-                    break;
+                    ArrayPool<byte>.Shared.Return(frame);
                 }
             }
         }
@@ -63,12 +73,12 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
     public void Abort() => socket.Dispose();
 
     /// <summary>Serves one frame; false means the peer broke the protocol and the connection must close.</summary>
-    private async ValueTask<bool> HandleFrameAsync(int length)
+    private async ValueTask<bool> HandleFrameAsync(byte[] frame, int length)
     {
         FrameHeader header;
         try
         {
-            header = FrameHeader.Read(_receiveBuffer.AsSpan(0, length));
+            header = FrameHeader.Read(frame.AsSpan(0, length));
             if (header.IsReply || header.Status != 0 || header.Flags != FrameFlags.None)
             {
                 throw new ProtocolException("a request frame must not carry reply bits, a status, or flags");
@@ -82,7 +92,7 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
 
         try
         {
-            await DispatchAsync(header, length).ConfigureAwait(false);
+            await DispatchAsync(header, frame, length).ConfigureAwait(false);
         }
         catch (ProtocolException e)
         {
@@ -92,9 +102,10 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
         return true;
     }
 
-    private ValueTask DispatchAsync(FrameHeader header, int length)
+    /// <summary>Decodes the request (synchronously: nothing refers to <paramref name="frame"/> afterwards) and serves it.</summary>
+    private ValueTask DispatchAsync(FrameHeader header, byte[] frame, int length)
     {
-        var reader = new FrameReader(_receiveBuffer.AsSpan(FrameHeader.Size, length - FrameHeader.Size));
+        var reader = new FrameReader(frame.AsSpan(FrameHeader.Size, length - FrameHeader.Size));
         switch (header.Operation)
         {
             case MessageType.Acquire:

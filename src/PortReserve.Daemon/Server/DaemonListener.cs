@@ -27,7 +27,8 @@ internal sealed class DaemonListener(string socketPath, ReservationService servi
 
         // Everyone may connect; each request is checked against the peer's kernel credentials.
         File.SetUnixFileMode(SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
-        _listener.Listen(512);
+        // The kernel caps this at net.core.somaxconn; a larger backlog absorbs bursts of connecting test runners.
+        _listener.Listen(4096);
         _acceptLoop = AcceptLoopAsync();
     }
 

@@ -13,7 +13,8 @@ internal readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid, uin
     private const int SoPeerCred = 17;
     private const int SoPeerGroups = 59;
 
-    public static PeerCredentials Read(Socket socket)
+    /// <summary>Reads the peer's credentials; its supplementary groups only when <paramref name="withGroups"/> (one more getsockopt).</summary>
+    public static PeerCredentials Read(Socket socket, bool withGroups = true)
     {
         Span<byte> ucred = stackalloc byte[12];
         int length = socket.GetRawSocketOption(SolSocket, SoPeerCred, ucred);
@@ -27,7 +28,7 @@ internal readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid, uin
             BinaryPrimitives.ReadInt32LittleEndian(ucred),
             BinaryPrimitives.ReadUInt32LittleEndian(ucred[4..]),
             gid,
-            [gid, .. ReadGroups(socket)]);
+            withGroups ? [gid, .. ReadGroups(socket)] : [gid]);
     }
 
     private static uint[] ReadGroups(Socket socket)

@@ -4,6 +4,9 @@ namespace PortReserve.Client;
 
 internal sealed partial class DaemonConnection
 {
+    /// <summary>How often a connect is retried while the daemon's backlog is full (about two seconds in all).</summary>
+    private const int BusyRetries = 60;
+
     /// <summary>Connects to the first candidate socket that answers; when none does, says where it looked and how to start the daemon.</summary>
     public static async ValueTask<DaemonConnection> ConnectAsync(IReadOnlyList<string> candidates, CancellationToken cancellationToken)
     {
@@ -11,22 +14,32 @@ internal sealed partial class DaemonConnection
         SocketException? lastError = null;
         foreach (string path in candidates)
         {
-            var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
-            try
+            for (int attempt = 0; ; attempt++)
             {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
-                return new DaemonConnection(socket, path);
-            }
-            catch (SocketException e)
-            {
-                socket.Dispose();
-                lastError = e;
-                failures.Add($"{path} ({Describe(path, e)})");
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
+                var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
+                    return new DaemonConnection(socket, path);
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.TryAgain && attempt < BusyRetries)
+                {
+                    // The daemon's accept backlog is full (a Unix socket connect says EAGAIN rather than waiting): busy, not absent.
+                    socket.Dispose();
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1 << Math.Min(attempt, 6), 50)), cancellationToken).ConfigureAwait(false);
+                }
+                catch (SocketException e)
+                {
+                    socket.Dispose();
+                    lastError = e;
+                    failures.Add($"{path} ({Describe(path, e)})");
+                    break;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
             }
         }
 
@@ -43,6 +56,7 @@ internal sealed partial class DaemonConnection
         _ when !File.Exists(path) => "no such socket",
         SocketError.ConnectionRefused => "connection refused: nothing listens there",
         SocketError.AccessDenied => "permission denied",
+        SocketError.TryAgain => "busy: its connection backlog stayed full",
         SocketError.ProtocolType or SocketError.ProtocolNotSupported => "not a portreserved socket",
         _ => error.Message,
     };
