@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Compat;
 using PortReserve.Daemon.Kernel;
+using PortReserve.Daemon.Metrics;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Daemon.Server;
 using PortReserve.Daemon.Store;
@@ -31,11 +32,17 @@ internal static class DaemonHost
         var record = new OwnedPortsRecord(Path.Combine(options.StateDirectory, "kernel-ports"));
         await using KernelPortSync kernel = KernelPortSync.Open(options.KernelSync, options.KernelListPath, gate, table, record, logger);
         service.AttachKernel(kernel);
+        using var metrics = new DaemonMetrics(version, service.ReservationCounts, () => service.ConnectionCount);
+        service.AttachMetrics(metrics);
+        kernel.Metrics = metrics;
         await kernel.StartAsync();
 
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+        MetricsEndpoint? metricsEndpoint = options.MetricsListen is null ? null : new MetricsEndpoint(options.MetricsListen, metrics, logger);
+        metricsEndpoint?.Start();
 
         // The main socket goes last: a status reply on it means every endpoint is up.
         using ProcessExitWatcher? watcher = options.PortServerAddress is null ? null : new ProcessExitWatcher();
@@ -56,6 +63,11 @@ internal static class DaemonHost
         if (portServer is not null)
         {
             await portServer.DisposeAsync();
+        }
+
+        if (metricsEndpoint is not null)
+        {
+            await metricsEndpoint.DisposeAsync();
         }
 
         await listener.DisposeAsync();

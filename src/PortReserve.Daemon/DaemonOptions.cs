@@ -22,6 +22,9 @@ internal sealed record DaemonOptions
     /// <summary>Where to serve Google's portserver protocol (a leading '@' is abstract); null for not at all.</summary>
     public string? PortServerAddress { get; init; }
 
+    /// <summary>Where to serve Prometheus metrics: a Unix socket path or a loopback host:port; null for not at all.</summary>
+    public string? MetricsListen { get; init; }
+
     public int MaxRuntimePortsPerUid { get; init; } = Reservations.QuotaPolicy.Default.MaxRuntimePortsPerUid;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;

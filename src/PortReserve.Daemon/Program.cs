@@ -14,13 +14,14 @@ var kernelSync = new Option<KernelSyncMode>("--kernel-sync") { Description = "Mi
 var wildcardRange = new Option<PortRange?>("--wildcard-range") { Description = "LO-HI range that wildcard requests are served from (default: net.ipv4.ip_local_port_range)", CustomParser = ParseRange };
 var adminGroup = new Option<string>("--admin-group") { Description = "Group whose members may create and delete persistent reservations, besides root", DefaultValueFactory = _ => new DaemonOptions().AdminGroup };
 var portServer = new Option<string>("--portserver-address") { Description = "Also serve Google's portserver protocol (portpicker's PORTSERVER_ADDRESS) on this AF_UNIX address; a leading @ means the abstract namespace" };
+var metricsListen = new Option<string>("--metrics-listen") { Description = "Serve Prometheus metrics (HTTP GET) on this Unix socket path or loopback address, like 127.0.0.1:9405" };
 var maxPorts = new Option<int>("--max-runtime-ports-per-uid") { Description = "Most runtime-reserved ports one non-root uid may hold", DefaultValueFactory = _ => new DaemonOptions().MaxRuntimePortsPerUid };
 var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None", DefaultValueFactory = _ => LogLevel.Information };
 maxPorts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--max-runtime-ports-per-uid must be at least 1"); } });
 
 var root = new RootCommand("portreserved: the PortReserve daemon. Owns the machine's TCP/UDP port reservation table and enforces it in the kernel's reserved port list.")
 {
-    socket, stateDir, kernelSync, adminGroup, wildcardRange, portServer, maxPorts, logLevel,
+    socket, stateDir, kernelSync, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, logLevel,
 };
 
 root.SetAction(async (parseResult, _) =>
@@ -34,6 +35,7 @@ root.SetAction(async (parseResult, _) =>
         WildcardRange = parseResult.GetValue(wildcardRange),
         AdminGroup = parseResult.GetValue(adminGroup)!,
         PortServerAddress = parseResult.GetValue(portServer),
+        MetricsListen = parseResult.GetValue(metricsListen),
         MaxRuntimePortsPerUid = parseResult.GetValue(maxPorts),
         LogLevel = parseResult.GetValue(logLevel),
     };

@@ -101,6 +101,7 @@ internal sealed class PortServerListener(string address, ReservationService serv
                 if (pidfd is null)
                 {
                     refusal = pid is null ? "the request is not a pid" : pid <= 1 ? $"pid {pid} is not a process a port can be held for" : $"no process has pid {pid}";
+                    service.GrantRequestRefused();
                 }
                 else
                 {

@@ -61,7 +61,9 @@ internal sealed partial class KernelPortSync
             {
                 long started = Stopwatch.GetTimestamp();
                 WriteOnce();
-                DaemonLog.KernelListWritten(_logger, generation, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+                Metrics?.OnKernelWrite(elapsed);
+                DaemonLog.KernelListWritten(_logger, generation, elapsed.TotalMilliseconds);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
             {

@@ -54,6 +54,9 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
     /// <summary>Number of writes made to the kernel list.</summary>
     public long Writes { get; private set; }
 
+    /// <summary>Where write counts and durations go, if anywhere.</summary>
+    public Metrics.DaemonMetrics? Metrics { get; set; }
+
     /// <summary>
     /// Opens the kernel list per <paramref name="mode"/>, reads it, and moves every entry the daemon did not write
     /// (per the owned-ports record) into the table as system exclusions.

@@ -35,6 +35,7 @@ internal sealed partial class ReservationService
 
         if (!result.Succeeded)
         {
+            _metrics?.OnRefused(result.Error!.Value);
             DaemonLog.PersistentRefused(logger, requester.Pid, requester.Uid, "create", result.Message!);
             return result;
         }
@@ -54,6 +55,7 @@ internal sealed partial class ReservationService
             return kernelFailure;
         }
 
+        _metrics?.OnAcquired();
         DaemonLog.PersistentCreated(logger, created.Protocol, created.Range, requester.Pid, requester.Uid, Describe(consumers));
         return result;
     }
@@ -74,6 +76,7 @@ internal sealed partial class ReservationService
 
         if (!result.Succeeded)
         {
+            _metrics?.OnRefused(result.Error!.Value);
             DaemonLog.PersistentRefused(logger, requester.Pid, requester.Uid, "delete", result.Message!);
             return result;
         }
@@ -85,6 +88,7 @@ internal sealed partial class ReservationService
             return storeFailure;
         }
 
+        _metrics?.OnReleased();
         DaemonLog.PersistentDeleted(logger, deleted.Protocol, deleted.Range, requester.Pid, requester.Uid);
 
         // The store no longer has it; a failed kernel write was logged and the next write retries it.
@@ -124,6 +128,7 @@ internal sealed partial class ReservationService
         }
 
         string message = $"uid {requester.Uid} may not {what}: that needs an administrator, {access.Describe()}";
+        _metrics?.OnRefused(PortReservationErrorKind.AccessDenied);
         DaemonLog.PersistentRefused(logger, requester.Pid, requester.Uid, what, message);
         return TableResult.Fail(PortReservationErrorKind.AccessDenied, message);
     }

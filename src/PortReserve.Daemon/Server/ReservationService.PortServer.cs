@@ -18,6 +18,7 @@ internal sealed partial class ReservationService
             result = Table.AcquireBoth(1, owner);
             if (!result.Succeeded)
             {
+                _metrics?.OnRefused(result.Error!.Value);
                 DaemonLog.GrantRefused(logger, owner.Pid, owner.Uid, result.Message!);
                 return result;
             }
@@ -31,9 +32,14 @@ internal sealed partial class ReservationService
             return failure;
         }
 
+        _metrics?.OnGranted();
+        _metrics?.OnAcquired(2);
         DaemonLog.Granted(logger, result.Reservation!.Range.Start, owner.Pid, owner.Uid);
         return result;
     }
+
+    /// <summary>A portserver request that was not a live pid (counted with the other refusals).</summary>
+    public void GrantRequestRefused() => _metrics?.OnRefused(PortReservationErrorKind.InvalidArgument);
 
     /// <summary>The process a grant was made for has exited: its ports go back at once.</summary>
     public void GrantHolderExited(long grantId) => ReleaseConnection(grantId);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Kernel;
+using PortReserve.Daemon.Metrics;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Daemon.Store;
 using PortReserve.Protocol;
@@ -13,6 +14,7 @@ namespace PortReserve.Daemon.Server;
 internal sealed partial class ReservationService(ReservationTable table, Lock gate, DaemonIdentity identity, PersistentStore store, AccessPolicy access, ILogger logger)
 {
     private KernelPortSync? _kernel;
+    private DaemonMetrics? _metrics;
     private int _connections;
 
     public Lock Gate { get; } = gate;
@@ -20,6 +22,30 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
     public ReservationTable Table { get; } = table;
 
     public void AttachKernel(KernelPortSync kernel) => _kernel = kernel;
+
+    public void AttachMetrics(DaemonMetrics metrics) => _metrics = metrics;
+
+    public int ConnectionCount => Volatile.Read(ref _connections);
+
+    /// <summary>Live reservations by kind and protocol, for the metrics.</summary>
+    public IReadOnlyList<ReservationCount> ReservationCounts()
+    {
+        var counts = new Dictionary<(PortReservationKind, PortReservationProtocol), int>();
+        lock (Gate)
+        {
+            foreach (Reservation r in Table.Reservations)
+            {
+                counts[(r.Kind, r.Protocol)] = counts.GetValueOrDefault((r.Kind, r.Protocol)) + 1;
+            }
+
+            counts[(PortReservationKind.System, PortReservationProtocol.Tcp)] = Table.SystemExclusions.Count;
+        }
+
+        return [.. from kind in (PortReservationKind[])[PortReservationKind.Runtime, PortReservationKind.Persistent, PortReservationKind.System]
+                   from protocol in (PortReservationProtocol[])[PortReservationProtocol.Tcp, PortReservationProtocol.Udp]
+                   where kind != PortReservationKind.System || protocol == PortReservationProtocol.Tcp
+                   select new ReservationCount(Name(kind), kind == PortReservationKind.System ? "both" : Name(protocol), counts.GetValueOrDefault((kind, protocol)))];
+    }
 
     public async Task<TableResult> AcquireAsync(BlockRequest request, ReservationOwner owner)
     {
@@ -30,6 +56,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
             result = Table.Acquire(request.Protocol, request.Start, request.Count, owner);
             if (!result.Succeeded)
             {
+                _metrics?.OnRefused(result.Error!.Value);
                 DaemonLog.AcquireRefused(logger, owner.Pid, owner.Uid, request.Protocol, request.Start, request.Count, result.Message!);
                 return result;
             }
@@ -46,9 +73,11 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
                 RequestCommit().Forget();
             }
 
+            _metrics?.OnRefused(failure.Error!.Value);
             return failure;
         }
 
+        _metrics?.OnAcquired();
         DaemonLog.Acquired(logger, reservation.Protocol, reservation.Range, owner.Pid, owner.Uid);
         return result;
     }
@@ -62,6 +91,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
             result = Table.Release(token, requester.Pid);
             if (!result.Succeeded)
             {
+                _metrics?.OnRefused(result.Error!.Value);
                 DaemonLog.ReleaseRefused(logger, requester.Pid, requester.Uid, result.Message!);
                 return result;
             }
@@ -69,6 +99,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
             committed = RequestCommit();
         }
 
+        _metrics?.OnReleased();
         DaemonLog.Released(logger, result.Reservation!.Protocol, result.Reservation.Range, requester.Pid, requester.Uid);
 
         // The reservation is gone from the table either way; a failed write was logged and the next write retries it.
@@ -83,6 +114,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
             TableResult result = Table.Authorize(request.Token, request.Protocol, requester);
             if (!result.Succeeded)
             {
+                _metrics?.OnRefused(result.Error!.Value);
                 DaemonLog.AssociateRefused(logger, requester.Pid, requester.Uid, result.Message!);
             }
 
@@ -130,6 +162,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
             }
 
             RequestCommit().Forget();
+            _metrics?.OnReleased(released.Count);
             foreach (Reservation reservation in released)
             {
                 DaemonLog.ReleasedWithConnection(logger, reservation.Protocol, reservation.Range, reservation.Owner!.Pid, reservation.Owner.Uid);
@@ -185,6 +218,9 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
 
         await committed.WaitAsync().ConfigureAwait(false);
     }
+
+    private static string Name<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
 
     private KernelCommit RequestCommit() => _kernel?.RequestCommit() ?? default;
 

@@ -6,6 +6,9 @@ internal static class Artifacts
     private static readonly string s_root = FindRoot();
     private static readonly string s_configuration = AppContext.BaseDirectory.Contains("/bin/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
 
+    /// <summary>The repository root (where PortReserve.slnx is).</summary>
+    public static string Root => s_root;
+
     public static string Daemon => Output("src/PortReserve.Daemon", "portreserved");
 
     public static string Cli => Output("src/PortReserve.Cli", "PortReserve.Cli");

@@ -7,12 +7,14 @@ namespace PortReserve.IntegrationTests.Infrastructure;
 internal sealed class DaemonProcess : IAsyncDisposable
 {
     private readonly string[] _extraArguments;
+    private readonly IDictionary<string, string?>? _environment;
     private ChildProcess? _process;
 
-    private DaemonProcess(string directory, string[] extraArguments)
+    private DaemonProcess(string directory, string[] extraArguments, IDictionary<string, string?>? environment)
     {
         Directory = directory;
         _extraArguments = extraArguments;
+        _environment = environment;
     }
 
     public string Directory { get; }
@@ -29,7 +31,11 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public Dictionary<string, string?> ClientEnvironment => new() { ["PORTRESERVE_SOCKET"] = SocketPath };
 
-    public static async Task<DaemonProcess> StartAsync(string initialKernelList = "", params string[] arguments)
+    public static Task<DaemonProcess> StartAsync(string initialKernelList = "", params string[] arguments)
+        => StartAsync(null, initialKernelList, arguments);
+
+    /// <summary>Starts with extra environment variables (NOTIFY_SOCKET, say).</summary>
+    public static async Task<DaemonProcess> StartAsync(IDictionary<string, string?>? environment, string initialKernelList, params string[] arguments)
     {
         KernelList.EnsurePrivateNamespace();
         KernelList.Write(initialKernelList);
@@ -37,7 +43,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
         // Clients running under other uids must reach the socket inside.
         File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
-        var daemon = new DaemonProcess(directory, arguments);
+        var daemon = new DaemonProcess(directory, arguments, environment);
         await daemon.RestartAsync();
         return daemon;
     }
@@ -55,7 +61,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
             await _process.DisposeAsync();
         }
 
-        _process = ChildProcess.Start(Artifacts.Daemon, ["--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. _extraArguments]);
+        _process = ChildProcess.Start(Artifacts.Daemon, ["--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. _extraArguments], _environment);
         await WaitUntilReadyAsync();
     }
 
@@ -100,6 +106,50 @@ internal sealed class DaemonProcess : IAsyncDisposable
             catch (PortReservationException) when (TimeProvider.System.GetUtcNow() < deadline)
             {
                 await Task.Delay(20, TestContext.Current.CancellationToken);
+            }
+        }
+    }
+
+    /// <summary>An installed daemon (any executable path), with its own temp socket and state, killed on dispose.</summary>
+    internal sealed class Installed : IAsyncDisposable
+    {
+        private readonly ChildProcess _process;
+        private readonly string _directory;
+
+        private Installed(ChildProcess process, string directory)
+        {
+            _process = process;
+            _directory = directory;
+        }
+
+        public string SocketPath => Path.Combine(_directory, "s");
+
+        public static async Task<Installed> StartAsync(string executable)
+        {
+            string directory = System.IO.Directory.CreateTempSubdirectory("prt-inst-").FullName;
+            var installed = new Installed(ChildProcess.Start(executable, ["--socket", Path.Combine(directory, "s"), "--state-dir", Path.Combine(directory, "state"), "--kernel-sync", "off"]), directory);
+            await Timeouts.Eventually(() => Accepts(installed.SocketPath) || installed._process.HasExited, "the installed daemon listens");
+            Assert.False(installed._process.HasExited, installed._process.Output);
+            return installed;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _process.DisposeAsync();
+            System.IO.Directory.Delete(_directory, recursive: true);
+        }
+
+        private static bool Accepts(string path)
+        {
+            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Seqpacket, System.Net.Sockets.ProtocolType.Unspecified);
+            try
+            {
+                probe.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+                return true;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return false;
             }
         }
     }

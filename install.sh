@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs PortReserve: both programs, the systemd unit, the admin group, and the client library's NuGet package.
+#   ./install.sh [--prefix DIR] [--skip-group]
+#     --prefix DIR   install under DIR (default /usr/local): DIR/lib/portreserve (programs), DIR/bin (links),
+#                    DIR/lib/systemd/system/portreserved.service, DIR/share/portreserve/packages (NuGet package)
+#     --skip-group   do not create the "portreserve" admin group (for staging installs)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+prefix=/usr/local
+create_group=yes
+while (($#)); do
+  case $1 in
+    --prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
+    --prefix=*) prefix=${1#--prefix=}; shift ;;
+    --skip-group) create_group=no; shift ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option '$1' (see ./install.sh --help)" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$prefix"
+prefix=$(cd "$prefix" && pwd)
+
+./build.sh
+libdir=$prefix/lib/portreserve
+unitdir=$prefix/lib/systemd/system
+mkdir -p "$libdir" "$prefix/bin" "$unitdir" "$prefix/share/portreserve/packages"
+rm -rf "${libdir:?}"/*
+cp -a artifacts/bin/. "$libdir/"
+rm -f "$libdir/.build-stamp"
+ln -sfn "$libdir/portreserved" "$prefix/bin/portreserved"
+ln -sfn "$libdir/portreserve" "$prefix/bin/portreserve"
+sed "s|@BINDIR@|$prefix/bin|g" contrib/systemd/portreserved.service > "$unitdir/portreserved.service"
+dotnet pack src/PortReserve -c Release --no-restore --nologo -v quiet -o "$prefix/share/portreserve/packages"
+
+if [[ $create_group == yes ]]; then
+  if getent group portreserve >/dev/null; then
+    echo "install.sh: group portreserve exists"
+  elif [[ $(id -u) -eq 0 ]]; then
+    groupadd --system portreserve
+    echo "install.sh: created group portreserve (its members may create and delete persistent reservations)"
+  else
+    echo "install.sh: not root, so the portreserve group was not created: sudo groupadd --system portreserve" >&2
+  fi
+fi
+
+cat <<DONE
+Installed PortReserve in $prefix:
+  $prefix/bin/portreserved, $prefix/bin/portreserve
+  $unitdir/portreserved.service
+  $(ls "$prefix"/share/portreserve/packages/*.nupkg | head -1)
+To run it as a service:
+  sudo systemctl link $unitdir/portreserved.service     # unless $unitdir is already a systemd unit directory
+  sudo systemctl daemon-reload
+  sudo systemctl enable --now portreserved
+  $prefix/bin/portreserve status
+DONE
