@@ -15,4 +15,38 @@ internal sealed record StatusJson(
     [property: JsonPropertyName("connections")] int Connections,
     [property: JsonPropertyName("wildcardRange")] string WildcardRange,
     [property: JsonPropertyName("socket")] string Socket,
-    [property: JsonPropertyName("stateDirectory")] string StateDirectory);
+    [property: JsonPropertyName("stateDirectory")] string StateDirectory)
+{
+    [JsonPropertyName("kernelListMatches")]
+    public bool? KernelListMatches { get; init; }
+
+    [JsonPropertyName("runtimeTcp")]
+    public int RuntimeTcp { get; init; }
+
+    [JsonPropertyName("runtimeUdp")]
+    public int RuntimeUdp { get; init; }
+
+    [JsonPropertyName("persistentTcp")]
+    public int PersistentTcp { get; init; }
+
+    [JsonPropertyName("persistentUdp")]
+    public int PersistentUdp { get; init; }
+
+    [JsonPropertyName("largestFreeTcpBlock")]
+    public int LargestFreeTcpBlock { get; init; }
+
+    [JsonPropertyName("largestFreeUdpBlock")]
+    public int LargestFreeUdpBlock { get; init; }
+
+    [JsonPropertyName("maxRuntimePortsPerUid")]
+    public int MaxRuntimePortsPerUid { get; init; }
+
+    [JsonPropertyName("maxRuntimeReservationsPerUid")]
+    public int MaxRuntimeReservationsPerUid { get; init; }
+
+    [JsonPropertyName("portserverAddress")]
+    public string? PortServerAddress { get; init; }
+
+    [JsonPropertyName("metricsAddress")]
+    public string? MetricsAddress { get; init; }
+}

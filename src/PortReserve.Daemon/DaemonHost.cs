@@ -27,7 +27,7 @@ internal static class DaemonHost
         var gate = new Lock();
         using PersistentStore store = PersistentStore.Open(options.StateDirectory);
         var access = AccessPolicy.Resolve(options.AdminGroup);
-        var service = new ReservationService(table, gate, new DaemonIdentity(version, options.SocketPath, options.StateDirectory, time), store, access, logger);
+        var service = new ReservationService(table, gate, new DaemonIdentity(version, options.SocketPath, options.StateDirectory, time) { PortServerAddress = options.PortServerAddress, MetricsAddress = options.MetricsListen }, store, access, logger);
         DaemonLog.PersistentRestored(logger, service.RestorePersistent(), store.FilePath, access.Describe());
         var record = new OwnedPortsRecord(Path.Combine(options.StateDirectory, "kernel-ports"));
         await using KernelPortSync kernel = KernelPortSync.Open(options.KernelSync, options.KernelListPath, gate, table, record, logger);

@@ -43,6 +43,17 @@ public sealed partial class PortReservationClient
             WildcardEndPort = status.WildcardRange.End,
             SocketPath = status.SocketPath,
             StateDirectory = status.StateDirectory,
+            KernelListMatches = status.KernelListMatches,
+            RuntimeTcpReservations = status.CountsByProtocol[0],
+            RuntimeUdpReservations = status.CountsByProtocol[1],
+            PersistentTcpReservations = status.CountsByProtocol[2],
+            PersistentUdpReservations = status.CountsByProtocol[3],
+            LargestFreeTcpBlock = status.LargestFreeBlock[0],
+            LargestFreeUdpBlock = status.LargestFreeBlock[1],
+            MaxRuntimePortsPerUid = status.MaxRuntimePortsPerUid,
+            MaxRuntimeReservationsPerUid = status.MaxRuntimeReservationsPerUid,
+            PortServerAddress = status.PortServerAddress.Length == 0 ? null : status.PortServerAddress,
+            MetricsAddress = status.MetricsAddress.Length == 0 ? null : status.MetricsAddress,
         };
     }
 

@@ -36,6 +36,39 @@ public sealed class PortReserveStatus
     /// <summary>The last port wildcard requests may get.</summary>
     public required int WildcardEndPort { get; init; }
 
+    /// <summary>Whether the kernel's reserved port list held exactly the table's ports when asked; null when kernel sync is off.</summary>
+    public bool? KernelListMatches { get; init; }
+
+    /// <summary>Runtime reservations of TCP ports.</summary>
+    public int RuntimeTcpReservations { get; init; }
+
+    /// <summary>Runtime reservations of UDP ports.</summary>
+    public int RuntimeUdpReservations { get; init; }
+
+    /// <summary>Persistent reservations of TCP ports.</summary>
+    public int PersistentTcpReservations { get; init; }
+
+    /// <summary>Persistent reservations of UDP ports.</summary>
+    public int PersistentUdpReservations { get; init; }
+
+    /// <summary>The longest run of TCP ports a wildcard request could get (ports bound by sockets not counted).</summary>
+    public int LargestFreeTcpBlock { get; init; }
+
+    /// <summary>The longest run of UDP ports a wildcard request could get (ports bound by sockets not counted).</summary>
+    public int LargestFreeUdpBlock { get; init; }
+
+    /// <summary>The most runtime-reserved ports one non-root uid may hold.</summary>
+    public int MaxRuntimePortsPerUid { get; init; }
+
+    /// <summary>The most runtime reservations one non-root uid may hold.</summary>
+    public int MaxRuntimeReservationsPerUid { get; init; }
+
+    /// <summary>Where the portserver endpoint listens; null when it is off.</summary>
+    public string? PortServerAddress { get; init; }
+
+    /// <summary>Where Prometheus metrics are served; null when that is off.</summary>
+    public string? MetricsAddress { get; init; }
+
     /// <summary>The socket the daemon listens on.</summary>
     public required string SocketPath { get; init; }
 

@@ -87,7 +87,10 @@ public sealed class CliTests
         Assert.Equal(0, statusExit);
         Assert.Contains(daemon.SocketPath, status);
         Assert.Contains(daemon.StateDirectory, status);
-        Assert.Contains("1 runtime", status);
+        Assert.Contains("runtime 1 TCP + 0 UDP", status);
+        Assert.Contains("kernel list:    matches the table", status);
+        Assert.Contains("largest free block", status);
+        Assert.Contains("16384 runtime ports", status);
     }
 
     [Fact(Timeout = 30_000)]

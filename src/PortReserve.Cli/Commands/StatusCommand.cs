@@ -27,7 +27,20 @@ internal static class StatusCommand
         var json = new StatusJson(
             s.Version, Math.Round(s.Uptime.TotalSeconds, 3), s.KernelSyncMode, s.KernelSyncActive, s.KernelSyncDetail,
             s.RuntimeReservations, s.PersistentReservations, s.SystemExclusions, s.Connections,
-            $"{s.WildcardStartPort}-{s.WildcardEndPort}", s.SocketPath, s.StateDirectory);
+            $"{s.WildcardStartPort}-{s.WildcardEndPort}", s.SocketPath, s.StateDirectory)
+        {
+            KernelListMatches = s.KernelListMatches,
+            RuntimeTcp = s.RuntimeTcpReservations,
+            RuntimeUdp = s.RuntimeUdpReservations,
+            PersistentTcp = s.PersistentTcpReservations,
+            PersistentUdp = s.PersistentUdpReservations,
+            LargestFreeTcpBlock = s.LargestFreeTcpBlock,
+            LargestFreeUdpBlock = s.LargestFreeUdpBlock,
+            MaxRuntimePortsPerUid = s.MaxRuntimePortsPerUid,
+            MaxRuntimeReservationsPerUid = s.MaxRuntimeReservationsPerUid,
+            PortServerAddress = s.PortServerAddress,
+            MetricsAddress = s.MetricsAddress,
+        };
         return output.WriteLineAsync(JsonSerializer.Serialize(json, CliJsonContext.Default.StatusJson));
     }
 
@@ -37,9 +50,13 @@ internal static class StatusCommand
         await output.WriteLineAsync($"socket:         {s.SocketPath}");
         await output.WriteLineAsync($"state:          {s.StateDirectory}");
         await output.WriteLineAsync($"kernel sync:    {s.KernelSyncMode}: {s.KernelSyncDetail}");
-        await output.WriteLineAsync($"wildcard range: {s.WildcardStartPort}-{s.WildcardEndPort}");
-        await output.WriteLineAsync($"reservations:   {s.RuntimeReservations} runtime, {s.PersistentReservations} persistent, {s.SystemExclusions} system exclusion range(s)");
+        await output.WriteLineAsync($"kernel list:    {s.KernelListMatches switch { true => "matches the table", false => "DIFFERS from the table (a write may have been in progress; check again)", null => "not checked (sync off)" }}");
+        await output.WriteLineAsync($"reservations:   runtime {s.RuntimeTcpReservations} TCP + {s.RuntimeUdpReservations} UDP, persistent {s.PersistentTcpReservations} TCP + {s.PersistentUdpReservations} UDP, {s.SystemExclusions} system exclusion range(s)");
+        await output.WriteLineAsync($"wildcard range: {s.WildcardStartPort}-{s.WildcardEndPort}; largest free block {s.LargestFreeTcpBlock} TCP, {s.LargestFreeUdpBlock} UDP port(s)");
+        await output.WriteLineAsync($"quotas:         {s.MaxRuntimePortsPerUid} runtime ports and {s.MaxRuntimeReservationsPerUid} runtime reservations per non-root uid");
         await output.WriteLineAsync($"connections:    {s.Connections}");
+        await output.WriteLineAsync($"portserver:     {s.PortServerAddress ?? "off (--portserver-address)"}");
+        await output.WriteLineAsync($"metrics:        {s.MetricsAddress ?? "off (--metrics-listen)"}");
     }
 
     private static string FormatUptime(TimeSpan uptime) => uptime.TotalDays >= 1

@@ -140,6 +140,25 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
     /// <summary>Wakes the background writer.</summary>
     internal void Kick() => _signal.Writer.TryWrite(true);
 
+    /// <summary>True when the kernel list holds exactly <paramref name="expected"/>; null when sync is off or the list is unreadable.</summary>
+    public bool? KernelListEquals(PortSet expected)
+    {
+        if (!Active)
+        {
+            return null;
+        }
+
+        try
+        {
+            // Its own read: the writer's handle and buffer belong to whoever holds the write.
+            return KernelPortList.Parse(File.ReadAllBytes(Path)).SetEquals(expected);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _signal.Writer.TryComplete();

@@ -140,6 +140,27 @@ internal sealed partial class ReservationTable
         return -1;
     }
 
+    /// <summary>The longest run of ports in the wildcard range free in the table and not excluded (sockets' use not probed).</summary>
+    public int LargestFreeWildcardBlock(PortReservationProtocol protocol)
+    {
+        PortSet occupied = Space(protocol).Occupied;
+        int largest = 0;
+        for (int port = WildcardRange.Start; port <= WildcardRange.End;)
+        {
+            port = PortSet.NextClear(occupied, _system, port, WildcardRange.End);
+            if (port < 0)
+            {
+                break;
+            }
+
+            int end = PortSet.NextSet(occupied, _system, port, WildcardRange.End);
+            largest = Math.Max(largest, end - port);
+            port = end;
+        }
+
+        return largest;
+    }
+
     private int FirstInUse(PortReservationProtocol protocol, PortRange range)
     {
         for (int port = range.Start; port <= range.End; port++)

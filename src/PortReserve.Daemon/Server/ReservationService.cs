@@ -133,9 +133,12 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
 
     public StatusReply Status()
     {
+        var expected = new PortSet();
+        StatusReply reply;
         lock (Gate)
         {
-            return new StatusReply(
+            Table.CopyKernelPorts(expected);
+            reply = new StatusReply(
                 identity.Version,
                 (long)identity.Uptime.TotalMilliseconds,
                 (_kernel?.Mode ?? KernelSyncMode.Off).ToString().ToLowerInvariant(),
@@ -147,8 +150,30 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
                 Volatile.Read(ref _connections),
                 Table.WildcardRange,
                 identity.SocketPath,
-                identity.StateDirectory);
+                identity.StateDirectory)
+            {
+                CountsByProtocol = CountsByKindAndProtocol(),
+                LargestFreeBlock = [Table.LargestFreeWildcardBlock(PortReservationProtocol.Tcp), Table.LargestFreeWildcardBlock(PortReservationProtocol.Udp)],
+                MaxRuntimePortsPerUid = Table.Quotas.MaxRuntimePortsPerUid,
+                MaxRuntimeReservationsPerUid = Table.Quotas.MaxRuntimeReservationsPerUid,
+                PortServerAddress = identity.PortServerAddress ?? string.Empty,
+                MetricsAddress = identity.MetricsAddress ?? string.Empty,
+            };
         }
+
+        // Read outside the gate; a write racing with this read can show a passing difference.
+        return reply with { KernelListMatches = _kernel?.KernelListEquals(expected) };
+    }
+
+    private int[] CountsByKindAndProtocol()
+    {
+        int[] counts = new int[4];
+        foreach (Reservation r in Table.Reservations)
+        {
+            counts[(r.Kind == PortReservationKind.Persistent ? 2 : 0) + (r.Protocol == PortReservationProtocol.Udp ? 1 : 0)]++;
+        }
+
+        return counts;
     }
 
     private void ReleaseConnection(long connectionId)

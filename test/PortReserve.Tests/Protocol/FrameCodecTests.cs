@@ -79,13 +79,26 @@ public sealed class FrameCodecTests
     [Fact]
     public void StatusReply_RoundTrips()
     {
-        var status = new StatusReply("1.2.3", 12345, "auto", true, "on", 1, 2, 3, 4, new PortRange(32768, 28232), "/run/x.sock", "/var/lib/x");
+        var status = new StatusReply("1.2.3", 12345, "auto", true, "on", 1, 2, 3, 4, new PortRange(32768, 28232), "/run/x.sock", "/var/lib/x")
+        {
+            KernelListMatches = false,
+            CountsByProtocol = [1, 0, 2, 0],
+            LargestFreeBlock = [28000, 27999],
+            MaxRuntimePortsPerUid = 16384,
+            MaxRuntimeReservationsPerUid = 4096,
+            PortServerAddress = "@ps",
+        };
         var buffer = new byte[FrameHeader.MaxFrameSize];
         var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Status | MessageType.ReplyBit, FrameFlags.None, 0, 9));
         status.Write(ref writer);
         var reader = new FrameReader(buffer.AsSpan(FrameHeader.Size, writer.Length - FrameHeader.Size));
 
-        Assert.Equal(status, StatusReply.Read(ref reader));
+        StatusReply decoded = StatusReply.Read(ref reader);
+
+        Assert.Equal((status.Version, status.WildcardRange, status.StateDirectory), (decoded.Version, decoded.WildcardRange, decoded.StateDirectory));
+        Assert.Equal((status.KernelListMatches, status.MaxRuntimePortsPerUid, status.PortServerAddress, status.MetricsAddress), (decoded.KernelListMatches, decoded.MaxRuntimePortsPerUid, decoded.PortServerAddress, decoded.MetricsAddress));
+        Assert.Equal(status.CountsByProtocol, decoded.CountsByProtocol);
+        Assert.Equal(status.LargestFreeBlock, decoded.LargestFreeBlock);
     }
 
     [Theory]
