@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using PortReserve.Cli.Commands;
 
 namespace PortReserve.Cli;
@@ -6,10 +7,12 @@ namespace PortReserve.Cli;
 /// <summary>Builds the <c>portreserve</c> command tree and runs it with the given writers (tests pass StringWriters).</summary>
 internal static class CliApplication
 {
-    public static RootCommand CreateRootCommand()
+    public static Command CreateRootCommand()
     {
         var globals = new GlobalOptions();
-        var root = new RootCommand("""
+
+        // A plain command rather than RootCommand, whose name comes from the entry assembly (PortReserve.Cli).
+        var root = new Command("portreserve", """
             portreserve: reserve TCP and UDP ports on this machine through portreserved, so that a port is still free when
             your service starts. Reserved ports are written to the kernel's reserved port list, so no automatic port choice
             (bind to port 0, connect without bind) can take them.
@@ -20,6 +23,8 @@ internal static class CliApplication
         {
             globals.Socket,
             globals.Json,
+            new HelpOption(),
+            new VersionOption(),
         };
         root.Subcommands.Add(AddCommand.Create(globals));
         root.Subcommands.Add(LookupCommand.Create(globals));
