@@ -22,7 +22,7 @@ internal static class DaemonHost
         using FileStream stateLock = LockStateDirectory(options.StateDirectory);
 
         PortRange wildcard = options.WildcardRange ?? ReadEphemeralRange();
-        var quotas = QuotaPolicy.Default with { MaxRuntimePortsPerUid = options.MaxRuntimePortsPerUid };
+        var quotas = QuotaPolicy.Default with { MaxRuntimePortsPerUid = options.MaxRuntimePortsPerUid, MaxRuntimeReservationsPerUid = options.MaxRuntimeReservationsPerUid };
         var table = new ReservationTable(wildcard, quotas, new SocketPortUsage());
         var gate = new Lock();
         using PersistentStore store = PersistentStore.Open(options.StateDirectory);
@@ -48,7 +48,7 @@ internal static class DaemonHost
         using ProcessExitWatcher? watcher = options.PortServerAddress is null ? null : new ProcessExitWatcher();
         PortServerListener? portServer = watcher is null ? null : new PortServerListener(options.PortServerAddress!, service, watcher, logger);
         portServer?.Start();
-        var listener = new DaemonListener(options.SocketPath, service, access, logger);
+        var listener = new DaemonListener(options.SocketPath, service, access, new ConnectionLimits(options.MaxConnections, options.MaxConnectionsPerUid), logger);
         listener.Start();
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, wildcard);
         if (portServer is not null)

@@ -58,6 +58,9 @@ internal static partial class DaemonLog
     [LoggerMessage(23, LogLevel.Warning, "closing connection {ConnectionId} of pid {Pid} uid {Uid}: protocol violation: {Reason}")]
     public static partial void ProtocolViolation(ILogger logger, long connectionId, int pid, uint uid, string reason);
 
+    [LoggerMessage(26, LogLevel.Warning, "refused a connection from pid {Pid} uid {Uid}: {Reason}")]
+    public static partial void ConnectionRefused(ILogger logger, int pid, uint uid, string reason);
+
     [LoggerMessage(30, LogLevel.Debug, "connection {ConnectionId} opened by pid {Pid} uid {Uid}")]
     public static partial void ConnectionOpened(ILogger logger, long connectionId, int pid, uint uid);
 

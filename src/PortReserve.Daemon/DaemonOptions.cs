@@ -25,6 +25,12 @@ internal sealed record DaemonOptions
     /// <summary>Where to serve Prometheus metrics: a Unix socket path or a loopback host:port; null for not at all.</summary>
     public string? MetricsListen { get; init; }
 
+    public int MaxConnections { get; init; } = Server.ConnectionLimits.DefaultMaxTotal;
+
+    public int MaxConnectionsPerUid { get; init; } = Server.ConnectionLimits.DefaultMaxPerUid;
+
+    public int MaxRuntimeReservationsPerUid { get; init; } = Reservations.QuotaPolicy.Default.MaxRuntimeReservationsPerUid;
+
     public int MaxRuntimePortsPerUid { get; init; } = Reservations.QuotaPolicy.Default.MaxRuntimePortsPerUid;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;

@@ -15,13 +15,21 @@ var wildcardRange = new Option<PortRange?>("--wildcard-range") { Description = "
 var adminGroup = new Option<string>("--admin-group") { Description = "Group whose members may create and delete persistent reservations, besides root", DefaultValueFactory = _ => new DaemonOptions().AdminGroup };
 var portServer = new Option<string>("--portserver-address") { Description = "Also serve Google's portserver protocol (portpicker's PORTSERVER_ADDRESS) on this AF_UNIX address; a leading @ means the abstract namespace" };
 var metricsListen = new Option<string>("--metrics-listen") { Description = "Serve Prometheus metrics (HTTP GET) on this Unix socket path or loopback address, like 127.0.0.1:9405" };
-var maxPorts = new Option<int>("--max-runtime-ports-per-uid") { Description = "Most runtime-reserved ports one non-root uid may hold", DefaultValueFactory = _ => new DaemonOptions().MaxRuntimePortsPerUid };
+var maxPorts = new Option<int>("--max-runtime-ports-per-uid") { Description = "Most runtime-reserved ports one non-administrator uid may hold", DefaultValueFactory = _ => new DaemonOptions().MaxRuntimePortsPerUid };
 var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None", DefaultValueFactory = _ => LogLevel.Information };
+var maxReservations = new Option<int>("--max-runtime-reservations-per-uid") { Description = "Most runtime reservations one non-administrator uid may hold", DefaultValueFactory = _ => new DaemonOptions().MaxRuntimeReservationsPerUid };
+var maxConnections = new Option<int>("--max-connections") { Description = "Most client connections served at once", DefaultValueFactory = _ => new DaemonOptions().MaxConnections };
+var maxConnectionsPerUid = new Option<int>("--max-connections-per-uid") { Description = "Most client connections one non-root uid may hold open", DefaultValueFactory = _ => new DaemonOptions().MaxConnectionsPerUid };
+foreach (Option<int> limit in (Option<int>[])[maxReservations, maxConnections, maxConnectionsPerUid])
+{
+    limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError($"{limit.Name} must be at least 1"); } });
+}
+
 maxPorts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--max-runtime-ports-per-uid must be at least 1"); } });
 
 var root = new RootCommand("portreserved: the PortReserve daemon. Owns the machine's TCP/UDP port reservation table and enforces it in the kernel's reserved port list.")
 {
-    socket, stateDir, kernelSync, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, logLevel,
+    socket, stateDir, kernelSync, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, maxReservations, maxConnections, maxConnectionsPerUid, logLevel,
 };
 
 root.SetAction(async (parseResult, _) =>
@@ -37,6 +45,9 @@ root.SetAction(async (parseResult, _) =>
         PortServerAddress = parseResult.GetValue(portServer),
         MetricsListen = parseResult.GetValue(metricsListen),
         MaxRuntimePortsPerUid = parseResult.GetValue(maxPorts),
+        MaxRuntimeReservationsPerUid = parseResult.GetValue(maxReservations),
+        MaxConnections = parseResult.GetValue(maxConnections),
+        MaxConnectionsPerUid = parseResult.GetValue(maxConnectionsPerUid),
         LogLevel = parseResult.GetValue(logLevel),
     };
 

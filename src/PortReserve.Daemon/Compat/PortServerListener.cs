@@ -124,7 +124,7 @@ internal sealed class PortServerListener(string address, ReservationService serv
     private async Task<string?> GrantAsync(Socket client, PeerCredentials peer, int pid, SafeFileHandle pidfd)
     {
         long grantId = -Interlocked.Increment(ref _nextGrantId);
-        TableResult granted = await service.GrantPortAsync(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid)).ConfigureAwait(false);
+        TableResult granted = await service.GrantPortAsync(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, IsAdministrator: peer.Uid == 0)).ConfigureAwait(false);
         if (!granted.Succeeded)
         {
             pidfd.Dispose();

@@ -36,7 +36,7 @@ internal sealed partial class ReservationTable
 
     private TableResult? CheckQuota(ReservationOwner owner, int count)
     {
-        if (Quotas.ExemptRoot && owner.Uid == 0)
+        if (owner.IsAdministrator)
         {
             return null;
         }

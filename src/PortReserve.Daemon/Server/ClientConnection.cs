@@ -20,7 +20,7 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
 
     public PeerCredentials Peer { get; } = peer;
 
-    private ReservationOwner Owner => new(Id, Peer.Pid, Peer.Uid, Peer.Gid);
+    private ReservationOwner Owner => new(Id, Peer.Pid, Peer.Uid, Peer.Gid, requester.IsAdministrator);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {

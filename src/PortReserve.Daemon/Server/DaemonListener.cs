@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Server;
 
@@ -8,7 +9,7 @@ namespace PortReserve.Daemon.Server;
 /// The daemon's Unix socket: binds it (probing and removing a stale socket file first), accepts connections, and runs
 /// each one. Disposal or abort of the listening socket means shutdown; other accept errors mean accept again.
 /// </summary>
-internal sealed class DaemonListener(string socketPath, ReservationService service, AccessPolicy access, ILogger logger) : IAsyncDisposable
+internal sealed class DaemonListener(string socketPath, ReservationService service, AccessPolicy access, ConnectionLimits limits, ILogger logger) : IAsyncDisposable
 {
     private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
     private readonly ConcurrentDictionary<long, (ClientConnection Connection, Task Running)> _connections = new();
@@ -90,6 +91,13 @@ internal sealed class DaemonListener(string socketPath, ReservationService servi
             return;
         }
 
+        if (limits.TryOpen(peer.Uid) is { } refusal)
+        {
+            DaemonLog.ConnectionRefused(logger, peer.Pid, peer.Uid, refusal);
+            _ = RefuseAsync(accepted, refusal);
+            return;
+        }
+
         long id = Interlocked.Increment(ref _nextConnectionId);
         var connection = new ClientConnection(id, accepted, peer, access.RequesterFor(peer), service, logger);
         service.ConnectionOpened();
@@ -97,6 +105,33 @@ internal sealed class DaemonListener(string socketPath, ReservationService servi
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _connections[id] = (connection, started.Task);
         _ = RunConnectionAsync(connection, started);
+    }
+
+    /// <summary>Tells a connection over a limit why (a frame with request id 0 and the error), then closes it.</summary>
+    private static async Task RefuseAsync(Socket accepted, string reason)
+    {
+        using (accepted)
+        {
+            byte[] frame = new byte[FrameHeader.Size + 2 + (4 * reason.Length)];
+            var writer = new FrameWriter(frame, new FrameHeader(MessageType.Status | MessageType.ReplyBit, FrameFlags.None, (byte)PortReservationErrorKind.NoBufferSpaceAvailable, RequestId: 0));
+            writer.WriteString(reason);
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                await accepted.SendAsync(frame.AsMemory(0, writer.Length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+
+                // Closing with the client's first request unread would reset the connection and could cost the client
+                // the reason; so stop sending, drop what it sends, and close at its end (or after a second).
+                accepted.Shutdown(SocketShutdown.Send);
+                byte[] discard = new byte[FrameHeader.MaxRequestSize];
+                while (await accepted.ReceiveAsync(discard, SocketFlags.None, timeout.Token).ConfigureAwait(false) > 0)
+                {
+                }
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+            }
+        }
     }
 
     private async Task RunConnectionAsync(ClientConnection connection, TaskCompletionSource finished)
@@ -107,6 +142,7 @@ internal sealed class DaemonListener(string socketPath, ReservationService servi
         }
         finally
         {
+            limits.Closed(connection.Peer.Uid);
             _connections.TryRemove(connection.Id, out _);
             DaemonLog.ConnectionClosed(logger, connection.Id, connection.Peer.Pid);
             finished.SetResult();

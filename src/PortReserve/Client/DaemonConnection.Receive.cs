@@ -31,7 +31,7 @@ internal sealed partial class DaemonConnection
         // Signal first, then fail what is pending: a request that registers after this sees Lost and fails itself.
         WasLost = Volatile.Read(ref _disposed) == 0;
         _lost.Cancel();
-        PortReservationException lost = ConnectionLost();
+        PortReservationException lost = _refusal ?? ConnectionLost();
         foreach (uint id in _pending.Keys)
         {
             if (_pending.TryRemove(id, out PendingRequest? pending))
@@ -54,6 +54,14 @@ internal sealed partial class DaemonConnection
             return false;
         }
 
+        if (header.RequestId == 0 && header.Error is { } refused)
+        {
+            // The daemon turned the connection away (a limit); every call on it fails with that reason.
+            var reader = new FrameReader(frame[FrameHeader.Size..]);
+            _refusal = new PortReservationException(refused, ReadMessage(ref reader));
+            return false;
+        }
+
         if (!header.IsReply || !_pending.TryGetValue(header.RequestId, out PendingRequest? pending) || pending.Type != header.Operation)
         {
             return false;
@@ -69,6 +77,18 @@ internal sealed partial class DaemonConnection
         }
 
         return true;
+    }
+
+    private static string ReadMessage(ref FrameReader reader)
+    {
+        try
+        {
+            return reader.ReadString();
+        }
+        catch (ProtocolException)
+        {
+            return "portreserved refused the connection";
+        }
     }
 
     /// <summary>A cancelled acquire that the daemon granted anyway is released at once, so the ports do not leak.</summary>

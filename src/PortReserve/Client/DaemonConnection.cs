@@ -17,6 +17,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     private readonly CancellationTokenSource _lost = new();
     private readonly Task _receiveLoop;
     private uint _nextRequestId;
+    private PortReservationException? _refusal;
     private int _disposed;
 
     private DaemonConnection(Socket socket, string socketPath)
@@ -46,7 +47,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         if (_lost.IsCancellationRequested)
         {
             _pending.TryRemove(id, out _);
-            throw ConnectionLost();
+            throw _refusal ?? ConnectionLost();
         }
 
         await SendAsync(new FrameHeader(type, FrameFlags.None, 0, id), request, cancellationToken).ConfigureAwait(false);
@@ -94,7 +95,10 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         catch (Exception e) when (e is SocketException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
         {
             _pending.TryRemove(header.RequestId, out _);
-            throw ConnectionLost(e);
+
+            // A daemon that turned this connection away said why in a frame the receive loop may still be reading.
+            await Task.WhenAny(_receiveLoop, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
+            throw _refusal ?? ConnectionLost(e);
         }
         finally
         {

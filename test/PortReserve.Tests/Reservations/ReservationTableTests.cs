@@ -165,11 +165,11 @@ public sealed class ReservationTableTests
     }
 
     [Fact]
-    public void Acquire_BeyondPortQuota_IsNoBufferSpaceUnlessRoot()
+    public void Acquire_BeyondPortQuota_IsNoBufferSpaceUnlessAdministrator()
     {
-        var quotas = new QuotaPolicy(MaxRuntimePortsPerUid: 10, MaxRuntimeReservationsPerUid: 100, ExemptRoot: true);
+        var quotas = new QuotaPolicy(MaxRuntimePortsPerUid: 10, MaxRuntimeReservationsPerUid: 100);
         var table = new ReservationTable(new PortRange(40000, 1000), quotas, _usage);
-        var root = new ReservationOwner(3, 300, 0, 0);
+        var root = new ReservationOwner(3, 300, 0, 0, IsAdministrator: true);
 
         Assert.True(table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice).Succeeded);
         TableResult refused = table.Acquire(PortReservationProtocol.Tcp, 6000, 1, s_alice);
