@@ -59,33 +59,7 @@ internal sealed class PortServerListener(string address, ReservationService serv
         _stopping.Dispose();
     }
 
-    private async Task AcceptLoopAsync()
-    {
-        while (true)
-        {
-            Socket accepted;
-            try
-            {
-                accepted = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
-            {
-                break;
-            }
-            catch (SocketException e)
-            {
-                DaemonLog.AcceptFailed(logger, e.SocketErrorCode);
-                await Task.Delay(TimeSpan.FromMilliseconds(50)).ConfigureAwait(false);
-                continue;
-            }
-
-            _ = ServeAsync(accepted);
-        }
-    }
+    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_listener, client => _ = ServeAsync(client), logger, _stopping.Token);
 
     private async Task ServeAsync(Socket client)
     {

@@ -71,33 +71,7 @@ internal sealed class MetricsEndpoint(string address, DaemonMetrics metrics, ILo
         _stopping.Dispose();
     }
 
-    private async Task AcceptLoopAsync(Socket listener)
-    {
-        while (true)
-        {
-            Socket client;
-            try
-            {
-                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
-            {
-                break;
-            }
-            catch (SocketException e)
-            {
-                DaemonLog.AcceptFailed(logger, e.SocketErrorCode);
-                await Task.Delay(TimeSpan.FromMilliseconds(50)).ConfigureAwait(false);
-                continue;
-            }
-
-            _ = ServeAsync(client);
-        }
-    }
+    private Task AcceptLoopAsync(Socket listener) => AcceptLoop.RunAsync(listener, client => _ = ServeAsync(client), logger, _stopping.Token);
 
     private async Task ServeAsync(Socket client)
     {

@@ -87,31 +87,44 @@ internal sealed partial class ReservationTable
     private TableResult PlaceWildcard(PortReservationProtocol protocol, int count)
     {
         ref int cursor = ref protocol == PortReservationProtocol.Tcp ? ref _tcpCursor : ref _udpCursor;
-        PortRange window = WildcardRange;
-        if (count <= window.Count)
-        {
-            int from = window.Contains(cursor) ? cursor : window.Start;
-            int found = FindFreeBlock(protocol, count, from, window.End);
-            if (found < 0 && from > window.Start)
-            {
-                found = FindFreeBlock(protocol, count, window.Start, window.End);
-            }
-
-            if (found >= 0)
-            {
-                // Next-fit: start the next search after this block so released ports are not handed out again at once.
-                cursor = found + count > window.End ? window.Start : found + count;
-                return TableResult.Ok(new Reservation(protocol, new PortRange(found, count), 0, PortReservationKind.Runtime, null));
-            }
-        }
-
-        return TableResult.Fail(PortReservationErrorKind.NoBufferSpaceAvailable, $"no free block of {count} consecutive {Name(protocol)} port(s) in the wildcard range {window}: release reservations, ask for fewer ports, or widen --wildcard-range");
+        int found = SearchWildcardRange(Space(protocol).Occupied, range => FirstInUse(protocol, range), count, ref cursor);
+        return found >= 0
+            ? TableResult.Ok(new Reservation(protocol, new PortRange(found, count), 0, PortReservationKind.Runtime, null))
+            : TableResult.Fail(PortReservationErrorKind.NoBufferSpaceAvailable, $"no free block of {count} consecutive {Name(protocol)} port(s) in the wildcard range {WildcardRange}: release reservations, ask for fewer ports, or widen --wildcard-range");
     }
 
-    /// <summary>First block of <paramref name="count"/> ports in [from, to] free in the table, not excluded, and not in use.</summary>
-    private int FindFreeBlock(PortReservationProtocol protocol, int count, int from, int to)
+    /// <summary>
+    /// Next-fit search of the wildcard range, from <paramref name="cursor"/> to the end and then from the start, for
+    /// <paramref name="count"/> ports free in <paramref name="occupied"/>, not excluded, and not in use; moves the cursor
+    /// past the block found. Returns its first port, or -1.
+    /// </summary>
+    private int SearchWildcardRange(PortSet occupied, Func<PortRange, int> firstInUse, int count, ref int cursor)
     {
-        PortSet occupied = Space(protocol).Occupied;
+        PortRange window = WildcardRange;
+        if (count > window.Count)
+        {
+            return -1;
+        }
+
+        int from = window.Contains(cursor) ? cursor : window.Start;
+        int found = FindFreeBlock(occupied, firstInUse, count, from, window.End);
+        if (found < 0 && from > window.Start)
+        {
+            found = FindFreeBlock(occupied, firstInUse, count, window.Start, window.End);
+        }
+
+        if (found >= 0)
+        {
+            // Next-fit: start the next search after this block so released ports are not handed out again at once.
+            cursor = found + count > window.End ? window.Start : found + count;
+        }
+
+        return found;
+    }
+
+    /// <summary>First block of <paramref name="count"/> ports in [from, to] free in <paramref name="occupied"/>, not excluded, and not in use.</summary>
+    private int FindFreeBlock(PortSet occupied, Func<PortRange, int> firstInUse, int count, int from, int to)
+    {
         int port = from;
         while (port <= to - count + 1)
         {
@@ -128,7 +141,7 @@ internal sealed partial class ReservationTable
                 continue;
             }
 
-            int inUse = FirstInUse(protocol, new PortRange(port, count));
+            int inUse = firstInUse(new PortRange(port, count));
             if (inUse < 0)
             {
                 return port;

@@ -25,55 +25,22 @@ internal sealed partial class ReservationTable
 
         _eitherProtocol.CopyFrom(_tcp.Occupied);
         _eitherProtocol.UnionWith(_udp.Occupied);
-        PortRange window = WildcardRange;
-        int from = window.Contains(_dualCursor) ? _dualCursor : window.Start;
-        int found = count <= window.Count ? FindFreeDualBlock(count, from, window.End) : -1;
-        if (found < 0 && from > window.Start)
-        {
-            found = FindFreeDualBlock(count, window.Start, window.End);
-        }
 
+        // A port in use on either protocol rules the block out: resume after the later of the two.
+        int found = SearchWildcardRange(
+            _eitherProtocol,
+            block => Math.Max(FirstInUse(PortReservationProtocol.Tcp, block), FirstInUse(PortReservationProtocol.Udp, block)),
+            count,
+            ref _dualCursor);
         if (found < 0)
         {
-            return TableResult.Fail(PortReservationErrorKind.NoBufferSpaceAvailable, $"no {count} consecutive port(s) free on both TCP and UDP in the wildcard range {window}");
+            return TableResult.Fail(PortReservationErrorKind.NoBufferSpaceAvailable, $"no {count} consecutive port(s) free on both TCP and UDP in the wildcard range {WildcardRange}");
         }
 
-        _dualCursor = found + count > window.End ? window.Start : found + count;
         var range = new PortRange(found, count);
         var tcp = new Reservation(PortReservationProtocol.Tcp, range, NewToken(), PortReservationKind.Runtime, owner);
         Add(tcp);
         Add(new Reservation(PortReservationProtocol.Udp, range, NewToken(), PortReservationKind.Runtime, owner));
         return TableResult.Ok(tcp);
-    }
-
-    private int FindFreeDualBlock(int count, int from, int to)
-    {
-        int port = from;
-        while (port <= to - count + 1)
-        {
-            port = PortSet.NextClear(_eitherProtocol, _system, port, to);
-            if (port < 0 || port > to - count + 1)
-            {
-                return -1;
-            }
-
-            int runEnd = PortSet.NextSet(_eitherProtocol, _system, port, to);
-            if (runEnd - port < count)
-            {
-                port = runEnd;
-                continue;
-            }
-
-            var candidate = new PortRange(port, count);
-            int inUse = Math.Max(FirstInUse(PortReservationProtocol.Tcp, candidate), FirstInUse(PortReservationProtocol.Udp, candidate));
-            if (inUse < 0)
-            {
-                return port;
-            }
-
-            port = inUse + 1;
-        }
-
-        return -1;
     }
 }

@@ -48,34 +48,7 @@ internal sealed class DaemonListener(string socketPath, ReservationService servi
         _stopping.Dispose();
     }
 
-    private async Task AcceptLoopAsync()
-    {
-        while (true)
-        {
-            Socket accepted;
-            try
-            {
-                accepted = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
-            {
-                break;
-            }
-            catch (SocketException e)
-            {
-                // Out of descriptors or a peer that vanished mid-accept: pause briefly instead of spinning, then go on.
-                DaemonLog.AcceptFailed(logger, e.SocketErrorCode);
-                await Task.Delay(TimeSpan.FromMilliseconds(50)).ConfigureAwait(false);
-                continue;
-            }
-
-            Serve(accepted);
-        }
-    }
+    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_listener, Serve, logger, _stopping.Token);
 
     private void Serve(Socket accepted)
     {

@@ -60,10 +60,10 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a program to completion and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string executable, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null)
+    public static async Task<(int ExitCode, string Output)> RunAsync(string executable, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
     {
         await using ChildProcess child = Start(executable, arguments, environment);
-        int exitCode = await child.WaitForExitAsync();
+        int exitCode = await child.WaitForExitAsync(timeout);
         return (exitCode, child.Output);
     }
 
