@@ -13,6 +13,9 @@ internal static class DefaultPaths
 
     public static bool IsRoot => GetEffectiveUid() == 0;
 
+    /// <summary>This process's effective uid (from /proc/self/status; <see cref="uint.MaxValue"/> if unreadable).</summary>
+    public static uint EffectiveUid => GetEffectiveUid();
+
     public static string UserSocket
     {
         get

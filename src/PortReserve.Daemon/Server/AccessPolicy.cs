@@ -3,10 +3,11 @@ using PortReserve.Daemon.Reservations;
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// Who is an administrator: uid 0, or a member of the admin group (--admin-group, default "portreserve") by primary
-/// or supplementary group as the kernel reported them at connect time.
+/// Who is an administrator: uid 0, the uid the daemon runs as (a per-user daemon belongs to its user), or a member of
+/// the admin group (--admin-group, default "portreserve") by primary or supplementary group as the kernel reported
+/// them at connect time.
 /// </summary>
-internal sealed class AccessPolicy(string adminGroupName, uint? adminGroupId)
+internal sealed class AccessPolicy(string adminGroupName, uint? adminGroupId, uint daemonUid = 0)
 {
     public const string DefaultAdminGroup = "portreserve";
 
@@ -14,10 +15,14 @@ internal sealed class AccessPolicy(string adminGroupName, uint? adminGroupId)
 
     public uint? AdminGroupId { get; } = adminGroupId;
 
-    public static AccessPolicy Resolve(string adminGroupName) => new(adminGroupName, Interop.Accounts.GroupId(adminGroupName));
+    public static AccessPolicy Resolve(string adminGroupName) => new(adminGroupName, Interop.Accounts.GroupId(adminGroupName), DefaultPaths.EffectiveUid);
 
     public Requester RequesterFor(PeerCredentials peer)
-        => new(peer.Pid, peer.Uid, peer.Groups, peer.Uid == 0 || (AdminGroupId is { } gid && peer.Groups.Contains(gid)));
+        => new(peer.Pid, peer.Uid, peer.Groups, peer.Uid == 0 || peer.Uid == daemonUid || (AdminGroupId is { } gid && peer.Groups.Contains(gid)));
 
-    public string Describe() => AdminGroupId is { } gid ? $"root and members of group {AdminGroupName} ({gid})" : $"root only (group {AdminGroupName} does not exist)";
+    public string Describe()
+    {
+        string owner = daemonUid == 0 ? "root" : $"root, uid {daemonUid} (the daemon's own user)";
+        return AdminGroupId is { } gid ? $"{owner} and members of group {AdminGroupName} ({gid})" : $"{owner} only (group {AdminGroupName} does not exist)";
+    }
 }
