@@ -118,7 +118,6 @@ internal sealed partial class KernelPortSync
         _lastWritten.CopyFrom(_desired);
         _lastOwned.CopyFrom(_owned);
         _lastWrittenKnown = true;
-        Writes++;
     }
 
     /// <summary>Entries someone else added to the list since our last write become system exclusions, never dropped.</summary>

@@ -51,9 +51,6 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
     /// <summary>Why sync is on or off, for status and logs.</summary>
     public string Detail { get; }
 
-    /// <summary>Number of writes made to the kernel list.</summary>
-    public long Writes { get; private set; }
-
     /// <summary>Where write counts and durations go, if anywhere.</summary>
     public Metrics.DaemonMetrics? Metrics { get; set; }
 

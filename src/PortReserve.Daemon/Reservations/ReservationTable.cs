@@ -111,8 +111,6 @@ internal sealed partial class ReservationTable
     private static TableResult NotOwner(ulong token)
         => TableResult.Fail(PortReservationErrorKind.AccessDenied, $"token {token} belongs to another process; only the process that acquired a runtime reservation may use or release it");
 
-    public int RuntimePortsHeldBy(uint uid) => _usageByUid.TryGetValue(uid, out UidUsage? usage) ? usage.Ports : 0;
-
     private void Add(Reservation reservation)
     {
         _byToken.Add(reservation.Token, reservation);
