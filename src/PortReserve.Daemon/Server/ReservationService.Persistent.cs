@@ -21,9 +21,9 @@ internal sealed partial class ReservationService
             return denied;
         }
 
-        if (ResolveConsumers(request) is not { } consumers)
+        if (ResolveConsumers(request, out string? unresolved) is not { } consumers)
         {
-            return TableResult.Fail(PortReservationErrorKind.InvalidArgument, UnknownConsumer(request));
+            return TableResult.Fail(PortReservationErrorKind.InvalidArgument, unresolved!);
         }
 
         var range = new PortRange(request.Block.Start, request.Block.Count);
@@ -133,49 +133,36 @@ internal sealed partial class ReservationService
         return TableResult.Fail(PortReservationErrorKind.AccessDenied, message);
     }
 
-    private static PersistentConsumers? ResolveConsumers(CreatePersistentRequest request)
-    {
-        if (request.AllowUsers.Concat(request.AllowGroups).Any(n => n.Length is 0 or > MaxAccountNameLength))
-        {
-            return null;
-        }
-
-        var users = new List<Consumer>();
-        var groups = new List<Consumer>();
-        foreach (string name in request.AllowUsers.Distinct(StringComparer.Ordinal))
-        {
-            if (Interop.Accounts.UserId(name) is not { } uid)
-            {
-                return null;
-            }
-
-            users.Add(new Consumer(uid, name));
-        }
-
-        foreach (string name in request.AllowGroups.Distinct(StringComparer.Ordinal))
-        {
-            if (Interop.Accounts.GroupId(name) is not { } gid)
-            {
-                return null;
-            }
-
-            groups.Add(new Consumer(gid, name));
-        }
-
-        return new PersistentConsumers([.. users.DistinctBy(u => u.Id).OrderBy(u => u.Id)], [.. groups.DistinctBy(g => g.Id).OrderBy(g => g.Id)]);
-    }
-
-    private static string UnknownConsumer(CreatePersistentRequest request)
+    /// <summary>The named users and groups as ids, or null with <paramref name="error"/> saying which name did not resolve.</summary>
+    private static PersistentConsumers? ResolveConsumers(CreatePersistentRequest request, out string? error)
     {
         if (request.AllowUsers.Concat(request.AllowGroups).FirstOrDefault(n => n.Length is 0 or > MaxAccountNameLength) is { } bad)
         {
-            return $"'{bad[..Math.Min(bad.Length, 40)]}' is not a user or group name (1-{MaxAccountNameLength} characters)";
+            error = $"'{bad[..Math.Min(bad.Length, 40)]}' is not a user or group name (1-{MaxAccountNameLength} characters)";
+            return null;
         }
 
-        string? user = request.AllowUsers.FirstOrDefault(u => Interop.Accounts.UserId(u) is null);
-        return user is not null
-            ? $"--allow-user {user}: no such user on this machine"
-            : $"--allow-group {request.AllowGroups.First(g => Interop.Accounts.GroupId(g) is null)}: no such group on this machine";
+        List<Consumer>? users = Resolve(request.AllowUsers, Interop.Accounts.UserId, "--allow-user", "user", out error);
+        List<Consumer>? groups = users is null ? null : Resolve(request.AllowGroups, Interop.Accounts.GroupId, "--allow-group", "group", out error);
+        return groups is null ? null : new PersistentConsumers([.. users!.DistinctBy(u => u.Id).OrderBy(u => u.Id)], [.. groups.DistinctBy(g => g.Id).OrderBy(g => g.Id)]);
+    }
+
+    private static List<Consumer>? Resolve(IReadOnlyList<string> names, Func<string, uint?> lookup, string option, string what, out string? error)
+    {
+        var resolved = new List<Consumer>();
+        foreach (string name in names.Distinct(StringComparer.Ordinal))
+        {
+            if (lookup(name) is not { } id)
+            {
+                error = $"{option} {name}: no such {what} on this machine";
+                return null;
+            }
+
+            resolved.Add(new Consumer(id, name));
+        }
+
+        error = null;
+        return resolved;
     }
 
     private static string Describe(PersistentConsumers consumers)
