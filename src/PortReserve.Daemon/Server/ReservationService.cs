@@ -27,24 +27,25 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
 
     public int ConnectionCount => Volatile.Read(ref _connections);
 
-    /// <summary>Live reservations by kind and protocol, for the metrics.</summary>
+    /// <summary>Live reservations by kind and protocol, for the metrics (system exclusions apply to both protocols).</summary>
     public IReadOnlyList<ReservationCount> ReservationCounts()
     {
-        var counts = new Dictionary<(PortReservationKind, PortReservationProtocol), int>();
+        int[] counts;
+        int system;
         lock (Gate)
         {
-            foreach (Reservation r in Table.Reservations)
-            {
-                counts[(r.Kind, r.Protocol)] = counts.GetValueOrDefault((r.Kind, r.Protocol)) + 1;
-            }
-
-            counts[(PortReservationKind.System, PortReservationProtocol.Tcp)] = Table.SystemExclusions.Count;
+            counts = CountsByKindAndProtocol();
+            system = Table.SystemExclusions.Count;
         }
 
-        return [.. from kind in (PortReservationKind[])[PortReservationKind.Runtime, PortReservationKind.Persistent, PortReservationKind.System]
-                   from protocol in (PortReservationProtocol[])[PortReservationProtocol.Tcp, PortReservationProtocol.Udp]
-                   where kind != PortReservationKind.System || protocol == PortReservationProtocol.Tcp
-                   select new ReservationCount(Name(kind), kind == PortReservationKind.System ? "both" : Name(protocol), counts.GetValueOrDefault((kind, protocol)))];
+        return
+        [
+            new("runtime", "tcp", counts[0]),
+            new("runtime", "udp", counts[1]),
+            new("persistent", "tcp", counts[2]),
+            new("persistent", "udp", counts[3]),
+            new("system", "both", system),
+        ];
     }
 
     public async Task<TableResult> AcquireAsync(BlockRequest request, ReservationOwner owner)
@@ -165,6 +166,7 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
         return reply with { KernelListMatches = _kernel?.KernelListEquals(expected) };
     }
 
+    /// <summary>Runtime TCP, runtime UDP, persistent TCP, persistent UDP, in one pass; call under the gate.</summary>
     private int[] CountsByKindAndProtocol()
     {
         int[] counts = new int[4];
@@ -243,9 +245,6 @@ internal sealed partial class ReservationService(ReservationTable table, Lock ga
 
         await committed.WaitAsync().ConfigureAwait(false);
     }
-
-    private static string Name<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
 
     private KernelCommit RequestCommit() => _kernel?.RequestCommit() ?? default;
 
