@@ -79,6 +79,7 @@ public sealed class PersistentDurabilityTests
         });
 
         var expectedKernel = present.SelectMany(r => Enumerable.Range(r.StartPort, r.Count)).Append(100).ToHashSet();
-        Assert.True(expectedKernel.SetEquals(KernelList.Ports()), $"round {round}: kernel list {KernelList.Text} differs from the persistent reservations");
+        HashSet<int> kernel = KernelList.Ports();
+        Assert.True(expectedKernel.SetEquals(kernel), $"round {round}: the kernel list lacks [{string.Join(',', expectedKernel.Except(kernel))}] and has extra [{string.Join(',', kernel.Except(expectedKernel))}] against the persistent reservations");
     }
 }

@@ -174,16 +174,16 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
         var reserved = new PortSet();
         _table.CopyReservedPorts(reserved);
         owned.UnionWith(reserved);
-        var stale = new PortSet();
-        stale.CopyFrom(current);
-        stale.ExceptWith(NotIn(owned));
-        current.ExceptWith(owned);
-        _table.AddSystemExclusions(current);
-        _lastWritten.CopyFrom(stale);
-        _lastWritten.UnionWith(current);
-        _lastOwned.CopyFrom(stale);
+
+        // The kernel holds what was just read. The daemon's part of it is stale: the first write drops or re-adds it.
+        _lastWritten.CopyFrom(current);
+        _lastOwned.CopyFrom(current);
+        _lastOwned.IntersectWith(owned);
         _recorded.CopyFrom(owned);
         _lastWrittenKnown = true;
+        current.ExceptWith(owned);
+        _table.AddSystemExclusions(current);
+        PortSet stale = _lastOwned;
         if (!stale.IsEmpty)
         {
             DaemonLog.RemovingStaleEntries(_logger, KernelPortList.Format(stale));
@@ -193,14 +193,6 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
         {
             DaemonLog.SystemExclusionsFound(_logger, KernelPortList.Format(current));
         }
-    }
-
-    private static PortSet NotIn(PortSet set)
-    {
-        var complement = new PortSet();
-        complement.Add(new Protocol.PortRange(0, Protocol.PortRange.MaxPort + 1));
-        complement.ExceptWith(set);
-        return complement;
     }
 
     /// <summary>

@@ -65,6 +65,16 @@ internal sealed class PortSet
         }
     }
 
+    public void IntersectWith(PortSet other)
+    {
+        Span<Vector<ulong>> target = Vectors(_words);
+        ReadOnlySpan<Vector<ulong>> source = Vectors(other._words);
+        for (int i = 0; i < target.Length; i++)
+        {
+            target[i] &= source[i];
+        }
+    }
+
     public bool IsSupersetOf(PortSet other)
     {
         ReadOnlySpan<Vector<ulong>> mine = Vectors(_words);

@@ -44,6 +44,20 @@ public sealed class PortSetTests
     }
 
     [Fact]
+    public void IntersectWith_KeepsOnlyPortsInBoth()
+    {
+        var a = new PortSet();
+        var b = new PortSet();
+        a.Add(PortRange.FromBounds(100, 300));
+        b.Add(PortRange.FromBounds(250, 400));
+        b.Add(new PortRange(5, 1));
+
+        a.IntersectWith(b);
+
+        Assert.Equal(["250-300"], a.Ranges().Select(r => r.ToString()));
+    }
+
+    [Fact]
     public void FullSet_RangesIsOneRunAndSupersetHolds()
     {
         var all = new PortSet();
