@@ -133,6 +133,25 @@ public sealed class KernelEnforcementTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ListLongerThanAPage_IsWrittenWhole_AndStatusSeesItMatch()
+    {
+        // Separate single ports print as "20000,20002,..." : 900 of them make a list of about 5,400 bytes.
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("100");
+        await using PortReservationClient client = await daemon.ConnectAsync();
+        var held = new List<PortReservation>();
+        for (int port = 20000; port < 21800; port += 2)
+        {
+            held.Add(await client.AcquireAsync(PortReservationProtocol.Tcp, port, 1, TestContext.Current.CancellationToken).WithTimeout());
+        }
+
+        PortReserveStatus status = await client.GetStatusAsync(TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.True(KernelList.Text.Length > 4096, $"{KernelList.Text.Length} bytes");
+        Assert.Equal(held.Select(r => r.StartPort).Append(100).ToHashSet(), KernelList.Ports());
+        Assert.Equal(true, status.KernelListMatches);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task KernelSyncOff_LeavesTheKernelListAlone()
     {
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("4242", "--kernel-sync", "off");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Protocol;
 
@@ -12,6 +13,25 @@ internal static class KernelPortList
     public const int MaxChunkBytes = 4000;
 
     public static PortSet Parse(string text) => Parse(Encoding.ASCII.GetBytes(text));
+
+    /// <summary>
+    /// Reads and parses the whole list through <paramref name="handle"/> (pread at offset 0 regenerates it), growing
+    /// <paramref name="buffer"/> until the list fits: the kernel hands the whole list to the first read and answers a read
+    /// at a later offset with nothing, so one read must take it all.
+    /// </summary>
+    public static PortSet Read(SafeFileHandle handle, ref byte[] buffer)
+    {
+        while (true)
+        {
+            int length = RandomAccess.Read(handle, buffer, 0);
+            if (length < buffer.Length)
+            {
+                return Parse(buffer.AsSpan(0, length));
+            }
+
+            buffer = new byte[buffer.Length * 4];
+        }
+    }
 
     /// <summary>Parses the list as the kernel prints it (or an administrator writes it); anything else is a FormatException.</summary>
     public static PortSet Parse(ReadOnlySpan<byte> text)

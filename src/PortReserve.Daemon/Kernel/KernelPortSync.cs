@@ -147,8 +147,10 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
 
         try
         {
-            // Its own read: the writer's handle and buffer belong to whoever holds the write.
-            return KernelPortList.Parse(File.ReadAllBytes(Path)).SetEquals(expected);
+            // Its own handle and buffer: the writer's belong to whoever holds the write.
+            using SafeFileHandle handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Read);
+            byte[] buffer = new byte[4096];
+            return KernelPortList.Read(handle, ref buffer).SetEquals(expected);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
@@ -195,23 +197,10 @@ internal sealed partial class KernelPortSync : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Reads the list through a handle kept open (pread at offset 0 regenerates it), into a buffer that grows until the
-    /// whole list fits: the kernel answers a read at a non-zero offset with nothing, so one read must take it all.
-    /// </summary>
     private PortSet ReadKernelListOrThrow()
     {
         _readHandle ??= File.OpenHandle(Path, FileMode.Open, FileAccess.Read);
-        while (true)
-        {
-            int length = RandomAccess.Read(_readHandle, _readBuffer, 0);
-            if (length < _readBuffer.Length)
-            {
-                return KernelPortList.Parse(_readBuffer.AsSpan(0, length));
-            }
-
-            _readBuffer = new byte[_readBuffer.Length * 4];
-        }
+        return KernelPortList.Read(_readHandle, ref _readBuffer);
     }
 
     private PortSet ReadKernelList()

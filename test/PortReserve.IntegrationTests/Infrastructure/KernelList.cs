@@ -5,7 +5,20 @@ internal static class KernelList
 {
     public const string Path = "/proc/sys/net/ipv4/ip_local_reserved_ports";
 
-    public static string Text => File.ReadAllText(Path).Trim();
+    /// <summary>
+    /// The list as text. The kernel hands the whole list to the first read and nothing to a read at a later offset, so a
+    /// reader with a small buffer (File.ReadAllText reads 4 KiB at a time) would see a long list cut short.
+    /// </summary>
+    public static string Text
+    {
+        get
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(Path);
+            byte[] buffer = new byte[1 << 20];
+            int length = RandomAccess.Read(handle, buffer, 0);
+            return System.Text.Encoding.ASCII.GetString(buffer, 0, length).Trim();
+        }
+    }
 
     public static HashSet<int> Ports()
     {
