@@ -18,6 +18,6 @@ internal sealed class BlockOptions
         command.Options.Add(Count);
     }
 
-    public (PortReservationProtocol Protocol, int Start, int Count) Read(ParseResult parseResult)
-        => (parseResult.GetValue(Protocol)!.Value, parseResult.GetValue(Start), parseResult.GetValue(Count));
+    public BlockArgument Read(ParseResult parseResult)
+        => new(parseResult.GetValue(Protocol) ?? throw new InvalidOperationException("--protocol is required"), parseResult.GetValue(Start), parseResult.GetValue(Count));
 }

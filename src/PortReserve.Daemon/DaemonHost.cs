@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Compat;
+using PortReserve.Daemon.Core;
 using PortReserve.Daemon.Kernel;
 using PortReserve.Daemon.Metrics;
 using PortReserve.Daemon.Reservations;
@@ -11,75 +11,98 @@ using PortReserve.Protocol;
 
 namespace PortReserve.Daemon;
 
-/// <summary>Start-up, serving and orderly shutdown of portreserved.</summary>
-internal static class DaemonHost
+/// <summary>
+/// The daemon, built in one place in the order its parts depend on each other: state directory, store, table (with
+/// the stored reservations and the kernel's system exclusions), the ledger that owns it from then on, the request
+/// handlers, and last the endpoints. When <see cref="StartAsync"/> returns, the kernel holds the table and every endpoint
+/// accepts. Disposing it stops the endpoints (draining what they started), drops runtime reservations, and closes the rest.
+/// </summary>
+internal sealed class DaemonHost : IAsyncDisposable
 {
-    public static async Task<int> RunAsync(DaemonOptions options, ILoggerFactory loggerFactory, TimeProvider time)
+    private readonly ShutdownSequence _shutdown;
+    private readonly ILogger _logger;
+
+    private DaemonHost(ShutdownSequence shutdown, ILogger logger)
+    {
+        _shutdown = shutdown;
+        _logger = logger;
+    }
+
+    public static async Task<DaemonHost> StartAsync(DaemonOptions options, ILoggerFactory loggerFactory, TimeProvider time)
     {
         ILogger logger = loggerFactory.CreateLogger("portreserved");
+        var shutdown = new ShutdownSequence();
+        try
+        {
+            await BuildAsync(options, logger, time, shutdown).ConfigureAwait(false);
+            return new DaemonHost(shutdown, logger);
+        }
+        catch
+        {
+            await shutdown.RunAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _shutdown.RunAsync().ConfigureAwait(false);
+        DaemonLog.Stopping(_logger);
+    }
+
+    private static async Task BuildAsync(DaemonOptions options, ILogger logger, TimeProvider time, ShutdownSequence shutdown)
+    {
         string version = typeof(DaemonHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
         Directory.CreateDirectory(options.StateDirectory);
-        using FileStream stateLock = LockStateDirectory(options.StateDirectory);
+        shutdown.AddSync(LockStateDirectory(options.StateDirectory));
+        PersistentStore store = shutdown.AddSync(PersistentStore.Open(options.StateDirectory));
+        AccessPolicy access = AccessPolicy.Resolve(options.AdminGroup);
+        DaemonCounters counters = shutdown.AddSync(new DaemonCounters(version));
 
+        // The table as it starts: stored persistent reservations (new tokens), then the kernel list's system exclusions.
         PortRange wildcard = options.WildcardRange ?? ReadEphemeralRange();
-        var quotas = QuotaPolicy.Default with { MaxRuntimePortsPerUid = options.MaxRuntimePortsPerUid, MaxRuntimeReservationsPerUid = options.MaxRuntimeReservationsPerUid };
+        var quotas = new QuotaPolicy(options.MaxRuntimePortsPerUid, options.MaxRuntimeReservationsPerUid);
         var table = new ReservationTable(wildcard, quotas, new SocketPortUsage());
-        var gate = new Lock();
-        using PersistentStore store = PersistentStore.Open(options.StateDirectory);
-        var access = AccessPolicy.Resolve(options.AdminGroup);
-        var service = new ReservationService(table, gate, new DaemonIdentity(version, options.SocketPath, options.StateDirectory, time) { PortServerAddress = options.PortServerAddress, MetricsAddress = options.MetricsListen }, store, access, logger);
-        DaemonLog.PersistentRestored(logger, service.RestorePersistent(), store.FilePath, access.Describe());
+        IReadOnlyList<StoredReservation> stored = store.LoadAll();
+        foreach (StoredReservation reservation in stored)
+        {
+            table.RestorePersistent(reservation.Block, reservation.Consumers);
+        }
+
+        DaemonLog.PersistentRestored(logger, stored.Count, store.FilePath, access.Describe());
+        var daemonPorts = new PortSet();
+        table.CopyKernelPorts(new PortSet(), daemonPorts);
         var record = new OwnedPortsRecord(Path.Combine(options.StateDirectory, "kernel-ports"));
-        await using KernelPortSync kernel = KernelPortSync.Open(options.KernelSync, options.KernelListPath, gate, table, record, logger);
-        service.AttachKernel(kernel);
-        using var metrics = new DaemonMetrics(version, service.ReservationCounts, () => service.ConnectionCount);
-        service.AttachMetrics(metrics);
-        kernel.Metrics = metrics;
-        await kernel.StartAsync();
+        (ReservedPortsSink kernel, PortSet systemExclusions) = ReservedPortsSink.Open(options.KernelSync, options.KernelListPath, record, daemonPorts, logger);
+        shutdown.AddSync(kernel);
+        table.AddSystemExclusions(systemExclusions);
 
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        // From here on the ledger owns the table.
+        ReservationLedger ledger = shutdown.Add(new ReservationLedger(table, [kernel], counters, logger));
+        await ledger.StartAsync().ConfigureAwait(false);
+        var audit = new RequestAudit(counters, logger);
+        var runtime = new RuntimeReservations(ledger, audit, counters, logger);
+        shutdown.Add(runtime.ReleaseAllAsync);
+        PersistentReservations persistent = shutdown.AddSync(new PersistentReservations(ledger, store, access, audit, counters, time, logger));
+        var connections = new ConnectionLimits(options.MaxConnections, options.MaxConnectionsPerUid);
+        var identity = new DaemonIdentity(version, options.SocketPath, options.StateDirectory, time) { PortServerAddress = options.PortServerAddress, MetricsAddress = options.MetricsListen };
+        var handlers = new RequestHandlers(runtime, persistent, new StatusReporter(identity, ledger, kernel, connections), access);
 
-        MetricsEndpoint? metricsEndpoint = options.MetricsListen is null ? null : new MetricsEndpoint(options.MetricsListen, metrics, logger);
-        metricsEndpoint?.Start();
+        // Endpoints last, the main socket after the others: a status reply on it means every endpoint is up.
+        if (options.MetricsListen is { } metricsAddress)
+        {
+            shutdown.Add(MetricsEndpoint.Start(metricsAddress, new DaemonMetrics(counters, ledger, connections), logger));
+        }
 
-        // The main socket goes last: a status reply on it means every endpoint is up.
-        using ProcessExitWatcher? watcher = options.PortServerAddress is null ? null : new ProcessExitWatcher();
-        PortServerListener? portServer = watcher is null ? null : new PortServerListener(options.PortServerAddress!, service, watcher, logger);
-        portServer?.Start();
-        var listener = new DaemonListener(options.SocketPath, service, access, new ConnectionLimits(options.MaxConnections, options.MaxConnectionsPerUid), logger);
-        listener.Start();
+        if (options.PortServerAddress is { } portServerAddress)
+        {
+            ProcessExitWatcher watcher = shutdown.AddSync(new ProcessExitWatcher());
+            shutdown.Add(PortServerListener.Start(portServerAddress, runtime, watcher, logger));
+            DaemonLog.PortServerListening(logger, portServerAddress);
+        }
+
+        shutdown.Add(DaemonListener.Start(options.SocketPath, handlers, connections, logger));
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, wildcard);
-        if (portServer is not null)
-        {
-            DaemonLog.PortServerListening(logger, portServer.Address);
-        }
-
-        SystemdNotifier.Notify("READY=1\nSTATUS=serving");
-
-        await stop.Task;
-        SystemdNotifier.Notify("STOPPING=1");
-        if (portServer is not null)
-        {
-            await portServer.DisposeAsync();
-        }
-
-        if (metricsEndpoint is not null)
-        {
-            await metricsEndpoint.DisposeAsync();
-        }
-
-        await listener.DisposeAsync();
-        await service.ReleaseAllRuntimeAsync();
-        DaemonLog.Stopping(logger);
-        return 0;
-
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.TrySetResult();
-        }
     }
 
     private static FileStream LockStateDirectory(string stateDirectory)

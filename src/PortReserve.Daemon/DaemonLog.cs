@@ -13,26 +13,24 @@ internal static partial class DaemonLog
     [LoggerMessage(2, LogLevel.Information, "portreserved stopping: runtime reservations released")]
     public static partial void Stopping(ILogger logger);
 
-    [LoggerMessage(10, LogLevel.Information, "acquired {Protocol} {Range} for pid {Pid} uid {Uid}")]
-    public static partial void Acquired(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid);
+    [LoggerMessage(10, LogLevel.Information, "acquired {Block} for pid {Pid} uid {Uid}")]
+    public static partial void Acquired(ILogger logger, PortBlock block, int pid, uint uid);
 
-    [LoggerMessage(11, LogLevel.Information, "released {Protocol} {Range} at the request of pid {Pid} uid {Uid}")]
-    public static partial void Released(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid);
+    [LoggerMessage(11, LogLevel.Information, "released {Block} at the request of pid {Pid} uid {Uid}")]
+    public static partial void Released(ILogger logger, PortBlock block, int pid, uint uid);
 
-    [LoggerMessage(12, LogLevel.Information, "released {Protocol} {Range} of pid {Pid} uid {Uid}: its connection closed")]
-    public static partial void ReleasedWithConnection(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid);
+    [LoggerMessage(12, LogLevel.Information, "released {Block} of pid {Pid} uid {Uid}: its {Holder} went away")]
+    public static partial void ReleasedWithHolder(ILogger logger, PortBlock block, int pid, uint uid, string holder);
 
-    [LoggerMessage(13, LogLevel.Information, "created persistent {Protocol} {Range} for uid {Uid} (pid {Pid}); consumers: {Consumers}")]
-    public static partial void PersistentCreated(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid, string consumers);
+    [LoggerMessage(13, LogLevel.Information, "created persistent {Block} for uid {Uid} (pid {Pid}); consumers: {Consumers}")]
+    public static partial void PersistentCreated(ILogger logger, PortBlock block, int pid, uint uid, string consumers);
 
-    [LoggerMessage(14, LogLevel.Information, "deleted persistent {Protocol} {Range} for uid {Uid} (pid {Pid})")]
-    public static partial void PersistentDeleted(ILogger logger, PortReservationProtocol protocol, PortRange range, int pid, uint uid);
+    [LoggerMessage(14, LogLevel.Information, "deleted persistent {Block} for uid {Uid} (pid {Pid})")]
+    public static partial void PersistentDeleted(ILogger logger, PortBlock block, int pid, uint uid);
 
     [LoggerMessage(15, LogLevel.Information, "restored {Count} persistent reservation(s) from {Path}; administrators: {Administrators}")]
     public static partial void PersistentRestored(ILogger logger, int count, string path, string administrators);
 
-    [LoggerMessage(24, LogLevel.Warning, "refused to {Operation} for pid {Pid} uid {Uid}: {Reason}")]
-    public static partial void PersistentRefused(ILogger logger, int pid, uint uid, string operation, string reason);
 
     [LoggerMessage(46, LogLevel.Error, "writing the persistent store {Path} failed; the change was refused")]
     public static partial void StoreWriteFailed(ILogger logger, string path, Exception exception);
@@ -43,17 +41,12 @@ internal static partial class DaemonLog
     [LoggerMessage(17, LogLevel.Information, "portserver endpoint listening on {Address}")]
     public static partial void PortServerListening(ILogger logger, string address);
 
-    [LoggerMessage(25, LogLevel.Warning, "refused a portserver request for pid {Pid} from uid {Uid}: {Reason}")]
-    public static partial void GrantRefused(ILogger logger, int pid, uint uid, string reason);
 
-    [LoggerMessage(20, LogLevel.Warning, "refused acquire of {Protocol} start {Start} count {Count} for pid {Pid} uid {Uid}: {Reason}")]
-    public static partial void AcquireRefused(ILogger logger, int pid, uint uid, PortReservationProtocol protocol, int start, int count, string reason);
 
-    [LoggerMessage(21, LogLevel.Warning, "refused release for pid {Pid} uid {Uid}: {Reason}")]
-    public static partial void ReleaseRefused(ILogger logger, int pid, uint uid, string reason);
 
-    [LoggerMessage(22, LogLevel.Warning, "refused associate for pid {Pid} uid {Uid}: {Reason}")]
-    public static partial void AssociateRefused(ILogger logger, int pid, uint uid, string reason);
+
+    [LoggerMessage(20, LogLevel.Warning, "refused to {Operation} for pid {Pid} uid {Uid}: {Kind}: {Reason}")]
+    public static partial void Refused(ILogger logger, string operation, int pid, uint uid, PortReservationErrorKind kind, string reason);
 
     [LoggerMessage(23, LogLevel.Warning, "closing connection {ConnectionId} of pid {Pid} uid {Uid}: protocol violation: {Reason}")]
     public static partial void ProtocolViolation(ILogger logger, long connectionId, int pid, uint uid, string reason);
@@ -88,9 +81,9 @@ internal static partial class DaemonLog
     [LoggerMessage(43, LogLevel.Information, "system exclusions in the kernel list (kept, never handed out): {Ports}")]
     public static partial void SystemExclusionsFound(ILogger logger, string ports);
 
-    [LoggerMessage(44, LogLevel.Debug, "kernel list written up to change {Generation} in {Milliseconds:F3} ms")]
-    public static partial void KernelListWritten(ILogger logger, long generation, double milliseconds);
+    [LoggerMessage(44, LogLevel.Debug, "{Sink} written up to change {Version} in {Milliseconds:F3} ms")]
+    public static partial void KernelListWritten(ILogger logger, string sink, long version, double milliseconds);
 
-    [LoggerMessage(45, LogLevel.Error, "writing {Path} failed; affected requests were refused and the next change rewrites the list")]
-    public static partial void KernelWriteFailed(ILogger logger, string path, Exception exception);
+    [LoggerMessage(45, LogLevel.Error, "writing {Sink} failed; affected requests were refused and the next change rewrites it")]
+    public static partial void KernelWriteFailed(ILogger logger, string sink, Exception exception);
 }

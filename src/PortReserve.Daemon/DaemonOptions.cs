@@ -7,9 +7,9 @@ namespace PortReserve.Daemon;
 /// <summary>The daemon's settings after parsing the command line; defaults are the embedded ones.</summary>
 internal sealed record DaemonOptions
 {
-    public string SocketPath { get; init; } = DefaultPaths.DaemonSocket;
+    public string SocketPath { get; init; } = DaemonPaths.DefaultSocket;
 
-    public string StateDirectory { get; init; } = DefaultPaths.DaemonStateDirectory;
+    public string StateDirectory { get; init; } = DaemonPaths.DefaultStateDirectory;
 
     public KernelSyncMode KernelSync { get; init; } = KernelSyncMode.Auto;
 
@@ -35,5 +35,5 @@ internal sealed record DaemonOptions
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
-    public string KernelListPath { get; init; } = KernelPortSync.DefaultPath;
+    public string KernelListPath { get; init; } = ReservedPortsSink.DefaultPath;
 }

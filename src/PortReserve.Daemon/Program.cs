@@ -3,13 +3,13 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
-using PortReserve;
+using System.Runtime.InteropServices;
 using PortReserve.Daemon;
 using PortReserve.Daemon.Kernel;
 using PortReserve.Protocol;
 
-var socket = new Option<string>("--socket") { Description = $"Unix socket to listen on (default: {DefaultPaths.SystemSocket} as root, else $XDG_RUNTIME_DIR/portreserve/portreserved.sock)" };
-var stateDir = new Option<string>("--state-dir") { Description = $"Directory for persistent state (default: {DefaultPaths.SystemStateDirectory} as root, else $XDG_STATE_HOME/portreserve)" };
+var socket = new Option<string>("--socket") { Description = $"Unix socket to listen on (default: {SocketLocations.SystemSocket} as root, else $XDG_RUNTIME_DIR/portreserve/portreserved.sock)" };
+var stateDir = new Option<string>("--state-dir") { Description = $"Directory for persistent state (default: {DaemonPaths.SystemStateDirectory} as root, else $XDG_STATE_HOME/portreserve)" };
 var kernelSync = new Option<KernelSyncMode>("--kernel-sync") { Description = "Mirror reservations into net.ipv4.ip_local_reserved_ports: auto (when writable), on (required), off", DefaultValueFactory = _ => KernelSyncMode.Auto };
 var wildcardRange = new Option<PortRange?>("--wildcard-range") { Description = "LO-HI range that wildcard requests are served from (default: net.ipv4.ip_local_port_range)", CustomParser = ParseRange };
 var adminGroup = new Option<string>("--admin-group") { Description = "Group whose members may create and delete persistent reservations, besides root", DefaultValueFactory = _ => new DaemonOptions().AdminGroup };
@@ -61,14 +61,33 @@ root.SetAction(async (parseResult, _) =>
             console.ColorBehavior = LoggerColorBehavior.Disabled;
         })
         .AddFilter<ConsoleLoggerProvider>(level => level >= options.LogLevel));
+    var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+    using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+    DaemonHost daemon;
     try
     {
-        return await DaemonHost.RunAsync(options, loggerFactory, TimeProvider.System);
+        daemon = await DaemonHost.StartAsync(options, loggerFactory, TimeProvider.System);
     }
-    catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or InvalidDataException)
+    catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or InvalidDataException or System.Net.Sockets.SocketException)
     {
         await Console.Error.WriteLineAsync($"portreserved: {e.Message}");
         return 1;
+    }
+
+    await using (daemon)
+    {
+        SystemdNotifier.Notify("READY=1\nSTATUS=serving");
+        await stop.Task;
+        SystemdNotifier.Notify("STOPPING=1");
+    }
+
+    return 0;
+
+    void Stop(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        stop.TrySetResult();
     }
 });
 

@@ -17,25 +17,27 @@ public sealed class PortReservation : IAsyncDisposable
     internal PortReservation(PortReservationClient client, ReservationGrant grant)
     {
         _client = client;
-        Protocol = grant.Protocol;
+        Block = grant.Block;
         Token = grant.Token;
-        _cursor = new PortCursor(grant.Range);
+        _cursor = new PortCursor(grant.Block.Range);
     }
 
     /// <summary>The port space of the block.</summary>
-    public PortReservationProtocol Protocol { get; }
+    public PortReservationProtocol Protocol => Block.Protocol;
 
     /// <summary>The first port of the block.</summary>
-    public int StartPort => _cursor.Range.Start;
+    public int StartPort => Block.Range.Start;
 
     /// <summary>The number of ports in the block.</summary>
-    public int Count => _cursor.Range.Count;
+    public int Count => Block.Range.Count;
 
     /// <summary>The last port of the block.</summary>
-    public int EndPort => _cursor.Range.End;
+    public int EndPort => Block.Range.End;
 
     /// <summary>The reservation's token (never 0), as <c>INET_PORT_RESERVATION_TOKEN</c>.</summary>
     public ulong Token { get; }
+
+    internal PortBlock Block { get; }
 
     /// <summary>
     /// Fires when the connection to the daemon is lost (the daemon stopped or crashed): the reservation is then gone and
@@ -44,7 +46,7 @@ public sealed class PortReservation : IAsyncDisposable
     public CancellationToken Lost => _client.ConnectionLost;
 
     /// <summary>True when the reservation was lost because the connection to the daemon was lost.</summary>
-    public bool IsLost => Lost.IsCancellationRequested && _client.IsConnectionLost;
+    public bool IsLost => Lost.IsCancellationRequested;
 
     /// <summary>True once the reservation was released or its client disposed.</summary>
     public bool IsReleased => Volatile.Read(ref _released) != 0;
@@ -65,7 +67,7 @@ public sealed class PortReservation : IAsyncDisposable
             throw new PortReservationException(PortReservationErrorKind.InvalidArgument, $"the reservation is for {Protocol.ToString().ToUpperInvariant()} ports; the socket is {protocol.ToString().ToUpperInvariant()}");
         }
 
-        SocketAssociation.Associate(socket, new SocketAssociation(Protocol, _cursor.Range, this, Lost, _cursor));
+        SocketAssociation.Associate(socket, new SocketAssociation(Block, this, Lost, _cursor));
     }
 
     /// <summary>Releases the reservation (<c>SIO_RELEASE_PORT_RESERVATION</c>); its ports are free when the task completes.</summary>
@@ -86,7 +88,7 @@ public sealed class PortReservation : IAsyncDisposable
     /// <returns>A task that completes when the block is released.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (IsReleased || Lost.IsCancellationRequested)
+        if (IsReleased || _client.IsClosed)
         {
             MarkReleased();
             return;
@@ -109,7 +111,7 @@ public sealed class PortReservation : IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"{Protocol.ToString().ToUpperInvariant()} {_cursor.Range} (token {Token})";
+    public override string ToString() => $"{Block} (token {Token})";
 
     internal void MarkReleased() => Volatile.Write(ref _released, 1);
 
@@ -120,7 +122,7 @@ public sealed class PortReservation : IAsyncDisposable
             throw new PortReservationException(PortReservationErrorKind.Aborted, $"the reservation of {this} was lost with the connection to portreserved; acquire a new one");
         }
 
-        if (IsReleased || Lost.IsCancellationRequested)
+        if (IsReleased || _client.IsClosed)
         {
             throw new PortReservationException(PortReservationErrorKind.InvalidArgument, $"the reservation of {this} was released; its token is no longer valid");
         }

@@ -18,8 +18,7 @@ public sealed partial class PortReservationClient
     /// <exception cref="PortReservationException">AccessDenied for a non-administrator; AddressAlreadyInUse when the block overlaps a reservation, a system exclusion or a port in use; InvalidArgument for a bad range or an unknown user or group.</exception>
     public async ValueTask<ulong> CreatePersistentAsync(PortReservationProtocol protocol, int startPort, int count, PersistentReservationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ValidatePersistentBlock(protocol, startPort, count);
-        var request = new CreatePersistentRequest(new BlockRequest(protocol, startPort, count), [.. options?.AllowedUsers ?? []], [.. options?.AllowedGroups ?? []]);
+        var request = new CreatePersistentRequest(CheckedBlock(protocol, startPort, count, wildcardAllowed: false), [.. options?.AllowedUsers ?? []], [.. options?.AllowedGroups ?? []]);
         if (request.AllowUsers.Count > CreatePersistentRequest.MaxConsumers || request.AllowGroups.Count > CreatePersistentRequest.MaxConsumers)
         {
             throw new PortReservationException(PortReservationErrorKind.InvalidArgument, $"at most {CreatePersistentRequest.MaxConsumers} allowed users and {CreatePersistentRequest.MaxConsumers} allowed groups");
@@ -41,8 +40,8 @@ public sealed partial class PortReservationClient
     /// <exception cref="PortReservationException">NotFound when no persistent reservation matches exactly.</exception>
     public async ValueTask<ulong> LookupPersistentAsync(PortReservationProtocol protocol, int startPort, int count, CancellationToken cancellationToken = default)
     {
-        ValidatePersistentBlock(protocol, startPort, count);
-        Reply reply = await _connection.RequestAsync(MessageType.LookupPersistent, new BlockRequest(protocol, startPort, count), cancellationToken).ConfigureAwait(false);
+        PortBlock block = CheckedBlock(protocol, startPort, count, wildcardAllowed: false);
+        Reply reply = await _connection.RequestAsync(MessageType.LookupPersistent, block, cancellationToken).ConfigureAwait(false);
         return ReadGrant(reply.ThrowIfError()).Token;
     }
 
@@ -58,19 +57,8 @@ public sealed partial class PortReservationClient
     /// <exception cref="PortReservationException">NotFound when no persistent reservation matches exactly; AccessDenied for a non-administrator.</exception>
     public async ValueTask DeletePersistentAsync(PortReservationProtocol protocol, int startPort, int count, CancellationToken cancellationToken = default)
     {
-        ValidatePersistentBlock(protocol, startPort, count);
-        Reply reply = await _connection.RequestAsync(MessageType.DeletePersistent, new BlockRequest(protocol, startPort, count), cancellationToken).ConfigureAwait(false);
+        PortBlock block = CheckedBlock(protocol, startPort, count, wildcardAllowed: false);
+        Reply reply = await _connection.RequestAsync(MessageType.DeletePersistent, block, cancellationToken).ConfigureAwait(false);
         reply.ThrowIfError();
-    }
-
-    private static void ValidatePersistentBlock(PortReservationProtocol protocol, int startPort, int count)
-    {
-        ValidateProtocol(protocol);
-        if (startPort == 0)
-        {
-            throw new PortReservationException(PortReservationErrorKind.InvalidArgument, "a persistent reservation names its exact block: start 0 (any block) is for runtime reservations only");
-        }
-
-        ValidateBlock(startPort, count);
     }
 }

@@ -19,7 +19,10 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     /// <summary>The socket of the daemon this client is connected to.</summary>
     public string SocketPath => _connection.SocketPath;
 
-    /// <summary>Fires when the connection to the daemon is gone; every runtime reservation of this client is then lost.</summary>
+    /// <summary>
+    /// Fires when the connection to the daemon is lost (the daemon stopped or crashed, or the connection broke); every runtime
+    /// reservation of this client is then gone. It does not fire when the client is disposed.
+    /// </summary>
     public CancellationToken ConnectionLost => _connection.Lost;
 
     /// <summary>Connects to the daemon.</summary>
@@ -29,7 +32,7 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     /// <exception cref="PortReservationException">With <see cref="PortReservationErrorKind.ServiceUnavailable"/> when no daemon answers.</exception>
     public static async ValueTask<PortReservationClient> ConnectAsync(PortReservationClientOptions? options = null, CancellationToken cancellationToken = default)
     {
-        IReadOnlyList<string> candidates = options?.SocketPath is { Length: > 0 } path ? [path] : DefaultPaths.ClientCandidates();
+        IReadOnlyList<string> candidates = options?.SocketPath is { Length: > 0 } path ? [path] : SocketCandidates.Default();
         DaemonConnection connection = await DaemonConnection.ConnectAsync(candidates, cancellationToken).ConfigureAwait(false);
         return new PortReservationClient(connection);
     }
@@ -45,10 +48,8 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     /// <exception cref="PortReservationException">InvalidArgument for a bad range, AddressAlreadyInUse when the block overlaps a reservation or holds a port in use, NoBufferSpaceAvailable when no block is free or a quota is reached.</exception>
     public async ValueTask<PortReservation> AcquireAsync(PortReservationProtocol protocol, int startPort, int count, CancellationToken cancellationToken = default)
     {
-        ValidateProtocol(protocol);
-        ValidateBlock(startPort, count);
-
-        Reply reply = await _connection.RequestAsync(MessageType.Acquire, new BlockRequest(protocol, startPort, count), cancellationToken).ConfigureAwait(false);
+        PortBlock block = CheckedBlock(protocol, startPort, count, wildcardAllowed: true);
+        Reply reply = await _connection.RequestAsync(MessageType.Acquire, block, cancellationToken).ConfigureAwait(false);
         ReservationGrant grant = ReadGrant(reply.ThrowIfError());
         var reservation = new PortReservation(this, grant);
         _held[grant.Token] = reservation;
@@ -93,7 +94,7 @@ public sealed partial class PortReservationClient : IAsyncDisposable
 
         Reply reply = await _connection.RequestAsync(MessageType.Associate, new TokenRequest(token, protocol), cancellationToken).ConfigureAwait(false);
         ReservationGrant grant = ReadGrant(reply.ThrowIfError());
-        SocketAssociation.Associate(socket, new SocketAssociation(grant.Protocol, grant.Range, owner: null, _connection.Lost));
+        SocketAssociation.Associate(socket, new SocketAssociation(grant.Block, owner: null, _connection.Lost));
     }
 
     /// <summary>Disconnects; every runtime reservation acquired through this client is released by the daemon.</summary>
@@ -119,7 +120,7 @@ public sealed partial class PortReservationClient : IAsyncDisposable
         }
     }
 
-    internal bool IsConnectionLost => _connection.WasLost;
+    internal bool IsClosed => _connection.IsClosed;
 
     private static ReservationGrant ReadGrant(Reply reply)
     {
@@ -127,19 +128,12 @@ public sealed partial class PortReservationClient : IAsyncDisposable
         return ReservationGrant.Read(ref reader);
     }
 
-    private static void ValidateBlock(int startPort, int count)
+    /// <summary>The block to send, after the same range check the daemon makes (so a bad request costs no round trip).</summary>
+    private static PortBlock CheckedBlock(PortReservationProtocol protocol, int startPort, int count, bool wildcardAllowed)
     {
-        if (count is < 1 or > PortRange.MaxPort || startPort is < 0 or > PortRange.MaxPort || (startPort > 0 && startPort + count - 1 > PortRange.MaxPort))
-        {
-            throw new PortReservationException(PortReservationErrorKind.InvalidArgument, $"cannot reserve {count} port(s) from {startPort}: count must be 1-65535, start 1-65535 (0 for any), and the block must end at or below 65535");
-        }
-    }
-
-    private static void ValidateProtocol(PortReservationProtocol protocol)
-    {
-        if (protocol is not (PortReservationProtocol.Tcp or PortReservationProtocol.Udp))
-        {
-            throw new ArgumentOutOfRangeException(nameof(protocol), protocol, "protocol must be Tcp or Udp");
-        }
+        var block = new PortBlock(protocol, startPort, count);
+        return block.Problem(wildcardAllowed) is { } problem
+            ? throw new PortReservationException(PortReservationErrorKind.InvalidArgument, problem)
+            : block;
     }
 }

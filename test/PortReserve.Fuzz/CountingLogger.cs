@@ -2,8 +2,11 @@ using Microsoft.Extensions.Logging;
 
 namespace PortReserve.Fuzz;
 
-/// <summary>Counts the daemon's error-level log lines (an unexpected failure of request handling) and keeps the first few.</summary>
-internal sealed class CountingLogger : ILogger
+/// <summary>
+/// Counts the daemon's error-level log lines (an unexpected failure of request handling) and keeps the first few. It is
+/// its own provider, so the daemon can be started with it as its only log sink.
+/// </summary>
+internal sealed class CountingLogger : ILogger, ILoggerProvider
 {
     private int _errors;
 
@@ -15,6 +18,12 @@ internal sealed class CountingLogger : ILogger
         where TState : notnull => null;
 
     public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void Dispose()
+    {
+    }
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {

@@ -1,17 +1,16 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using PortReserve;
+using PortReserve.Daemon;
 using PortReserve.Daemon.Kernel;
-using PortReserve.Daemon.Reservations;
-using PortReserve.Daemon.Server;
-using PortReserve.Daemon.Store;
 using PortReserve.Fuzz;
 using PortReserve.Protocol;
 
 // The long fuzz run of the daemon's frame decoding and request handling, in-process:
 //   dotnet test/PortReserve.Fuzz/bin/Release/net10.0/PortReserve.Fuzz.dll [--decoder-frames N] [--handler-frames N] [--seed S]
-// Phase 1 feeds frames straight to the decoders; phase 2 feeds them to the daemon's own listener, connections and
-// service over real Unix sockets while a witness client holds a reservation. Exit 0 when nothing crashed, hung,
+// Phase 1 feeds frames straight to the decoders; phase 2 feeds them to a whole daemon, started in-process as the
+// portreserved program starts it (kernel sync off), over real Unix sockets while a witness client holds a reservation. Exit 0 when nothing crashed, hung,
 // logged an unexpected failure, or disturbed the witness.
 int decoderFrames = IntArgument("--decoder-frames", 1_000_000);
 int handlerFrames = IntArgument("--handler-frames", 200_000);
@@ -57,7 +56,7 @@ static void Decode(byte[] frame)
     var reader = new FrameReader(frame.AsSpan(FrameHeader.Size));
     switch (header.Operation)
     {
-        case MessageType.Acquire or MessageType.LookupPersistent or MessageType.DeletePersistent: BlockRequest.Read(ref reader); break;
+        case MessageType.Acquire or MessageType.LookupPersistent or MessageType.DeletePersistent: PortBlock.Read(ref reader); break;
         case MessageType.Release or MessageType.Associate: TokenRequest.Read(ref reader); break;
         case MessageType.Show: ShowRequest.Read(ref reader); break;
         case MessageType.CreatePersistent: CreatePersistentRequest.Read(ref reader); break;
@@ -69,13 +68,17 @@ static async Task<(long Sent, int Errors, bool WitnessIntact, long HeapGrowth)> 
 {
     string directory = Directory.CreateTempSubdirectory("prf-").FullName;
     var logger = new CountingLogger();
-    var table = new ReservationTable(new PortRange(40000, 2000), QuotaPolicy.Default, new SocketPortUsage());
-    var gate = new Lock();
-    using PersistentStore store = PersistentStore.Open(directory);
-    var access = AccessPolicy.Resolve(AccessPolicy.DefaultAdminGroup);
-    var service = new ReservationService(table, gate, new DaemonIdentity("fuzz", Path.Combine(directory, "s"), directory, TimeProvider.System), store, access, logger);
-    var listener = new DaemonListener(Path.Combine(directory, "s"), service, access, new ConnectionLimits(1024, 1024), logger);
-    listener.Start();
+    using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logger));
+    var options = new DaemonOptions
+    {
+        SocketPath = Path.Combine(directory, "s"),
+        StateDirectory = Path.Combine(directory, "state"),
+        KernelSync = KernelSyncMode.Off,
+        WildcardRange = new PortRange(40000, 2000),
+        MaxConnections = 1024,
+        MaxConnectionsPerUid = 1024,
+    };
+    DaemonHost daemon = await DaemonHost.StartAsync(options, loggerFactory, TimeProvider.System);
 
     await using PortReservationClient witness = await PortReservationClient.ConnectAsync(new() { SocketPath = Path.Combine(directory, "s") });
     PortReservation held = await witness.AcquireAsync(PortReservationProtocol.Tcp, 0, 5);
@@ -112,7 +115,7 @@ static async Task<(long Sent, int Errors, bool WitnessIntact, long HeapGrowth)> 
     long heapGrowth = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
     IReadOnlyList<PortReservationInfo> listing = await witness.ShowAsync(PortReservationProtocol.Tcp);
     bool intact = listing.Any(r => r.Token == held.Token && r.StartPort == held.StartPort && r.Count == 5) && !held.IsLost;
-    await listener.DisposeAsync();
+    await daemon.DisposeAsync();
     Directory.Delete(directory, recursive: true);
     foreach (string error in logger.FirstErrors)
     {

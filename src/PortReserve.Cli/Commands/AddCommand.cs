@@ -26,7 +26,7 @@ internal static class AddCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             var context = new CommandContext(parseResult, globals);
-            (PortReservationProtocol protocol, int start, int count) = block.Read(parseResult);
+            BlockArgument named = block.Read(parseResult);
             var options = new PersistentReservationOptions();
             foreach (string user in parseResult.GetValue(allowUser) ?? [])
             {
@@ -40,7 +40,7 @@ internal static class AddCommand
 
             return context.RunAsync(async client =>
             {
-                await context.WriteTokenAsync(await client.CreatePersistentAsync(protocol, start, count, options, cancellationToken));
+                await context.WriteTokenAsync(await client.CreatePersistentAsync(named.Protocol, named.Start, named.Count, options, cancellationToken));
                 return ExitCodes.Success;
             }, cancellationToken);
         });

@@ -19,11 +19,11 @@ internal static class DeleteCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             var context = new CommandContext(parseResult, globals);
-            (PortReservationProtocol protocol, int start, int count) = block.Read(parseResult);
+            BlockArgument named = block.Read(parseResult);
             return context.RunAsync(async client =>
             {
-                await client.DeletePersistentAsync(protocol, start, count, cancellationToken);
-                await context.Output.WriteLineAsync(context.Json ? "{\"deleted\":true}" : $"deleted persistent {protocol.ToString().ToLowerInvariant()} reservation {start}-{start + count - 1}");
+                await client.DeletePersistentAsync(named.Protocol, named.Start, named.Count, cancellationToken);
+                await context.Output.WriteLineAsync(context.Json ? "{\"deleted\":true}" : $"deleted persistent {named.Protocol.ToString().ToLowerInvariant()} reservation {named.Start}-{named.Start + named.Count - 1}");
                 return ExitCodes.Success;
             }, cancellationToken);
         });

@@ -19,10 +19,10 @@ internal static class LookupCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             var context = new CommandContext(parseResult, globals);
-            (PortReservationProtocol protocol, int start, int count) = block.Read(parseResult);
+            BlockArgument named = block.Read(parseResult);
             return context.RunAsync(async client =>
             {
-                await context.WriteTokenAsync(await client.LookupPersistentAsync(protocol, start, count, cancellationToken));
+                await context.WriteTokenAsync(await client.LookupPersistentAsync(named.Protocol, named.Start, named.Count, cancellationToken));
                 return ExitCodes.Success;
             }, cancellationToken);
         });

@@ -33,7 +33,7 @@ internal static class RunCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var context = new CommandContext(parseResult, globals);
-            List<BlockRequest>? blocks = ParseBlocks(parseResult, out string? error);
+            List<BlockArgument>? blocks = ParseBlocks(parseResult, out string? error);
             if (blocks is null)
             {
                 await context.Error.WriteLineAsync($"portreserve: {error}");
@@ -47,16 +47,16 @@ internal static class RunCommand
     }
 
     /// <summary>The block flags in the order given, so PORTRESERVE_* lists blocks in flag order across --tcp and --tcp-at.</summary>
-    private static List<BlockRequest>? ParseBlocks(ParseResult parseResult, out string? error)
+    private static List<BlockArgument>? ParseBlocks(ParseResult parseResult, out string? error)
     {
-        var blocks = new List<BlockRequest>();
+        var blocks = new List<BlockArgument>();
         IReadOnlyList<Token> tokens = parseResult.Tokens;
         error = null;
         for (int i = 0; i < tokens.Count && tokens[i].Type != TokenType.DoubleDash; i++)
         {
             if (tokens[i].Type == TokenType.Option && s_blockOptions.Contains(tokens[i].Value) && i + 1 < tokens.Count)
             {
-                BlockRequest? block = BlockRequest.Parse(tokens[i].Value, tokens[++i].Value, out error);
+                BlockArgument? block = BlockArgument.Parse(tokens[i].Value, tokens[++i].Value, out error);
                 if (block is null)
                 {
                     return null;
@@ -69,12 +69,12 @@ internal static class RunCommand
         return blocks;
     }
 
-    private static async Task<int> RunHoldingAsync(CommandContext context, PortReservationClient client, List<BlockRequest> blocks, string[] argv, CancellationToken cancellationToken)
+    private static async Task<int> RunHoldingAsync(CommandContext context, PortReservationClient client, List<BlockArgument> blocks, string[] argv, CancellationToken cancellationToken)
     {
         var held = new List<PortReservation>();
         try
         {
-            foreach (BlockRequest block in blocks)
+            foreach (BlockArgument block in blocks)
             {
                 held.Add(await client.AcquireAsync(block.Protocol, block.Start, block.Count, cancellationToken));
             }

@@ -13,55 +13,45 @@ namespace PortReserve.Daemon.Compat;
 /// a pid in ASCII decimal, optionally with a newline, and reads back "PORT\n"; a refusal is silence and a close. Each
 /// grant is a one-port runtime reservation free on TCP and UDP, owned by that pid, and released when it exits.
 /// </summary>
-internal sealed class PortServerListener(string address, ReservationService service, ProcessExitWatcher watcher, ILogger logger) : IAsyncDisposable
+internal sealed class PortServerListener : IAsyncDisposable
 {
+    private const int Backlog = 512;
+
     /// <summary>A pid is at most 10 digits; anything longer than this is not a request.</summary>
     private const int MaxRequestBytes = 32;
     private static readonly TimeSpan s_firstByteTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_restTimeout = TimeSpan.FromMilliseconds(100);
 
-    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-    private readonly CancellationTokenSource _stopping = new();
-    private Task _acceptLoop = Task.CompletedTask;
+    private readonly RuntimeReservations _runtime;
+    private readonly ProcessExitWatcher _watcher;
+    private readonly AcceptLoop _accepting;
     private long _nextGrantId;
 
-    public string Address { get; } = address;
-
-    private bool IsAbstract => Address.StartsWith('@');
-
-    public void Start()
+    private PortServerListener(string address, RuntimeReservations runtime, ProcessExitWatcher watcher, ILogger logger)
     {
-        if (IsAbstract)
-        {
-            _listener.Bind(new UnixDomainSocketEndPoint("\0" + Address[1..]));
-        }
-        else
-        {
-            UnixSocketFile.PrepareForBind(Address, SocketType.Stream);
-            _listener.Bind(new UnixDomainSocketEndPoint(Address));
-            File.SetUnixFileMode(Address, (UnixFileMode)0b110_110_110);
-        }
-
-        _listener.Listen(512);
-        _acceptLoop = AcceptLoopAsync();
+        _runtime = runtime;
+        _watcher = watcher;
+        _accepting = AcceptLoop.Start(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, logger);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Listens on <paramref name="address"/> (a path, or '@' and an abstract name) and grants ports to who asks.</summary>
+    public static PortServerListener Start(string address, RuntimeReservations runtime, ProcessExitWatcher watcher, ILogger logger) => new(address, runtime, watcher, logger);
+
+    public ValueTask DisposeAsync() => _accepting.DisposeAsync();
+
+    /// <summary>An abstract address ('@' and a name) has no file; a path gets one that everyone may connect to.</summary>
+    private static UnixSocketFile? Bind(Socket socket, string address)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _listener.Dispose();
-        await _acceptLoop.ConfigureAwait(false);
-        if (!IsAbstract)
+        if (!address.StartsWith('@'))
         {
-            UnixSocketFile.Remove(Address);
+            return UnixSocketFile.Bind(socket, address, UnixSocketFile.EveryoneReadWrite);
         }
 
-        _stopping.Dispose();
+        socket.Bind(new UnixDomainSocketEndPoint("\0" + address[1..]));
+        return null;
     }
 
-    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_listener, client => _ = ServeAsync(client), logger, _stopping.Token);
-
-    private async Task ServeAsync(Socket client)
+    private async Task ServeAsync(Socket client, CancellationToken stopping)
     {
         using (client)
         {
@@ -69,23 +59,14 @@ internal sealed class PortServerListener(string address, ReservationService serv
             {
                 // Grants need only the requesting uid (for quotas), not its groups.
                 PeerCredentials peer = PeerCredentials.Read(client, withGroups: false);
-                string? refusal = null;
-                int? pid = await ReadPidAsync(client).ConfigureAwait(false);
-                SafeFileHandle? pidfd = pid is > 1 ? ProcessExitWatcher.TryOpen(pid.Value) : null;
-                if (pidfd is null)
+                int? pid = await ReadPidAsync(client, stopping).ConfigureAwait(false);
+                if (pid is not { } requested || requested <= 1 || ProcessExitWatcher.TryOpen(requested) is not { } pidfd)
                 {
-                    refusal = pid is null ? "the request is not a pid" : pid <= 1 ? $"pid {pid} is not a process a port can be held for" : $"no process has pid {pid}";
-                    service.GrantRequestRefused();
-                }
-                else
-                {
-                    refusal = await GrantAsync(client, peer, pid!.Value, pidfd).ConfigureAwait(false);
+                    _runtime.GrantRefused(pid is null ? "the request is not a pid" : pid <= 1 ? $"pid {pid} is not a process a port can be held for" : $"no process has pid {pid}", pid ?? 0, peer.Uid);
+                    return;
                 }
 
-                if (refusal is not null)
-                {
-                    DaemonLog.GrantRefused(logger, pid ?? 0, peer.Uid, refusal);
-                }
+                await GrantAsync(client, peer, requested, pidfd, stopping).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
@@ -94,36 +75,35 @@ internal sealed class PortServerListener(string address, ReservationService serv
         }
     }
 
-    /// <summary>Grants a port to the pid behind <paramref name="pidfd"/>; returns why not, or null once the reply is written.</summary>
-    private async Task<string?> GrantAsync(Socket client, PeerCredentials peer, int pid, SafeFileHandle pidfd)
+    /// <summary>Grants a port to the pid behind <paramref name="pidfd"/> and writes it; a refusal is silence (and a log line).</summary>
+    private async Task GrantAsync(Socket client, PeerCredentials peer, int pid, SafeFileHandle pidfd, CancellationToken stopping)
     {
         long grantId = -Interlocked.Increment(ref _nextGrantId);
-        TableResult granted = await service.GrantPortAsync(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, IsAdministrator: peer.Uid == 0)).ConfigureAwait(false);
-        if (!granted.Succeeded)
+        TableResult<Reservation> result = await _runtime.GrantAsync(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, IsAdministrator: peer.Uid == 0)).ConfigureAwait(false);
+        if (!result.TryGet(out Reservation? granted, out _))
         {
             pidfd.Dispose();
-            return granted.Message;
+            return;
         }
 
         // Watch before replying: if the process is already gone, the watch fires at once and the ports go back.
-        watcher.Watch(pidfd, () => service.GrantHolderExited(grantId));
-        byte[] reply = Encoding.ASCII.GetBytes(granted.Reservation!.Range.Start.ToString(CultureInfo.InvariantCulture) + "\n");
-        await client.SendAsync(reply, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+        _watcher.Watch(pidfd, () => _runtime.HolderGone(grantId, "portserver client process"));
+        byte[] reply = Encoding.ASCII.GetBytes(granted.Block.Range.Start.ToString(CultureInfo.InvariantCulture) + "\n");
+        await client.SendAsync(reply, SocketFlags.None, stopping).ConfigureAwait(false);
         client.Shutdown(SocketShutdown.Both);
-        return null;
     }
 
     /// <summary>
     /// Reads "PID" or "PID\n" (at most <see cref="MaxRequestBytes"/> bytes). Like Google's portserver it takes what the
     /// client sent in one go; bytes that trickle in after a short pause are not waited for.
     /// </summary>
-    private async Task<int?> ReadPidAsync(Socket client)
+    private static async Task<int?> ReadPidAsync(Socket client, CancellationToken stopping)
     {
         byte[] buffer = new byte[MaxRequestBytes];
         int length = 0;
         while (length < buffer.Length && !buffer.AsSpan(0, length).Contains((byte)'\n'))
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
             timeout.CancelAfter(length == 0 ? s_firstByteTimeout : s_restTimeout);
             try
             {
@@ -135,7 +115,7 @@ internal sealed class PortServerListener(string address, ReservationService serv
 
                 length += received;
             }
-            catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
             {
                 break;
             }

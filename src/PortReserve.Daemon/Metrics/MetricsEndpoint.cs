@@ -11,16 +11,25 @@ namespace PortReserve.Daemon.Metrics;
 /// (<c>--metrics-listen</c>). One request per connection; every GET gets the metrics. Only loopback addresses are
 /// accepted: the metrics are for the machine's own monitoring agent, not the network.
 /// </summary>
-internal sealed class MetricsEndpoint(string address, DaemonMetrics metrics, ILogger logger) : IAsyncDisposable
+internal sealed class MetricsEndpoint : IAsyncDisposable
 {
     private const int MaxRequestBytes = 8192;
+    private const int Backlog = 64;
     private static readonly TimeSpan s_requestTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly CancellationTokenSource _stopping = new();
-    private Socket? _listener;
-    private Task _acceptLoop = Task.CompletedTask;
+    private readonly DaemonMetrics _metrics;
+    private readonly AcceptLoop _accepting;
 
-    public string Address { get; } = address;
+    private MetricsEndpoint(string address, DaemonMetrics metrics, ILogger logger)
+    {
+        _metrics = metrics;
+        IPEndPoint? endPoint = ParseTcp(address);
+        Socket socket = endPoint is null ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _accepting = AcceptLoop.Start(socket, s => Bind(s, address, endPoint), Backlog, ServeAsync, logger);
+    }
+
+    /// <summary>Serves the metrics on <paramref name="address"/>: a Unix socket path, or a loopback host:port.</summary>
+    public static MetricsEndpoint Start(string address, DaemonMetrics metrics, ILogger logger) => new(address, metrics, logger);
 
     /// <summary>Parses a loopback "host:port" (IPv4 or [IPv6]); null for a Unix socket path; throws for any other host.</summary>
     public static IPEndPoint? ParseTcp(string address)
@@ -40,50 +49,31 @@ internal sealed class MetricsEndpoint(string address, DaemonMetrics metrics, ILo
             : throw new InvalidOperationException($"--metrics-listen '{address}' is not a loopback address; metrics are served on loopback or a Unix socket only");
     }
 
-    public void Start()
+    public ValueTask DisposeAsync() => _accepting.DisposeAsync();
+
+    /// <summary>A loopback address is bound as it is; a path gets a socket file with the umask's mode.</summary>
+    private static UnixSocketFile? Bind(Socket socket, string address, IPEndPoint? endPoint)
     {
-        if (ParseTcp(Address) is { } endPoint)
+        if (endPoint is null)
         {
-            _listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            _listener.Bind(endPoint);
-        }
-        else
-        {
-            UnixSocketFile.PrepareForBind(Address, SocketType.Stream);
-            _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            _listener.Bind(new UnixDomainSocketEndPoint(Address));
+            return UnixSocketFile.Bind(socket, address, mode: null);
         }
 
-        _listener.Listen(64);
-        _acceptLoop = AcceptLoopAsync(_listener);
+        socket.Bind(endPoint);
+        return null;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _listener?.Dispose();
-        await _acceptLoop.ConfigureAwait(false);
-        if (ParseTcp(Address) is null)
-        {
-            UnixSocketFile.Remove(Address);
-        }
-
-        _stopping.Dispose();
-    }
-
-    private Task AcceptLoopAsync(Socket listener) => AcceptLoop.RunAsync(listener, client => _ = ServeAsync(client), logger, _stopping.Token);
-
-    private async Task ServeAsync(Socket client)
+    private async Task ServeAsync(Socket client, CancellationToken stopping)
     {
         using (client)
         {
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
                 timeout.CancelAfter(s_requestTimeout);
                 string? method = await ReadRequestMethodAsync(client, timeout.Token).ConfigureAwait(false);
                 string response = method == "GET"
-                    ? Response("200 OK", PrometheusExposition.ContentType, PrometheusExposition.Render(metrics))
+                    ? Response("200 OK", PrometheusExposition.ContentType, PrometheusExposition.Render(_metrics))
                     : Response(method is null ? "400 Bad Request" : "405 Method Not Allowed", "text/plain; charset=utf-8", "GET the metrics\n");
                 await client.SendAsync(Encoding.UTF8.GetBytes(response), SocketFlags.None, timeout.Token).ConfigureAwait(false);
                 client.Shutdown(SocketShutdown.Both);

@@ -17,19 +17,19 @@ internal static class PrometheusExposition
             Sample(text, "portreserve_reservations", count.Count, ("kind", count.Kind), ("protocol", count.Protocol));
         }
 
-        Single(text, "portreserve_connections", "gauge", "Open client connections.", metrics.Connections());
-        Single(text, "portreserve_reservations_acquired_total", "counter", "Runtime reservations acquired and persistent ones created.", metrics.Acquired);
-        Single(text, "portreserve_reservations_released_total", "counter", "Reservations released, deleted, or dropped with their connection or process.", metrics.Released);
-        Single(text, "portreserve_portserver_grants_total", "counter", "Ports granted through the portserver endpoint.", metrics.Grants);
+        Single(text, "portreserve_connections", "gauge", "Open client connections.", metrics.Connections);
+        Single(text, "portreserve_reservations_acquired_total", "counter", "Runtime reservations acquired and persistent ones created.", metrics.Counters.Acquired);
+        Single(text, "portreserve_reservations_released_total", "counter", "Reservations released, deleted, or dropped with their connection or process.", metrics.Counters.Released);
+        Single(text, "portreserve_portserver_grants_total", "counter", "Ports granted through the portserver endpoint.", metrics.Counters.Grants);
         Family(text, "portreserve_refusals_total", "counter", "Requests refused, by error kind.");
-        foreach ((string kind, long count) in metrics.RefusalsByKind())
+        foreach ((string kind, long count) in metrics.Counters.RefusalsByKind())
         {
             Sample(text, "portreserve_refusals_total", count, ("kind", kind));
         }
 
         Family(text, "portreserve_kernel_write_seconds", "summary", "Writes of net.ipv4.ip_local_reserved_ports and the time they took.");
-        Sample(text, "portreserve_kernel_write_seconds_sum", metrics.KernelWriteSeconds);
-        Sample(text, "portreserve_kernel_write_seconds_count", metrics.KernelWrites);
+        Sample(text, "portreserve_kernel_write_seconds_sum", metrics.Counters.KernelWriteSeconds);
+        Sample(text, "portreserve_kernel_write_seconds_count", metrics.Counters.KernelWrites);
         return text.ToString();
     }
 

@@ -8,6 +8,12 @@ internal sealed record PersistentConsumers(IReadOnlyList<Consumer> Users, IReadO
 {
     public static PersistentConsumers None { get; } = new([], []);
 
+    /// <summary>Who may consume it, for logs.</summary>
+    public string Describe()
+        => Users.Count + Groups.Count == 0
+            ? "administrators only"
+            : string.Join(", ", Users.Select(u => $"user {u}").Concat(Groups.Select(g => $"group {g}")));
+
     public bool Allows(Requester requester)
         => requester.IsAdministrator
         || Users.Any(u => u.Id == requester.Uid)

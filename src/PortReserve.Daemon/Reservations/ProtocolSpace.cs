@@ -13,13 +13,13 @@ internal sealed class ProtocolSpace
 
     public void Add(Reservation reservation)
     {
-        Occupied.Add(reservation.Range);
-        _owners.AsSpan(reservation.Range.Start, reservation.Range.Count).Fill(reservation);
+        Occupied.Add(reservation.Block.Range);
+        _owners.AsSpan(reservation.Block.Range.Start, reservation.Block.Range.Count).Fill(reservation);
     }
 
     public void Remove(Reservation reservation)
     {
-        Occupied.Remove(reservation.Range);
-        _owners.AsSpan(reservation.Range.Start, reservation.Range.Count).Clear();
+        Occupied.Remove(reservation.Block.Range);
+        _owners.AsSpan(reservation.Block.Range.Start, reservation.Block.Range.Count).Clear();
     }
 }

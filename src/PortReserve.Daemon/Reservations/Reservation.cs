@@ -2,12 +2,14 @@ using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Reservations;
 
-/// <summary>One live block in the table. Runtime reservations have an owner; persistent ones have consumers instead.</summary>
-internal sealed class Reservation(PortReservationProtocol protocol, PortRange range, ulong token, PortReservationKind kind, ReservationOwner? owner, PersistentConsumers? consumers = null)
+/// <summary>
+/// One block in the table. Runtime reservations have an owner; persistent ones have consumers instead. A persistent
+/// reservation is placed pending (its ports are taken, but nobody sees it) until its store write and kernel commit are
+/// done, then published.
+/// </summary>
+internal sealed class Reservation(PortBlock block, ulong token, PortReservationKind kind, ReservationOwner? owner, PersistentConsumers? consumers = null, bool pending = false)
 {
-    public PortReservationProtocol Protocol { get; } = protocol;
-
-    public PortRange Range { get; } = range;
+    public PortBlock Block { get; } = block;
 
     public ulong Token { get; } = token;
 
@@ -18,11 +20,19 @@ internal sealed class Reservation(PortReservationProtocol protocol, PortRange ra
     /// <summary>Who besides administrators may consume a persistent reservation; null for runtime ones.</summary>
     public PersistentConsumers? Consumers { get; } = consumers;
 
+    /// <summary>True while a persistent reservation is being created: it holds its ports but is not visible yet.</summary>
+    public bool IsPending { get; private set; } = pending;
+
     /// <summary>True when <paramref name="requester"/> may associate sockets with this block (and see its token).</summary>
-    public bool MayBeUsedBy(Requester requester) => Owner is { } owner ? owner.Pid == requester.Pid : Consumers?.Allows(requester) == true;
+    public bool MayBeUsedBy(Requester requester) => Owner is { } o ? o.Pid == requester.Pid : Consumers?.Allows(requester) == true;
 
     /// <summary>How a conflict message names this block's holder.</summary>
-    public string Describe() => Owner is { } owner
-        ? $"{Kind.ToString().ToLowerInvariant()} reservation {Protocol.ToString().ToUpperInvariant()} {Range} held by pid {owner.Pid} (uid {owner.Uid})"
-        : $"{Kind.ToString().ToLowerInvariant()} reservation {Protocol.ToString().ToUpperInvariant()} {Range}";
+    public string Describe()
+    {
+        string what = $"{(Kind == PortReservationKind.Persistent ? "persistent" : "runtime")} reservation {Block}";
+        return Owner is { } o ? $"{what} held by pid {o.Pid} (uid {o.Uid})" : IsPending ? $"{what} (being created)" : what;
+    }
+
+    /// <summary>A pending persistent reservation becomes visible; called by the table that placed it.</summary>
+    internal void Publish() => IsPending = false;
 }

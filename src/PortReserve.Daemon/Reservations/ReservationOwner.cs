@@ -1,7 +1,7 @@
 namespace PortReserve.Daemon.Reservations;
 
 /// <summary>
-/// Who holds a runtime reservation: the connection it was acquired on and that peer's kernel credentials, and whether
-/// it is an administrator (exempt from per-uid quotas).
+/// Who holds a runtime reservation: the holder it lives as long as (a client connection, or the process a portserver
+/// grant was made for), that peer's kernel credentials, and whether it is an administrator (exempt from per-uid quotas).
 /// </summary>
-internal sealed record ReservationOwner(long ConnectionId, int Pid, uint Uid, uint Gid, bool IsAdministrator = false);
+internal sealed record ReservationOwner(long HolderId, int Pid, uint Uid, uint Gid, bool IsAdministrator = false);

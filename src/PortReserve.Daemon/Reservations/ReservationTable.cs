@@ -3,17 +3,19 @@ using PortReserve.Protocol;
 namespace PortReserve.Daemon.Reservations;
 
 /// <summary>
-/// The machine's reservation table: per-protocol occupancy, ownership, tokens and quotas. Pure logic with no I/O
-/// besides the injected <see cref="IPortUsage"/> probe; the caller serialises access.
+/// The machine's reservation table: per-protocol occupancy, ownership, tokens, quotas and system exclusions. Pure logic
+/// with no I/O besides the injected <see cref="IPortUsage"/> probe. Not thread-safe: its owner (the ledger) serialises
+/// every call.
 /// </summary>
-internal sealed partial class ReservationTable
+internal sealed class ReservationTable : IReservationView
 {
     private readonly Dictionary<ulong, Reservation> _byToken = [];
-    private readonly Dictionary<long, List<Reservation>> _byConnection = [];
-    private readonly Dictionary<uint, UidUsage> _usageByUid = [];
     private readonly ProtocolSpace _tcp = new();
     private readonly ProtocolSpace _udp = new();
-    private readonly IPortUsage _portUsage;
+    private readonly SystemExclusions _system = new();
+    private readonly RuntimeHolders _holders = new();
+    private readonly UidQuotas _quotas;
+    private readonly WildcardSearch _wildcard;
     private readonly Func<ulong> _tokenSource;
 
     public ReservationTable(PortRange wildcardRange, QuotaPolicy quotas, IPortUsage portUsage, Func<ulong>? tokenSource = null)
@@ -23,53 +25,132 @@ internal sealed partial class ReservationTable
             throw new ArgumentOutOfRangeException(nameof(wildcardRange), wildcardRange, "wildcard range must lie within 1-65535");
         }
 
-        WildcardRange = wildcardRange;
-        Quotas = quotas;
-        _portUsage = portUsage;
+        _quotas = new UidQuotas(quotas);
+        _wildcard = new WildcardSearch(wildcardRange, _system, portUsage);
         _tokenSource = tokenSource ?? new TokenSource().Next;
     }
 
-    public PortRange WildcardRange { get; }
+    public PortRange WildcardRange => _wildcard.Range;
 
-    public QuotaPolicy Quotas { get; }
+    public QuotaPolicy Quotas => _quotas.Policy;
 
-    public int Count => _byToken.Count;
+    public IEnumerable<Reservation> Reservations => _byToken.Values.Where(r => !r.IsPending);
 
-    public int RuntimeCount { get; private set; }
+    public IReadOnlyList<PortRange> SystemExclusions => _system.Ranges;
 
-    public IEnumerable<Reservation> Reservations => _byToken.Values;
+    public ReservationCounts Counts
+    {
+        get
+        {
+            int runtimeTcp = 0, runtimeUdp = 0, persistentTcp = 0, persistentUdp = 0;
+            foreach (Reservation r in Reservations)
+            {
+                switch ((r.Kind, r.Block.Protocol))
+                {
+                    case (PortReservationKind.Runtime, PortReservationProtocol.Tcp): runtimeTcp++; break;
+                    case (PortReservationKind.Runtime, _): runtimeUdp++; break;
+                    case (_, PortReservationProtocol.Tcp): persistentTcp++; break;
+                    default: persistentUdp++; break;
+                }
+            }
 
-    /// <summary>The connections (and portserver grants) that hold runtime reservations.</summary>
-    public IEnumerable<long> RuntimeConnectionIds => _byConnection.Keys;
+            return new ReservationCounts(runtimeTcp, runtimeUdp, persistentTcp, persistentUdp, _system.Ranges.Count);
+        }
+    }
 
-    public Reservation? Find(ulong token) => _byToken.GetValueOrDefault(token);
+    /// <summary>
+    /// Acquires a runtime reservation: exactly the requested block, or for a wildcard request (start 0) a free block of
+    /// its count inside the wildcard range that holds no port in use.
+    /// </summary>
+    public TableResult<Reservation> Acquire(PortBlock requested, ReservationOwner owner)
+    {
+        if (requested.Problem(wildcardAllowed: true) is { } problem)
+        {
+            return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
+        }
+
+        if (_quotas.Check(owner, 1, requested.Range.Count) is { } overQuota)
+        {
+            return overQuota;
+        }
+
+        PortBlock block;
+        if (requested.IsWildcard)
+        {
+            int found = _wildcard.Find(requested.Protocol, Space(requested.Protocol).Occupied, requested.Range.Count);
+            if (found < 0)
+            {
+                return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"no free block of {requested.Range.Count} consecutive {Name(requested.Protocol)} port(s) in the wildcard range {WildcardRange}: release reservations, ask for fewer ports, or widen --wildcard-range");
+            }
+
+            block = requested with { Range = new PortRange(found, requested.Range.Count) };
+        }
+        else if (CheckFree(requested) is { } taken)
+        {
+            return taken;
+        }
+        else
+        {
+            block = requested;
+        }
+
+        return Add(new Reservation(block, NewToken(), PortReservationKind.Runtime, owner));
+    }
+
+    /// <summary>
+    /// Acquires the same wildcard block in both port spaces (portpicker's meaning of a free port: free on TCP and UDP),
+    /// as two runtime reservations with one owner. Returns the TCP one; the UDP one has the same range.
+    /// </summary>
+    public TableResult<Reservation> AcquireBoth(int count, ReservationOwner owner)
+    {
+        if (new PortBlock(PortReservationProtocol.Tcp, 0, count).Problem(wildcardAllowed: true) is { } problem)
+        {
+            return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
+        }
+
+        if (_quotas.Check(owner, 2, 2 * count) is { } overQuota)
+        {
+            return overQuota;
+        }
+
+        int found = _wildcard.FindInBoth(_tcp.Occupied, _udp.Occupied, count);
+        if (found < 0)
+        {
+            return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"no {count} consecutive port(s) free on both TCP and UDP in the wildcard range {WildcardRange}");
+        }
+
+        var range = new PortRange(found, count);
+        Reservation tcp = Add(new Reservation(new PortBlock(PortReservationProtocol.Tcp, range), NewToken(), PortReservationKind.Runtime, owner));
+        Add(new Reservation(new PortBlock(PortReservationProtocol.Udp, range), NewToken(), PortReservationKind.Runtime, owner));
+        return tcp;
+    }
 
     /// <summary>Releases a runtime reservation on behalf of <paramref name="requesterPid"/>, which must be its owner's pid.</summary>
-    public TableResult Release(ulong token, int requesterPid)
+    public TableResult<Reservation> Release(ulong token, int requesterPid)
     {
-        if (token == 0 || !_byToken.TryGetValue(token, out Reservation? reservation))
+        if (Find(token) is not { } reservation)
         {
             return UnknownToken(token);
         }
 
-        if (reservation.Kind == PortReservationKind.Persistent)
+        if (reservation.Owner is not { } owner)
         {
-            return TableResult.Fail(PortReservationErrorKind.InvalidArgument, $"token {token} names persistent reservation {reservation.Protocol.ToString().ToUpperInvariant()} {reservation.Range}, which is not released but deleted (portreserve delete)");
+            return new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} names persistent reservation {reservation.Block}, which is not released but deleted (portreserve delete)");
         }
 
-        if (reservation.Owner!.Pid != requesterPid)
+        if (owner.Pid != requesterPid)
         {
             return NotOwner(token);
         }
 
         Remove(reservation);
-        return TableResult.Ok(reservation);
+        return reservation;
     }
 
     /// <summary>Checks that <paramref name="requester"/> may associate sockets of <paramref name="protocol"/> with the token's block.</summary>
-    public TableResult Authorize(ulong token, PortReservationProtocol? protocol, Requester requester)
+    public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester)
     {
-        if (token == 0 || !_byToken.TryGetValue(token, out Reservation? reservation))
+        if (Find(token) is not { } reservation)
         {
             return UnknownToken(token);
         }
@@ -77,86 +158,157 @@ internal sealed partial class ReservationTable
         if (!reservation.MayBeUsedBy(requester))
         {
             return reservation.Owner is null
-                ? TableResult.Fail(PortReservationErrorKind.AccessDenied, $"uid {requester.Uid} may not use persistent reservation {reservation.Protocol.ToString().ToUpperInvariant()} {reservation.Range}: only administrators and the users and groups allowed when it was created may (portreserve add --allow-user/--allow-group)")
+                ? new Refusal(PortReservationErrorKind.AccessDenied, $"uid {requester.Uid} may not use persistent reservation {reservation.Block}: only administrators and the users and groups allowed when it was created may (portreserve add --allow-user/--allow-group)")
                 : NotOwner(token);
         }
 
-        if (protocol is { } p && p != reservation.Protocol)
+        if (protocol is { } p && p != reservation.Block.Protocol)
         {
-            return TableResult.Fail(PortReservationErrorKind.InvalidArgument, $"token {token} reserves {reservation.Protocol.ToString().ToUpperInvariant()} ports; the socket is {p.ToString().ToUpperInvariant()}");
+            return new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} reserves {Name(reservation.Block.Protocol)} ports; the socket is {Name(p)}");
         }
 
-        return TableResult.Ok(reservation);
+        return reservation;
     }
 
-    /// <summary>Drops every runtime reservation acquired on a connection that closed; returns them.</summary>
-    public IReadOnlyList<Reservation> ReleaseConnection(long connectionId)
+    /// <summary>Drops every runtime reservation of a holder that went away (its connection closed, its process exited).</summary>
+    public IReadOnlyList<Reservation> ReleaseHolder(long holderId)
     {
-        if (!_byConnection.Remove(connectionId, out List<Reservation>? held))
-        {
-            return [];
-        }
-
+        IReadOnlyList<Reservation> held = _holders.Take(holderId);
         foreach (Reservation reservation in held)
         {
-            RemoveFromSpaces(reservation);
+            Forget(reservation);
         }
 
         return held;
     }
 
-    private static TableResult UnknownToken(ulong token)
-        => TableResult.Fail(PortReservationErrorKind.InvalidArgument, $"token {token} does not name a live reservation");
+    /// <summary>Drops every runtime reservation (shutdown).</summary>
+    public IReadOnlyList<Reservation> ReleaseAllRuntime() => [.. _holders.Holders.ToList().SelectMany(ReleaseHolder)];
 
-    private static TableResult NotOwner(ulong token)
-        => TableResult.Fail(PortReservationErrorKind.AccessDenied, $"token {token} belongs to another process; only the process that acquired a runtime reservation may use or release it");
+    /// <summary>
+    /// Places a persistent reservation of exactly <paramref name="block"/>, pending: its ports are taken at once, but it
+    /// is invisible (no lookup, listing, use or delete finds it) until <see cref="Publish"/>. Like an acquire, it may not
+    /// overlap anything placed, a system exclusion, or a port in use.
+    /// </summary>
+    public TableResult<Reservation> PlacePersistent(PortBlock block, PersistentConsumers consumers)
+    {
+        if (block.Problem(wildcardAllowed: false) is { } problem)
+        {
+            return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
+        }
 
-    private void Add(Reservation reservation)
+        return CheckFree(block) ?? (TableResult<Reservation>)Add(new Reservation(block, NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true));
+    }
+
+    /// <summary>Makes a placed persistent reservation visible: it is on disk and in the kernel.</summary>
+    public void Publish(Reservation pending) => pending.Publish();
+
+    /// <summary>
+    /// Puts a stored persistent reservation back at start-up, visible, with a new token. No in-use check: the block was
+    /// the machine's before anything now running bound it. Stored blocks never overlap; if they do, the store is corrupt.
+    /// </summary>
+    public Reservation RestorePersistent(PortBlock block, PersistentConsumers consumers)
+    {
+        int taken = block.Range.IsValid ? Space(block.Protocol).Occupied.FirstIn(block.Range) : -2;
+        if (taken != -1)
+        {
+            throw new InvalidDataException($"stored persistent reservation {block} is invalid or overlaps another stored one");
+        }
+
+        return Add(new Reservation(block, NewToken(), PortReservationKind.Persistent, owner: null, consumers));
+    }
+
+    /// <summary>The visible persistent reservation whose block is exactly <paramref name="block"/> (Windows lookup semantics).</summary>
+    public TableResult<Reservation> FindPersistent(PortBlock block)
+    {
+        if (block.Problem(wildcardAllowed: false) is { } problem)
+        {
+            return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
+        }
+
+        Reservation? holder = Space(block.Protocol).OwnerOf(block.Range.Start);
+        return holder is { Kind: PortReservationKind.Persistent, IsPending: false } && holder.Block == block
+            ? holder
+            : new Refusal(PortReservationErrorKind.NotFound, $"no persistent {Name(block.Protocol)} reservation is exactly {block.Range} (lookup and delete take the start and count used at creation; portreserve show lists them)");
+    }
+
+    /// <summary>
+    /// Takes a reservation out, whatever its kind: a deleted persistent one, a pending one whose creation failed, or a
+    /// change the kernel refused.
+    /// </summary>
+    public void Remove(Reservation reservation)
+    {
+        if (reservation.Owner is { } owner)
+        {
+            _holders.Remove(reservation, owner);
+        }
+
+        Forget(reservation);
+    }
+
+    /// <summary>Adds ports found in the kernel list that the daemon did not put there.</summary>
+    public void AddSystemExclusions(PortSet ports) => _system.Add(ports);
+
+    public int LargestFreeWildcardBlock(PortReservationProtocol protocol) => _wildcard.LargestFreeBlock(Space(protocol).Occupied);
+
+    public void CopyKernelPorts(PortSet all, PortSet reserved)
+    {
+        reserved.CopyFrom(_tcp.Occupied);
+        reserved.UnionWith(_udp.Occupied);
+        all.CopyFrom(reserved);
+        all.UnionWith(_system.Ports);
+    }
+
+    private static string Name(PortReservationProtocol protocol) => protocol == PortReservationProtocol.Tcp ? "TCP" : "UDP";
+
+    private static Refusal UnknownToken(ulong token)
+        => new(PortReservationErrorKind.InvalidArgument, $"token {token} does not name a live reservation");
+
+    private static Refusal NotOwner(ulong token)
+        => new(PortReservationErrorKind.AccessDenied, $"token {token} belongs to another process; only the process that acquired a runtime reservation may use or release it");
+
+    private Reservation? Find(ulong token) => token != 0 && _byToken.TryGetValue(token, out Reservation? r) && !r.IsPending ? r : null;
+
+    /// <summary>Refuses a specific block that overlaps a placed reservation, a system exclusion, or a port in use.</summary>
+    private Refusal? CheckFree(PortBlock block)
+    {
+        ProtocolSpace space = Space(block.Protocol);
+        int taken = space.Occupied.FirstIn(block.Range);
+        if (taken >= 0)
+        {
+            return new Refusal(PortReservationErrorKind.AddressAlreadyInUse, $"{block} overlaps {space.OwnerOf(taken)?.Describe()}");
+        }
+
+        if (_system.CheckFree(block) is { } excluded)
+        {
+            return excluded;
+        }
+
+        int inUse = _wildcard.FirstInUse(block.Protocol, block.Range);
+        return inUse < 0 ? null : new Refusal(PortReservationErrorKind.AddressAlreadyInUse, $"{Name(block.Protocol)} port {inUse} is in use: a socket in this network namespace has it bound");
+    }
+
+    private Reservation Add(Reservation reservation)
     {
         _byToken.Add(reservation.Token, reservation);
-        Space(reservation.Protocol).Add(reservation);
+        Space(reservation.Block.Protocol).Add(reservation);
         if (reservation.Owner is { } owner)
         {
-            RuntimeCount++;
-            if (!_byConnection.TryGetValue(owner.ConnectionId, out List<Reservation>? held))
-            {
-                _byConnection[owner.ConnectionId] = held = [];
-            }
-
-            held.Add(reservation);
-            UidUsage usage = _usageByUid.TryGetValue(owner.Uid, out UidUsage? existing) ? existing : _usageByUid[owner.Uid] = new UidUsage();
-            usage.Ports += reservation.Range.Count;
-            usage.Reservations++;
-        }
-    }
-
-    private void Remove(Reservation reservation)
-    {
-        if (reservation.Owner is { } owner && _byConnection.TryGetValue(owner.ConnectionId, out List<Reservation>? held))
-        {
-            held.Remove(reservation);
-            if (held.Count == 0)
-            {
-                _byConnection.Remove(owner.ConnectionId);
-            }
+            _holders.Add(reservation, owner);
+            _quotas.Add(owner, reservation.Block.Range.Count);
         }
 
-        RemoveFromSpaces(reservation);
+        return reservation;
     }
 
-    private void RemoveFromSpaces(Reservation reservation)
+    /// <summary>Takes a reservation out of the token index, its port space and its owner's quota (its holder is already done with).</summary>
+    private void Forget(Reservation reservation)
     {
         _byToken.Remove(reservation.Token);
-        Space(reservation.Protocol).Remove(reservation);
+        Space(reservation.Block.Protocol).Remove(reservation);
         if (reservation.Owner is { } owner)
         {
-            RuntimeCount--;
-            UidUsage usage = _usageByUid[owner.Uid];
-            usage.Ports -= reservation.Range.Count;
-            if (--usage.Reservations == 0)
-            {
-                _usageByUid.Remove(owner.Uid);
-            }
+            _quotas.Remove(owner, reservation.Block.Range.Count);
         }
     }
 
@@ -172,12 +324,5 @@ internal sealed partial class ReservationTable
         while (token == 0 || _byToken.ContainsKey(token));
 
         return token;
-    }
-
-    private sealed class UidUsage
-    {
-        public int Ports { get; set; }
-
-        public int Reservations { get; set; }
     }
 }

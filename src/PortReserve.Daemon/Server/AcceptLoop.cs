@@ -4,19 +4,69 @@ using Microsoft.Extensions.Logging;
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// The accept discipline every listener of the daemon shares: a disposed or aborted listener means shutdown, any other
-/// accept error (out of descriptors, a peer that vanished mid-accept) means pause briefly and accept again.
+/// A listening socket and everything it starts, which every endpoint of the daemon shares. The accept discipline: a
+/// disposed or aborted listener means shutdown; any other accept error (out of descriptors, a peer that vanished
+/// mid-accept) means pause briefly and accept again. Each accepted socket is served with the stop token, and tracked;
+/// disposing stops accepting, signals stop, waits for everything being served, and removes the socket file.
 /// </summary>
-internal static class AcceptLoop
+internal sealed class AcceptLoop : IAsyncDisposable
 {
-    public static async Task RunAsync(Socket listener, Action<Socket> serve, ILogger logger, CancellationToken stopping)
+    private readonly Socket _listener;
+    private readonly UnixSocketFile? _socketFile;
+    private readonly Func<Socket, CancellationToken, Task> _serve;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly InFlight _served = new();
+    private readonly Task _loop;
+
+    private AcceptLoop(Socket listener, UnixSocketFile? socketFile, Func<Socket, CancellationToken, Task> serve, ILogger logger)
+    {
+        _listener = listener;
+        _socketFile = socketFile;
+        _serve = serve;
+        _logger = logger;
+        _loop = RunAsync();
+    }
+
+    /// <summary>
+    /// Binds <paramref name="socket"/> with <paramref name="bind"/> (which returns the socket file it created, if any),
+    /// listens, and serves what it accepts. On failure the socket is closed and only a file this bind created is removed.
+    /// </summary>
+    public static AcceptLoop Start(Socket socket, Func<Socket, UnixSocketFile?> bind, int backlog, Func<Socket, CancellationToken, Task> serve, ILogger logger)
+    {
+        UnixSocketFile? socketFile = null;
+        try
+        {
+            socketFile = bind(socket);
+            socket.Listen(backlog);
+            return new AcceptLoop(socket, socketFile, serve, logger);
+        }
+        catch
+        {
+            socket.Dispose();
+            socketFile?.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        await _loop.ConfigureAwait(false);
+        await _served.DrainAsync().ConfigureAwait(false);
+        _socketFile?.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync()
     {
         while (true)
         {
             Socket accepted;
             try
             {
-                accepted = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+                accepted = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
             {
@@ -28,12 +78,12 @@ internal static class AcceptLoop
             }
             catch (SocketException e)
             {
-                DaemonLog.AcceptFailed(logger, e.SocketErrorCode);
+                DaemonLog.AcceptFailed(_logger, e.SocketErrorCode);
                 await Task.Delay(TimeSpan.FromMilliseconds(50), CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
 
-            serve(accepted);
+            _served.Add(_serve(accepted, _stopping.Token));
         }
     }
 }

@@ -8,50 +8,48 @@ namespace PortReserve.Daemon.Server;
 
 /// <summary>
 /// One client connection: reads request frames, serves them, and ties the runtime reservations acquired on it to its
-/// life. Requests are taken in order; replies that wait for the kernel go out as they complete (matched by request id).
+/// life. Requests are taken in order; replies that wait for the kernel or the store go out as they complete (matched by
+/// request id), and are tracked: the connection's reservations go back only after every request it started is done.
 /// </summary>
-internal sealed partial class ClientConnection(long id, Socket socket, PeerCredentials peer, Requester requester, ReservationService service, ILogger logger)
+internal sealed class ClientConnection
 {
     // Idle connections wait with a 1-byte peek (it leaves a SEQPACKET message whole) and borrow a full-size buffer only
     // while a frame is in hand, so a thousand idle clients cost no receive buffers. Nobody reads the peeked byte.
     private static readonly byte[] s_peekBuffer = new byte[1];
 
-    public long Id { get; } = id;
+    private readonly Socket _socket;
+    private readonly Requester _requester;
+    private readonly RequestHandlers _handlers;
+    private readonly ReplySender _replies;
+    private readonly InFlight _inFlight = new();
+    private readonly ILogger _logger;
 
-    public PeerCredentials Peer { get; } = peer;
+    public ClientConnection(long id, Socket socket, PeerCredentials peer, RequestHandlers handlers, ILogger logger)
+    {
+        Id = id;
+        Peer = peer;
+        _socket = socket;
+        _handlers = handlers;
+        _requester = handlers.Access.RequesterFor(peer);
+        _replies = new ReplySender(socket);
+        _logger = logger;
+    }
 
-    private ReservationOwner Owner => new(Id, Peer.Pid, Peer.Uid, Peer.Gid, requester.IsAdministrator);
+    public long Id { get; }
+
+    public PeerCredentials Peer { get; }
+
+    private ReservationOwner Owner => new(Id, Peer.Pid, Peer.Uid, Peer.Gid, _requester.IsAdministrator);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         try
         {
-            while (await socket.ReceiveAsync(s_peekBuffer, SocketFlags.Peek, cancellationToken).ConfigureAwait(false) > 0)
+            while (await _socket.ReceiveAsync(s_peekBuffer, SocketFlags.Peek, cancellationToken).ConfigureAwait(false) > 0)
             {
-                // One more byte than the limit detects an oversized (truncated) frame.
-                byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.MaxRequestSize + 1);
-                try
+                if (!await ReceiveFrameAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    int received = await socket.ReceiveAsync(frame.AsMemory(0, FrameHeader.MaxRequestSize + 1), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                    if (received == 0)
-                    {
-                        break;
-                    }
-
-                    if (received > FrameHeader.MaxRequestSize)
-                    {
-                        DaemonLog.ProtocolViolation(logger, Id, Peer.Pid, Peer.Uid, $"frame larger than {FrameHeader.MaxRequestSize} bytes");
-                        break;
-                    }
-
-                    if (!await HandleFrameAsync(frame, received).ConfigureAwait(false))
-                    {
-                        break;
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(frame);
+                    break;
                 }
             }
         }
@@ -61,16 +59,44 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
         }
         catch (SocketException e)
         {
-            DaemonLog.ConnectionError(logger, Id, e.SocketErrorCode);
+            DaemonLog.ConnectionError(_logger, Id, e.SocketErrorCode);
         }
         finally
         {
-            service.ConnectionClosed(Id);
-            socket.Dispose();
+            // Requests still being served finish first (their replies may fail: the peer is gone); then the
+            // connection's reservations go, so none acquired on it can outlive it.
+            await _inFlight.DrainAsync().ConfigureAwait(false);
+            _handlers.Runtime.HolderGone(Id, "connection");
+            _socket.Dispose();
         }
     }
 
-    public void Abort() => socket.Dispose();
+    /// <summary>Receives and serves one frame; false when the peer closed or broke the protocol and the connection must close.</summary>
+    private async ValueTask<bool> ReceiveFrameAsync(CancellationToken cancellationToken)
+    {
+        // One more byte than the limit detects an oversized (truncated) frame.
+        byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.MaxRequestSize + 1);
+        try
+        {
+            int received = await _socket.ReceiveAsync(frame.AsMemory(0, FrameHeader.MaxRequestSize + 1), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (received == 0)
+            {
+                return false;
+            }
+
+            if (received > FrameHeader.MaxRequestSize)
+            {
+                DaemonLog.ProtocolViolation(_logger, Id, Peer.Pid, Peer.Uid, $"frame larger than {FrameHeader.MaxRequestSize} bytes");
+                return false;
+            }
+
+            return await HandleFrameAsync(frame, received).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
 
     /// <summary>Serves one frame; false means the peer broke the protocol and the connection must close.</summary>
     private async ValueTask<bool> HandleFrameAsync(byte[] frame, int length)
@@ -86,7 +112,7 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
         }
         catch (ProtocolException e)
         {
-            DaemonLog.ProtocolViolation(logger, Id, Peer.Pid, Peer.Uid, e.Message);
+            DaemonLog.ProtocolViolation(_logger, Id, Peer.Pid, Peer.Uid, e.Message);
             return false;
         }
 
@@ -96,7 +122,7 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
         }
         catch (ProtocolException e)
         {
-            await SendErrorAsync(header, PortReservationErrorKind.InvalidArgument, $"malformed {header.Operation} request: {e.Message}").ConfigureAwait(false);
+            await _replies.SendErrorAsync(header, PortReservationErrorKind.InvalidArgument, $"malformed {header.Operation} request: {e.Message}").ConfigureAwait(false);
         }
 
         return true;
@@ -109,40 +135,40 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
         switch (header.Operation)
         {
             case MessageType.Acquire:
-                _ = TrackAsync(CompleteAsync(header, service.AcquireAsync(BlockRequest.Read(ref reader), Owner)));
-                return ValueTask.CompletedTask;
+                return Track(header, _handlers.Runtime.AcquireAsync(PortBlock.Read(ref reader), Owner));
             case MessageType.Release:
-                _ = TrackAsync(CompleteAsync(header, service.ReleaseAsync(TokenRequest.Read(ref reader).Token, Peer)));
-                return ValueTask.CompletedTask;
+                return Track(header, _handlers.Runtime.ReleaseAsync(TokenRequest.Read(ref reader).Token, _requester));
             case MessageType.Associate:
-                return ReplyAsync(header, service.Authorize(TokenRequest.Read(ref reader), requester));
+                return _replies.SendAsync(header, _handlers.Runtime.Authorize(TokenRequest.Read(ref reader), _requester));
             case MessageType.Show:
-                return SendListingAsync(header, service.Show(ShowRequest.Read(ref reader).Protocol, requester));
+                return _replies.SendListingAsync(header, _handlers.Status.Show(ShowRequest.Read(ref reader).Protocol, _requester));
             case MessageType.CreatePersistent:
-                _ = TrackAsync(CompleteAsync(header, service.CreatePersistentAsync(CreatePersistentRequest.Read(ref reader), requester)));
-                return ValueTask.CompletedTask;
+                return Track(header, _handlers.Persistent.CreateAsync(CreatePersistentRequest.Read(ref reader), _requester));
             case MessageType.LookupPersistent:
-                return ReplyAsync(header, service.LookupPersistent(BlockRequest.Read(ref reader)));
+                return _replies.SendAsync(header, _handlers.Persistent.Lookup(PortBlock.Read(ref reader), _requester));
             case MessageType.DeletePersistent:
-                _ = TrackAsync(CompleteAsync(header, service.DeletePersistentAsync(BlockRequest.Read(ref reader), requester)));
-                return ValueTask.CompletedTask;
+                return Track(header, _handlers.Persistent.DeleteAsync(PortBlock.Read(ref reader), _requester));
             case MessageType.Status:
                 reader.EnsureEnd();
-                return SendStatusAsync(header);
+                return _replies.SendStatusAsync(header, _handlers.Status.Status());
             default:
                 throw new ProtocolException($"{header.Operation} is not a request");
         }
     }
 
-    private async Task CompleteAsync(FrameHeader header, Task<TableResult> operation)
-        => await ReplyAsync(header, await operation.ConfigureAwait(false)).ConfigureAwait(false);
+    /// <summary>Serves a request that waits for the kernel or the store without holding up the next one, and tracks it.</summary>
+    private ValueTask Track(FrameHeader header, Task<TableResult<Reservation>> operation)
+    {
+        _inFlight.Add(ReplyWhenDoneAsync(header, operation));
+        return ValueTask.CompletedTask;
+    }
 
-    /// <summary>Runs a reply that waits for the kernel without holding up the next request; failures are logged, never thrown.</summary>
-    private async Task TrackAsync(Task reply)
+    /// <summary>Replies once <paramref name="operation"/> is done; failures are logged, never thrown.</summary>
+    private async Task ReplyWhenDoneAsync(FrameHeader header, Task<TableResult<Reservation>> operation)
     {
         try
         {
-            await reply.ConfigureAwait(false);
+            await _replies.SendAsync(header, await operation.ConfigureAwait(false)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -150,50 +176,7 @@ internal sealed partial class ClientConnection(long id, Socket socket, PeerCrede
         }
         catch (Exception e)
         {
-            DaemonLog.UnexpectedRequestFailure(logger, Id, e);
+            DaemonLog.UnexpectedRequestFailure(_logger, Id, e);
         }
     }
-
-    private ValueTask ReplyAsync(FrameHeader request, TableResult result)
-    {
-        if (!result.Succeeded)
-        {
-            return SendErrorAsync(request, result.Error!.Value, result.Message!);
-        }
-
-        Reservation reservation = result.Reservation!;
-        bool empty = request.Operation is MessageType.Release or MessageType.DeletePersistent;
-        return SendAsync(request, empty ? null : new ReservationGrant(reservation.Protocol, reservation.Range, reservation.Token));
-    }
-
-    private ValueTask SendAsync(FrameHeader request, ReservationGrant? grant)
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(64);
-        var writer = new FrameWriter(buffer, Reply(request, 0));
-        grant?.Write(ref writer);
-        return SendAndReturnAsync(buffer, writer.Length);
-    }
-
-    private ValueTask SendErrorAsync(FrameHeader request, PortReservationErrorKind kind, string message)
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(FrameReader.MaxStringBytes + 64);
-        var writer = new FrameWriter(buffer, Reply(request, (byte)kind));
-        writer.WriteString(message);
-        return SendAndReturnAsync(buffer, writer.Length);
-    }
-
-    private async ValueTask SendAndReturnAsync(byte[] buffer, int length)
-    {
-        try
-        {
-            await socket.SendAsync(buffer.AsMemory(0, length), SocketFlags.None).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static FrameHeader Reply(FrameHeader request, byte status)
-        => new((MessageType)((byte)request.Operation | (byte)MessageType.ReplyBit), FrameFlags.None, status, request.RequestId);
 }

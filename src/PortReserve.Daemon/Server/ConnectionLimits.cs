@@ -16,6 +16,18 @@ internal sealed class ConnectionLimits(int maxTotal, int maxPerUid)
 
     public int MaxPerUid { get; } = maxPerUid;
 
+    /// <summary>Connections open now.</summary>
+    public int Open
+    {
+        get
+        {
+            lock (_perUid)
+            {
+                return _total;
+            }
+        }
+    }
+
     /// <summary>Counts a new connection of <paramref name="uid"/>, or says why it may not open.</summary>
     public string? TryOpen(uint uid)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using PortReserve.Protocol;
@@ -6,51 +5,40 @@ using PortReserve.Protocol;
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// The daemon's Unix socket: binds it (probing and removing a stale socket file first), accepts connections, and runs
-/// each one. Disposal or abort of the listening socket means shutdown; other accept errors mean accept again.
+/// The daemon's Unix socket: binds it (a stale socket file from a crash is removed, a live one refused), accepts
+/// connections within the connection limits, and runs each one until it closes or the daemon stops.
 /// </summary>
-internal sealed class DaemonListener(string socketPath, ReservationService service, AccessPolicy access, ConnectionLimits limits, ILogger logger) : IAsyncDisposable
+internal sealed class DaemonListener : IAsyncDisposable
 {
-    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
-    private readonly ConcurrentDictionary<long, (ClientConnection Connection, Task Running)> _connections = new();
-    private readonly CancellationTokenSource _stopping = new();
-    private Task _acceptLoop = Task.CompletedTask;
+    // The kernel caps the backlog at net.core.somaxconn; a large one absorbs bursts of connecting test runners.
+    private const int Backlog = 4096;
+
+    private readonly RequestHandlers _handlers;
+    private readonly ConnectionLimits _limits;
+    private readonly ILogger _logger;
+    private readonly AcceptLoop _accepting;
     private long _nextConnectionId;
 
-    public string SocketPath { get; } = socketPath;
-
-    public int ConnectionCount => _connections.Count;
-
-    public void Start()
+    private DaemonListener(string socketPath, RequestHandlers handlers, ConnectionLimits limits, ILogger logger)
     {
-        UnixSocketFile.PrepareForBind(SocketPath);
-        _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
+        _handlers = handlers;
+        _limits = limits;
+        _logger = logger;
 
         // Everyone may connect; each request is checked against the peer's kernel credentials.
-        File.SetUnixFileMode(SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
-        // The kernel caps this at net.core.somaxconn; a larger backlog absorbs bursts of connecting test runners.
-        _listener.Listen(4096);
-        _acceptLoop = AcceptLoopAsync();
+        _accepting = AcceptLoop.Start(
+            new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified),
+            socket => UnixSocketFile.Bind(socket, socketPath, UnixSocketFile.EveryoneReadWrite),
+            Backlog,
+            ServeAsync,
+            logger);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _listener.Dispose();
-        await _acceptLoop.ConfigureAwait(false);
-        foreach ((ClientConnection connection, Task _) in _connections.Values)
-        {
-            connection.Abort();
-        }
+    public static DaemonListener Start(string socketPath, RequestHandlers handlers, ConnectionLimits limits, ILogger logger) => new(socketPath, handlers, limits, logger);
 
-        await Task.WhenAll(_connections.Values.Select(c => c.Running)).ConfigureAwait(false);
-        UnixSocketFile.Remove(SocketPath);
-        _stopping.Dispose();
-    }
+    public ValueTask DisposeAsync() => _accepting.DisposeAsync();
 
-    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_listener, Serve, logger, _stopping.Token);
-
-    private void Serve(Socket accepted)
+    private async Task ServeAsync(Socket accepted, CancellationToken stopping)
     {
         PeerCredentials peer;
         try
@@ -59,25 +47,29 @@ internal sealed class DaemonListener(string socketPath, ReservationService servi
         }
         catch (SocketException e)
         {
-            DaemonLog.ConnectionError(logger, 0, e.SocketErrorCode);
+            DaemonLog.ConnectionError(_logger, 0, e.SocketErrorCode);
             accepted.Dispose();
             return;
         }
 
-        if (limits.TryOpen(peer.Uid) is { } refusal)
+        if (_limits.TryOpen(peer.Uid) is { } refusal)
         {
-            DaemonLog.ConnectionRefused(logger, peer.Pid, peer.Uid, refusal);
-            _ = RefuseAsync(accepted, refusal);
+            DaemonLog.ConnectionRefused(_logger, peer.Pid, peer.Uid, refusal);
+            await RefuseAsync(accepted, refusal).ConfigureAwait(false);
             return;
         }
 
         long id = Interlocked.Increment(ref _nextConnectionId);
-        var connection = new ClientConnection(id, accepted, peer, access.RequesterFor(peer), service, logger);
-        service.ConnectionOpened();
-        DaemonLog.ConnectionOpened(logger, id, peer.Pid, peer.Uid);
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _connections[id] = (connection, started.Task);
-        _ = RunConnectionAsync(connection, started);
+        DaemonLog.ConnectionOpened(_logger, id, peer.Pid, peer.Uid);
+        try
+        {
+            await new ClientConnection(id, accepted, peer, _handlers, _logger).RunAsync(stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            _limits.Closed(peer.Uid);
+            DaemonLog.ConnectionClosed(_logger, id, peer.Pid);
+        }
     }
 
     /// <summary>Tells a connection over a limit why (a frame with request id 0 and the error), then closes it.</summary>
@@ -104,21 +96,6 @@ internal sealed class DaemonListener(string socketPath, ReservationService servi
             catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
             }
-        }
-    }
-
-    private async Task RunConnectionAsync(ClientConnection connection, TaskCompletionSource finished)
-    {
-        try
-        {
-            await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
-        }
-        finally
-        {
-            limits.Closed(connection.Peer.Uid);
-            _connections.TryRemove(connection.Id, out _);
-            DaemonLog.ConnectionClosed(logger, connection.Id, connection.Peer.Pid);
-            finished.SetResult();
         }
     }
 }

@@ -2,12 +2,56 @@ using System.Net.Sockets;
 
 namespace PortReserve.Daemon.Server;
 
-/// <summary>Prepares a Unix socket path for bind: creates its directory and removes a stale socket left by a crash.</summary>
-internal static class UnixSocketFile
+/// <summary>
+/// A Unix socket path a listener bound: it creates the directory, removes a stale socket left by a crash (never a live
+/// one), binds, and sets the file's mode; disposing it removes the file. A listener that failed to bind owns no file, so
+/// it can never remove another daemon's socket.
+/// </summary>
+internal sealed class UnixSocketFile : IDisposable
 {
-    public static void PrepareForBind(string path, SocketType type = SocketType.Seqpacket)
+    /// <summary>rw for everyone: who may do what is decided per request from the peer's credentials, not by the file.</summary>
+    public const UnixFileMode EveryoneReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+
+    private UnixSocketFile(string path) => Path = path;
+
+    public string Path { get; }
+
+    /// <summary>Binds <paramref name="socket"/> to <paramref name="path"/> and makes the file <paramref name="mode"/> (null: as the umask leaves it).</summary>
+    public static UnixSocketFile Bind(Socket socket, string path, UnixFileMode? mode)
     {
-        string? directory = Path.GetDirectoryName(path);
+        PrepareForBind(path, socket.SocketType);
+        socket.Bind(new UnixDomainSocketEndPoint(path));
+        var bound = new UnixSocketFile(path);
+        try
+        {
+            if (mode is { } chosen)
+            {
+                File.SetUnixFileMode(path, chosen);
+            }
+
+            return bound;
+        }
+        catch
+        {
+            bound.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            File.Delete(Path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static void PrepareForBind(string path, SocketType type)
+    {
+        string? directory = System.IO.Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
         {
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
@@ -30,17 +74,6 @@ internal static class UnixSocketFile
         }
 
         File.Delete(path);
-    }
-
-    public static void Remove(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
     }
 
     private static bool SomeoneListens(string path, SocketType type)

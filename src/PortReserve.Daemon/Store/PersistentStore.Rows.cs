@@ -42,76 +42,67 @@ internal sealed partial class PersistentStore
         return stored;
     }
 
-    /// <summary>Stores a new reservation with its consumers in one transaction; durable when the task completes.</summary>
-    public async Task AddAsync(StoredReservation reservation)
+    /// <summary>Stores a new reservation with its consumers in one transaction; durable (fsync'd) when this returns.</summary>
+    public void Add(StoredReservation reservation)
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            using SqliteTransaction transaction = _connection.BeginTransaction();
-            Insert(transaction, "INSERT INTO persistent_reservation VALUES ($protocol, $start, $count, $uid, $at)", reservation.Protocol, reservation.Range.Start,
-                ("$count", reservation.Range.Count), ("$uid", reservation.CreatedByUid), ("$at", reservation.CreatedAt.ToString("O", CultureInfo.InvariantCulture)));
-            InsertConsumers(transaction, reservation, "user", reservation.Consumers.Users);
-            InsertConsumers(transaction, reservation, "group", reservation.Consumers.Groups);
-            transaction.Commit();
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        using SqliteTransaction transaction = _connection.BeginTransaction();
+        Execute(transaction, "INSERT INTO persistent_reservation VALUES ($protocol, $start, $count, $uid, $at)", reservation.Block,
+            ("$uid", reservation.CreatedByUid), ("$at", reservation.CreatedAt.ToString("O", CultureInfo.InvariantCulture)));
+        InsertConsumers(transaction, reservation, "user", reservation.Consumers.Users);
+        InsertConsumers(transaction, reservation, "group", reservation.Consumers.Groups);
+        transaction.Commit();
     }
 
-    /// <summary>Removes a reservation and its consumers; durable when the task completes.</summary>
-    public async Task RemoveAsync(PortReservationProtocol protocol, PortRange range)
+    /// <summary>Removes a reservation and its consumers; durable when this returns. False when the store did not have it.</summary>
+    public bool Remove(PortBlock block)
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            using SqliteTransaction transaction = _connection.BeginTransaction();
-            Insert(transaction, "DELETE FROM persistent_reservation WHERE protocol = $protocol AND start_port = $start AND port_count = $count", protocol, range.Start, ("$count", range.Count));
-            transaction.Commit();
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        using SqliteTransaction transaction = _connection.BeginTransaction();
+        int removed = Execute(transaction, "DELETE FROM persistent_reservation WHERE protocol = $protocol AND start_port = $start AND port_count = $count", block);
+        transaction.Commit();
+        return removed == 1;
     }
 
     private void InsertConsumers(SqliteTransaction transaction, StoredReservation reservation, string kind, IReadOnlyList<Consumer> consumers)
     {
         foreach (Consumer consumer in consumers)
         {
-            Insert(transaction, "INSERT INTO persistent_consumer VALUES ($protocol, $start, $kind, $id, $name)", reservation.Protocol, reservation.Range.Start,
+            Execute(transaction, "INSERT INTO persistent_consumer VALUES ($protocol, $start, $kind, $id, $name)", reservation.Block,
                 ("$kind", kind), ("$id", consumer.Id), ("$name", consumer.Name));
         }
     }
 
-    private void Insert(SqliteTransaction transaction, string sql, PortReservationProtocol protocol, int start, params (string Name, object Value)[] parameters)
+    /// <summary>Runs one statement with the block's $protocol, $start and $count bound (as far as the statement names them).</summary>
+    private int Execute(SqliteTransaction transaction, string sql, PortBlock block, params (string Name, object Value)[] parameters)
     {
         using SqliteCommand command = _connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
-        command.Parameters.AddWithValue("$protocol", (int)protocol);
-        command.Parameters.AddWithValue("$start", start);
+        command.Parameters.AddWithValue("$protocol", (int)block.Protocol);
+        command.Parameters.AddWithValue("$start", block.Range.Start);
+        if (sql.Contains("$count", StringComparison.Ordinal))
+        {
+            command.Parameters.AddWithValue("$count", block.Range.Count);
+        }
+
         foreach ((string name, object value) in parameters)
         {
             command.Parameters.AddWithValue(name, value);
         }
 
-        command.ExecuteNonQuery();
+        return command.ExecuteNonQuery();
     }
 
     private StoredReservation ReadRow(SqliteDataReader reader, Dictionary<(int, int), (List<Consumer> Users, List<Consumer> Groups)> consumers)
     {
         int protocol = reader.GetInt32(0);
         var range = new PortRange(reader.GetInt32(1), reader.GetInt32(2));
-        if (protocol is not (1 or 2) || !range.IsValid
+        if (protocol is not ((int)PortReservationProtocol.Tcp or (int)PortReservationProtocol.Udp) || !range.IsValid
             || !DateTimeOffset.TryParse(reader.GetString(4), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset createdAt))
         {
             throw Corrupt(FilePath, $"invalid row: protocol {protocol}, block {range}", null);
         }
 
         PersistentConsumers allowed = consumers.TryGetValue((protocol, range.Start), out var lists) ? new PersistentConsumers(lists.Users, lists.Groups) : PersistentConsumers.None;
-        return new StoredReservation((PortReservationProtocol)protocol, range, allowed, checked((uint)reader.GetInt64(3)), createdAt);
+        return new StoredReservation(new PortBlock((PortReservationProtocol)protocol, range), allowed, checked((uint)reader.GetInt64(3)), createdAt);
     }
 }

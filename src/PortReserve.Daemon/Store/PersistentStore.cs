@@ -7,14 +7,14 @@ namespace PortReserve.Daemon.Store;
 
 /// <summary>
 /// Persistent reservations in SQLite (WAL, synchronous=FULL): a change is fsync'd when its call returns, so the daemon
-/// acknowledges only what survives a crash. One connection, used by one caller at a time.
+/// acknowledges only what survives a crash. One connection; not thread-safe: its one user (the persistent reservations'
+/// unit of work) orders every call.
 /// </summary>
 internal sealed partial class PersistentStore : IDisposable
 {
     public const string FileName = "reservations.db";
 
     private readonly SqliteConnection _connection;
-    private readonly SemaphoreSlim _gate = new(1, 1);
 
     private PersistentStore(SqliteConnection connection, string path)
     {
@@ -49,11 +49,7 @@ internal sealed partial class PersistentStore : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        _connection.Dispose();
-        _gate.Dispose();
-    }
+    public void Dispose() => _connection.Dispose();
 
     private static void CheckIntegrity(SqliteConnection connection, string path)
     {

@@ -4,4 +4,4 @@ using PortReserve.Protocol;
 namespace PortReserve.Daemon.Store;
 
 /// <summary>A persistent reservation as the store keeps it. Tokens are not stored: they are new at every start.</summary>
-internal sealed record StoredReservation(PortReservationProtocol Protocol, PortRange Range, PersistentConsumers Consumers, uint CreatedByUid, DateTimeOffset CreatedAt);
+internal sealed record StoredReservation(PortBlock Block, PersistentConsumers Consumers, uint CreatedByUid, DateTimeOffset CreatedAt);

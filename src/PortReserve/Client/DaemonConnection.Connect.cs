@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using PortReserve.Protocol;
 
 namespace PortReserve.Client;
 
@@ -46,7 +47,7 @@ internal sealed partial class DaemonConnection
         throw new PortReservationException(
             PortReservationErrorKind.ServiceUnavailable,
             $"portreserved is not running or not reachable: tried {string.Join(", then ", failures)}. " +
-            $"Start it (portreserved, or systemctl start portreserved), or point {DefaultPaths.SocketEnvironmentVariable} or --socket at the socket it listens on.",
+            $"Start it (portreserved, or systemctl start portreserved), or point {SocketLocations.EnvironmentVariable} or --socket at the socket it listens on.",
             lastError);
     }
 

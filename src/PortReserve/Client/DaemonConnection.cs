@@ -18,6 +18,8 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     private readonly Task _receiveLoop;
     private uint _nextRequestId;
     private PortReservationException? _refusal;
+    private Exception? _lossCause;
+    private volatile bool _closed;
     private int _disposed;
 
     private DaemonConnection(Socket socket, string socketPath)
@@ -29,13 +31,17 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
 
     public string SocketPath { get; }
 
-    /// <summary>Fires when the connection to the daemon is gone, whether by dispose or by loss.</summary>
+    /// <summary>Fires when the daemon went away or the connection broke; never for this side's own dispose.</summary>
     public CancellationToken Lost => _lost.Token;
 
-    /// <summary>Set when the daemon went away (rather than this side closing).</summary>
-    public bool WasLost { get; private set; }
+    /// <summary>True once the connection is over, lost or disposed: no request can be made on it.</summary>
+    public bool IsClosed => _closed;
 
-    /// <summary>Sends a request and waits for its complete reply. Error replies are returned, not thrown.</summary>
+    /// <summary>
+    /// Sends a request and waits for its complete reply. Error replies are returned, not thrown. A reply that crosses the
+    /// caller's cancellation is either returned (it arrived first) or given back by the receive loop (see
+    /// <see cref="UndoAbandoned"/>), so a cancelled acquire never leaves a reservation behind.
+    /// </summary>
     public async ValueTask<Reply> RequestAsync<TRequest>(MessageType type, TRequest request, CancellationToken cancellationToken)
         where TRequest : IRequestPayload
     {
@@ -44,22 +50,35 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         uint id = Interlocked.Increment(ref _nextRequestId);
         var pending = new PendingRequest(type);
         _pending[id] = pending;
-        if (_lost.IsCancellationRequested)
+        try
         {
+            if (_closed)
+            {
+                throw _refusal ?? ConnectionLost(_lossCause);
+            }
+
+            await SendAsync(new FrameHeader(type, FrameFlags.None, 0, id), request, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Never sent (a SEQPACKET message goes whole or not at all): nothing will answer it.
             _pending.TryRemove(id, out _);
-            throw _refusal ?? ConnectionLost();
+            throw;
         }
 
-        await SendAsync(new FrameHeader(type, FrameFlags.None, 0, id), request, cancellationToken).ConfigureAwait(false);
         try
         {
             return await pending.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The daemon may still carry it out; the receive loop undoes a late acquire so nothing leaks.
-            pending.Abandon();
-            throw;
+            if (pending.TryAbandon())
+            {
+                throw;
+            }
+
+            // The reply was handed over as the cancellation came: the operation happened, so it is the answer.
+            return await pending.Completion.ConfigureAwait(false);
         }
     }
 
@@ -94,8 +113,6 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
         {
-            _pending.TryRemove(header.RequestId, out _);
-
             // A daemon that turned this connection away said why in a frame the receive loop may still be reading.
             await Task.WhenAny(_receiveLoop, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
             throw _refusal ?? ConnectionLost(e);

@@ -16,17 +16,17 @@ internal sealed class SocketAssociation
     private readonly PortReservation? _owner;
     private readonly CancellationToken _connectionLost;
 
-    public SocketAssociation(PortReservationProtocol protocol, PortRange range, PortReservation? owner, CancellationToken connectionLost, PortCursor? cursor = null)
+    public SocketAssociation(PortBlock block, PortReservation? owner, CancellationToken connectionLost, PortCursor? cursor = null)
     {
-        Protocol = protocol;
-        _cursor = cursor ?? new PortCursor(range);
+        Block = block;
+        _cursor = cursor ?? new PortCursor(block.Range);
         _owner = owner;
         _connectionLost = connectionLost;
     }
 
-    public PortReservationProtocol Protocol { get; }
+    public PortBlock Block { get; }
 
-    public PortRange Range => _cursor.Range;
+    private PortRange Range => Block.Range;
 
     public static bool TryGet(Socket socket, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SocketAssociation? association)
         => s_associations.TryGetValue(socket, out association);
@@ -78,7 +78,7 @@ internal sealed class SocketAssociation
             }
         }
 
-        throw new PortReservationException(PortReservationErrorKind.AddressAlreadyInUse, $"every port of the reserved {Protocol.ToString().ToUpperInvariant()} block {Range} is taken on {localEndPoint.Address}; close a socket bound from it or reserve a larger block");
+        throw new PortReservationException(PortReservationErrorKind.AddressAlreadyInUse, $"every port of the reserved {Block.Protocol.ToString().ToUpperInvariant()} block {Range} is taken on {localEndPoint.Address}; close a socket bound from it or reserve a larger block");
     }
 
     private void BindExplicit(Socket socket, IPEndPoint localEndPoint)

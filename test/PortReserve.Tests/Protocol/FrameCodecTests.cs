@@ -5,15 +5,15 @@ namespace PortReserve.Tests.Protocol;
 public sealed class FrameCodecTests
 {
     [Fact]
-    public void BlockRequest_RoundTrips()
+    public void PortBlock_RoundTrips()
     {
-        byte[] frame = Encode(new FrameHeader(MessageType.Acquire, FrameFlags.None, 0, 42), new BlockRequest(PortReservationProtocol.Udp, 5000, 20));
+        byte[] frame = Encode(new FrameHeader(MessageType.Acquire, FrameFlags.None, 0, 42), new PortBlock(PortReservationProtocol.Udp, 5000, 20));
 
         FrameHeader header = FrameHeader.Read(frame);
         var reader = new FrameReader(frame.AsSpan(FrameHeader.Size));
 
         Assert.Equal((MessageType.Acquire, 42u), (header.Operation, header.RequestId));
-        Assert.Equal(new BlockRequest(PortReservationProtocol.Udp, 5000, 20), BlockRequest.Read(ref reader));
+        Assert.Equal(new PortBlock(PortReservationProtocol.Udp, 5000, 20), PortBlock.Read(ref reader));
     }
 
     [Fact]
@@ -21,12 +21,12 @@ public sealed class FrameCodecTests
     {
         var buffer = new byte[64];
         var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Acquire | MessageType.ReplyBit, FrameFlags.None, 0, 1));
-        new ReservationGrant(PortReservationProtocol.Tcp, new PortRange(40000, 3), 0xDEADBEEFCAFEUL).Write(ref writer);
+        new ReservationGrant(new PortBlock(PortReservationProtocol.Tcp, 40000, 3), 0xDEADBEEFCAFEUL).Write(ref writer);
         var reader = new FrameReader(buffer.AsSpan(FrameHeader.Size, writer.Length - FrameHeader.Size));
         Assert.Equal(0xDEADBEEFCAFEUL, ReservationGrant.Read(ref reader).Token);
 
         writer = new FrameWriter(buffer, new FrameHeader(MessageType.Acquire | MessageType.ReplyBit, FrameFlags.None, 0, 1));
-        new ReservationGrant(PortReservationProtocol.Tcp, new PortRange(40000, 3), 0).Write(ref writer);
+        new ReservationGrant(new PortBlock(PortReservationProtocol.Tcp, 40000, 3), 0).Write(ref writer);
         int length = writer.Length;
         Assert.Throws<ProtocolException>(() =>
         {
@@ -38,7 +38,7 @@ public sealed class FrameCodecTests
     [Fact]
     public void CreatePersistentRequest_RoundTripsWithConsumers()
     {
-        var request = new CreatePersistentRequest(new BlockRequest(PortReservationProtocol.Tcp, 8080, 1), ["www-data", "1000"], ["web"]);
+        var request = new CreatePersistentRequest(new PortBlock(PortReservationProtocol.Tcp, 8080, 1), ["www-data", "1000"], ["web"]);
         byte[] frame = Encode(new FrameHeader(MessageType.CreatePersistent, FrameFlags.None, 0, 3), request);
         var reader = new FrameReader(frame.AsSpan(FrameHeader.Size));
 
@@ -64,7 +64,7 @@ public sealed class FrameCodecTests
     [Fact]
     public void ReservationEntry_EncodedSizeMatchesWhatIsWritten()
     {
-        var entry = new ReservationEntry(PortReservationProtocol.Udp, PortReservationKind.Persistent, new PortRange(5000, 2), 0, ReservationEntry.NoUid, 77, ["nobody(65534)"], ["web(2000)", "é"]);
+        var entry = new ReservationEntry(new PortBlock(PortReservationProtocol.Udp, 5000, 2), PortReservationKind.Persistent, 0, ReservationEntry.NoUid, 77, ["nobody(65534)"], ["web(2000)", "é"]);
         var buffer = new byte[256];
         var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Show | MessageType.ReplyBit, FrameFlags.None, 0, 1));
 
@@ -79,11 +79,11 @@ public sealed class FrameCodecTests
     [Fact]
     public void StatusReply_RoundTrips()
     {
-        var status = new StatusReply("1.2.3", 12345, "auto", true, "on", 1, 2, 3, 4, new PortRange(32768, 28232), "/run/x.sock", "/var/lib/x")
+        var status = new StatusReply("1.2.3", 12345, "auto", true, "on", new ReservationCounts(1, 0, 2, 0, 3), 4, new PortRange(32768, 28232), "/run/x.sock", "/var/lib/x")
         {
             KernelListMatches = false,
-            CountsByProtocol = [1, 0, 2, 0],
-            LargestFreeBlock = [28000, 27999],
+            LargestFreeTcpBlock = 28000,
+            LargestFreeUdpBlock = 27999,
             MaxRuntimePortsPerUid = 16384,
             MaxRuntimeReservationsPerUid = 4096,
             PortServerAddress = "@ps",
@@ -97,8 +97,51 @@ public sealed class FrameCodecTests
 
         Assert.Equal((status.Version, status.WildcardRange, status.StateDirectory), (decoded.Version, decoded.WildcardRange, decoded.StateDirectory));
         Assert.Equal((status.KernelListMatches, status.MaxRuntimePortsPerUid, status.PortServerAddress, status.MetricsAddress), (decoded.KernelListMatches, decoded.MaxRuntimePortsPerUid, decoded.PortServerAddress, decoded.MetricsAddress));
-        Assert.Equal(status.CountsByProtocol, decoded.CountsByProtocol);
-        Assert.Equal(status.LargestFreeBlock, decoded.LargestFreeBlock);
+        Assert.Equal(status.Counts, decoded.Counts);
+        Assert.Equal((status.LargestFreeTcpBlock, status.LargestFreeUdpBlock), (decoded.LargestFreeTcpBlock, decoded.LargestFreeUdpBlock));
+    }
+
+    [Theory]
+    [InlineData(PortReservationProtocol.Tcp, 1, 1, true, null)]
+    [InlineData(PortReservationProtocol.Udp, 0, 100, true, null)]
+    [InlineData(PortReservationProtocol.Tcp, 65535, 1, false, null)]
+    [InlineData(PortReservationProtocol.Tcp, 65535, 2, true, "must end at or below 65535")]
+    [InlineData(PortReservationProtocol.Tcp, 10, 0, true, "count must be 1-65535")]
+    [InlineData(PortReservationProtocol.Udp, -1, 1, true, "start 1-65535")]
+    [InlineData(PortReservationProtocol.Tcp, 0, 1, false, "start 0 (any block) is for runtime reservations only")]
+    [InlineData((PortReservationProtocol)7, 80, 1, true, "neither TCP nor UDP")]
+    public void PortBlock_Problem_StatesTheOneRangeRule(PortReservationProtocol protocol, int start, int count, bool wildcardAllowed, string? problem)
+    {
+        string? found = new PortBlock(protocol, start, count).Problem(wildcardAllowed);
+
+        if (problem is null)
+        {
+            Assert.Null(found);
+        }
+        else
+        {
+            Assert.Contains(problem, found);
+        }
+    }
+
+    [Fact]
+    public void StatusReply_TotalsDisagreeingWithPerProtocolCounts_ThrowsProtocolException()
+    {
+        var status = new StatusReply("1", 0, "off", false, "off", new ReservationCounts(1, 1, 0, 0, 0), 0, new PortRange(1, 1), "/s", "/d");
+        var buffer = new byte[FrameHeader.MaxFrameSize];
+        var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Status | MessageType.ReplyBit, FrameFlags.None, 0, 9));
+        status.Write(ref writer);
+
+        // The runtime total is the first int32 after the version, uptime, mode, active flag and detail.
+        int totalOffset = FrameHeader.Size + (2 + 1) + 8 + (2 + 3) + 1 + (2 + 3);
+        buffer[totalOffset] = 7;
+        int length = writer.Length;
+
+        Assert.Throws<ProtocolException>(() =>
+        {
+            var reader = new FrameReader(buffer.AsSpan(FrameHeader.Size, length - FrameHeader.Size));
+            StatusReply.Read(ref reader);
+        });
     }
 
     [Theory]
@@ -114,16 +157,16 @@ public sealed class FrameCodecTests
     }
 
     [Fact]
-    public void BlockRequest_TruncatedTrailingOrBadEnum_ThrowsProtocolException()
+    public void PortBlock_TruncatedTrailingOrBadEnum_ThrowsProtocolException()
     {
         Assert.Throws<ProtocolException>(() => Decode([1, 0x88, 0x13]));
         Assert.Throws<ProtocolException>(() => Decode([1, 0x88, 0x13, 20, 0, 7]));
         Assert.Throws<ProtocolException>(() => Decode([3, 0x88, 0x13, 20, 0]));
 
-        static BlockRequest Decode(byte[] payload)
+        static PortBlock Decode(byte[] payload)
         {
             var reader = new FrameReader(payload);
-            return BlockRequest.Read(ref reader);
+            return PortBlock.Read(ref reader);
         }
     }
 
@@ -170,7 +213,7 @@ public sealed class FrameCodecTests
         var reader = new FrameReader(frame[FrameHeader.Size..]);
         switch (header.Operation)
         {
-            case MessageType.Acquire or MessageType.LookupPersistent or MessageType.DeletePersistent: BlockRequest.Read(ref reader); break;
+            case MessageType.Acquire or MessageType.LookupPersistent or MessageType.DeletePersistent: PortBlock.Read(ref reader); break;
             case MessageType.CreatePersistent: CreatePersistentRequest.Read(ref reader); break;
             case MessageType.Release or MessageType.Associate: TokenRequest.Read(ref reader); break;
             case MessageType.Show: ShowRequest.Read(ref reader); break;

@@ -1,0 +1,220 @@
+using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Kernel;
+using PortReserve.Daemon.Reservations;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Core;
+
+/// <summary>
+/// The one owner of the reservation table and its lock. Every change goes through here: it is made under the lock, the
+/// table's version moves on, and the kernel commit covering that version (every kernel sink) is requested before the
+/// lock is released. Changes that a client must not see acknowledged before the kernel holds them wait for that commit,
+/// and are undone when it fails. Reads run under the same lock through <see cref="Read{T}"/>.
+/// </summary>
+internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly ReservationTable _table;
+    private readonly KernelCommitter _committer;
+    private readonly ILogger _logger;
+    private long _version;
+
+    /// <summary>Takes over a table that start-up has filled (restored reservations, system exclusions).</summary>
+    public ReservationLedger(ReservationTable table, IEnumerable<IKernelSink> sinks, Metrics.DaemonCounters counters, ILogger logger)
+    {
+        _table = table;
+        _logger = logger;
+        _committer = new KernelCommitter(sinks, this, counters, logger);
+    }
+
+    /// <summary>Brings the kernel to the table as it starts: stale entries of an earlier run go, restored ones are present.</summary>
+    public Task StartAsync() => CommitAsync();
+
+    /// <summary>Runs a query of the table under the lock. The query must not keep what it is given.</summary>
+    public T Read<T>(Func<IReservationView, T> query)
+    {
+        lock (_gate)
+        {
+            return query(_table);
+        }
+    }
+
+    /// <summary>Acquires a runtime reservation; granted once the kernel holds it.</summary>
+    public Task<TableResult<Reservation>> AcquireAsync(PortBlock requested, ReservationOwner owner)
+        => ChangeAndCommitAsync(table => table.Acquire(requested, owner), Withdraw);
+
+    /// <summary>Acquires one block free on both TCP and UDP (a portserver grant); granted once the kernel holds both.</summary>
+    public Task<TableResult<Reservation>> AcquireBothAsync(ReservationOwner owner)
+        => ChangeAndCommitAsync(table => table.AcquireBoth(1, owner), _ => ReleaseHolder(owner.HolderId));
+
+    /// <summary>Releases a runtime reservation for its owner's pid; done once the kernel no longer holds it.</summary>
+    public async Task<TableResult<Reservation>> ReleaseAsync(ulong token, int requesterPid)
+    {
+        TableResult<Reservation> result;
+        KernelCommit commit;
+        lock (_gate)
+        {
+            result = _table.Release(token, requesterPid);
+            commit = result.TryGet(out _, out _) ? Changed() : default;
+        }
+
+        // The reservation is gone from the table either way; a failed write was logged and the next one retries it.
+        await WaitLoggedAsync(commit).ConfigureAwait(false);
+        return result;
+    }
+
+    public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester)
+        => Read(_ => _table.Authorize(token, protocol, requester));
+
+    public TableResult<Reservation> FindPersistent(PortBlock block) => Read(_ => _table.FindPersistent(block));
+
+    /// <summary>A holder went away (its connection closed, its process exited): its ports go back at once.</summary>
+    public IReadOnlyList<Reservation> ReleaseHolder(long holderId)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<Reservation> released = _table.ReleaseHolder(holderId);
+            if (released.Count > 0)
+            {
+                Changed().Forget();
+            }
+
+            return released;
+        }
+    }
+
+    /// <summary>
+    /// Places a persistent reservation, pending and invisible, and waits until the kernel holds it. The caller makes it
+    /// durable and then publishes it, or withdraws it.
+    /// </summary>
+    public Task<TableResult<Reservation>> PlacePersistentAsync(PortBlock block, PersistentConsumers consumers)
+        => ChangeAndCommitAsync(table => table.PlacePersistent(block, consumers), Withdraw);
+
+    /// <summary>A placed persistent reservation is durable: from now on lookups, listings and deletes see it.</summary>
+    public void Publish(Reservation pending)
+    {
+        lock (_gate)
+        {
+            _table.Publish(pending);
+        }
+    }
+
+    /// <summary>Takes back a change that could not be completed (a placed persistent reservation the store refused, an acquire the kernel refused).</summary>
+    public void Withdraw(Reservation made)
+    {
+        lock (_gate)
+        {
+            _table.Remove(made);
+            Changed().Forget();
+        }
+    }
+
+    /// <summary>Takes a deleted persistent reservation (already gone from the store) out; done once the kernel no longer holds it.</summary>
+    public Task RemovePersistentAsync(Reservation deleted)
+    {
+        KernelCommit commit;
+        lock (_gate)
+        {
+            _table.Remove(deleted);
+            commit = Changed();
+        }
+
+        return WaitLoggedAsync(commit);
+    }
+
+    /// <summary>Drops every runtime reservation (shutdown) and waits until the kernel no longer holds them.</summary>
+    public async Task<IReadOnlyList<Reservation>> ReleaseAllRuntimeAsync()
+    {
+        IReadOnlyList<Reservation> released;
+        KernelCommit commit;
+        lock (_gate)
+        {
+            released = _table.ReleaseAllRuntime();
+            commit = Changed();
+        }
+
+        await WaitLoggedAsync(commit).ConfigureAwait(false);
+        return released;
+    }
+
+    void IKernelState.Fill(KernelSnapshot snapshot)
+    {
+        lock (_gate)
+        {
+            snapshot.Version = _version;
+            _table.CopyKernelPorts(snapshot.All, snapshot.Reserved);
+        }
+    }
+
+    void IKernelState.Adopt(PortSet discovered)
+    {
+        lock (_gate)
+        {
+            _table.AddSystemExclusions(discovered);
+        }
+
+        DaemonLog.SystemExclusionsFound(_logger, KernelPortList.Format(discovered));
+    }
+
+    public ValueTask DisposeAsync() => _committer.DisposeAsync();
+
+    /// <summary>
+    /// Makes a change; when it succeeded, waits for the kernel to hold it. When the kernel refuses, <paramref name="undo"/>
+    /// takes the change back and the caller is refused (ServiceUnavailable), so nothing is acknowledged that the kernel
+    /// does not enforce.
+    /// </summary>
+    private async Task<TableResult<Reservation>> ChangeAndCommitAsync(Func<ReservationTable, TableResult<Reservation>> change, Action<Reservation> undo)
+    {
+        TableResult<Reservation> result;
+        Reservation made;
+        KernelCommit commit;
+        lock (_gate)
+        {
+            result = change(_table);
+            if (!result.TryGet(out Reservation? value, out _))
+            {
+                return result;
+            }
+
+            made = value;
+            commit = Changed();
+        }
+
+        try
+        {
+            await commit.WaitAsync().ConfigureAwait(false);
+            return result;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
+        {
+            undo(made);
+            return new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the kernel refused the reserved port list update ({e.Message}); the change was not made");
+        }
+    }
+
+    /// <summary>Call under the lock after every change: the version moves on and a commit covering it is requested.</summary>
+    private KernelCommit Changed() => _committer.Request(++_version);
+
+    private async Task CommitAsync()
+    {
+        KernelCommit commit;
+        lock (_gate)
+        {
+            commit = Changed();
+        }
+
+        await commit.WaitAsync().ConfigureAwait(false);
+    }
+
+    private static async Task WaitLoggedAsync(KernelCommit commit)
+    {
+        try
+        {
+            await commit.WaitAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
+        {
+            // Already logged by the committer; the next write retries what this one could not.
+        }
+    }
+}

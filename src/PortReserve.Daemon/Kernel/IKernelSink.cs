@@ -1,0 +1,20 @@
+namespace PortReserve.Daemon.Kernel;
+
+/// <summary>
+/// A place in the kernel that must hold the table's state before a change is acknowledged: today the reserved port
+/// sysctl. The committer calls <see cref="Apply"/> from one thread at a time.
+/// </summary>
+internal interface IKernelSink : IDisposable
+{
+    /// <summary>What the sink writes, for logs ("/proc/sys/net/ipv4/ip_local_reserved_ports").</summary>
+    string Name { get; }
+
+    /// <summary>False when the sink was configured or found unable to write; the committer then leaves it out.</summary>
+    bool IsActive { get; }
+
+    /// <summary>
+    /// Brings the kernel to <paramref name="snapshot"/>. Entries found in the kernel that nobody put there go into
+    /// <see cref="KernelSnapshot.Discovered"/>. Throws <see cref="IOException"/> (or another I/O exception) when the kernel refused.
+    /// </summary>
+    void Apply(KernelSnapshot snapshot);
+}

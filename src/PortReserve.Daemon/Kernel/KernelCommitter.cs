@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Metrics;
+
+namespace PortReserve.Daemon.Kernel;
+
+/// <summary>
+/// Group commit of the table's state to the kernel sinks. The state's owner requests a commit under its lock right after
+/// each change (<see cref="Request"/>) and waits for it outside. A waiter that finds no write in progress writes at once
+/// on its own thread (the uncontended case costs no thread hop); waiters that arrive during a write are all covered by
+/// the next one, which the background writer makes. A write round snapshots the state once and applies it to every sink.
+/// </summary>
+internal sealed class KernelCommitter : IAsyncDisposable
+{
+    private readonly IKernelSink[] _sinks;
+    private readonly IKernelState _state;
+    private readonly DaemonCounters _counters;
+    private readonly ILogger _logger;
+    private readonly KernelSnapshot _snapshot = new();
+    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Queue<(long Version, TaskCompletionSource Done)> _waiters = new();
+    private readonly Task _writer;
+    private int _writing;
+
+    public KernelCommitter(IEnumerable<IKernelSink> sinks, IKernelState state, DaemonCounters counters, ILogger logger)
+    {
+        _sinks = [.. sinks.Where(s => s.IsActive)];
+        _state = state;
+        _counters = counters;
+        _logger = logger;
+        _writer = _sinks.Length == 0 ? Task.CompletedTask : Task.Run(RunWriterAsync);
+    }
+
+    /// <summary>
+    /// Asks for the state at <paramref name="version"/> to reach the kernel. Call under the state owner's lock, right
+    /// after the change that made that version; then wait for or forget the commit outside the lock.
+    /// </summary>
+    public KernelCommit Request(long version)
+    {
+        if (_sinks.Length == 0)
+        {
+            return default;
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waiters)
+        {
+            _waiters.Enqueue((version, done));
+        }
+
+        return new KernelCommit(this, done.Task);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _signal.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+    }
+
+    /// <summary>Writes now when no write is in progress (the write covers <paramref name="done"/>'s change); otherwise queues it.</summary>
+    internal ValueTask WaitAsync(Task done)
+    {
+        if (!done.IsCompleted && !TryWriteRound())
+        {
+            Kick();
+        }
+
+        return new ValueTask(done);
+    }
+
+    /// <summary>Wakes the background writer.</summary>
+    internal void Kick() => _signal.Writer.TryWrite(true);
+
+    private async Task RunWriterAsync()
+    {
+        while (await _signal.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            _signal.Reader.TryRead(out _);
+
+            // A failed attempt means an inline write is in progress; it kicks again when it leaves anything waiting.
+            while (HasWaiters && TryWriteRound())
+            {
+            }
+        }
+    }
+
+    private bool HasWaiters
+    {
+        get
+        {
+            lock (_waiters)
+            {
+                return _waiters.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>One write covering every change requested so far, if no other write is in progress.</summary>
+    private bool TryWriteRound()
+    {
+        if (Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            _state.Fill(_snapshot);
+            Exception? failure = ApplyToSinks();
+            Complete(_snapshot.Version, failure);
+        }
+        finally
+        {
+            Volatile.Write(ref _writing, 0);
+        }
+
+        // Whoever queued behind this write while it ran is written next, by the background writer.
+        if (HasWaiters)
+        {
+            Kick();
+        }
+
+        return true;
+    }
+
+    private Exception? ApplyToSinks()
+    {
+        foreach (IKernelSink sink in _sinks)
+        {
+            _snapshot.Discovered.Clear();
+            long started = Stopwatch.GetTimestamp();
+            try
+            {
+                sink.Apply(_snapshot);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
+            {
+                DaemonLog.KernelWriteFailed(_logger, sink.Name, e);
+                return e;
+            }
+
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+            _counters.OnKernelWrite(elapsed);
+            DaemonLog.KernelListWritten(_logger, sink.Name, _snapshot.Version, elapsed.TotalMilliseconds);
+            if (!_snapshot.Discovered.IsEmpty)
+            {
+                _state.Adopt(_snapshot.Discovered);
+            }
+        }
+
+        return null;
+    }
+
+    private void Complete(long version, Exception? failure)
+    {
+        lock (_waiters)
+        {
+            while (_waiters.TryPeek(out (long Version, TaskCompletionSource Done) waiter) && waiter.Version <= version)
+            {
+                _waiters.Dequeue();
+                if (failure is null)
+                {
+                    waiter.Done.SetResult();
+                }
+                else
+                {
+                    waiter.Done.SetException(failure);
+                }
+            }
+        }
+    }
+}

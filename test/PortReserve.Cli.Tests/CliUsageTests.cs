@@ -1,0 +1,47 @@
+using PortReserve.Cli;
+
+namespace PortReserve.Cli.Tests;
+
+public sealed class CliUsageTests
+{
+    [Theory]
+    [InlineData("bogus")]
+    [InlineData("show", "--protocol", "sctp")]
+    [InlineData("run", "--tcp", "1")]
+    public async Task RunAsync_UsageError_ExitsTwoWithMessageOnStderr(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        int exit = await CliApplication.RunAsync(args, output, error, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.StartsWith("portreserve: ", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(string.Empty, output.ToString());
+    }
+
+    [Fact]
+    public async Task RunAsync_RunWithBadBlock_ExitsTwoNamingTheOption()
+    {
+        var error = new StringWriter();
+
+        int exit = await CliApplication.RunAsync(["run", "--udp-at", "70000:1", "--", "true"], new StringWriter(), error, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Contains("--udp-at", error.ToString());
+    }
+
+    [Fact]
+    public async Task RunAsync_JsonErrorWhenNoDaemon_PrintsKindCodeAndMessage()
+    {
+        var output = new StringWriter();
+
+        int exit = await CliApplication.RunAsync(["status", "--json", "--socket", "/nonexistent/portreserve.sock"], output, new StringWriter(), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.ServiceUnavailable, exit);
+        using var json = System.Text.Json.JsonDocument.Parse(output.ToString());
+        Assert.Equal("ServiceUnavailable", json.RootElement.GetProperty("error").GetString());
+        Assert.Equal(10050, json.RootElement.GetProperty("code").GetInt32());
+        Assert.Contains("/nonexistent/portreserve.sock", json.RootElement.GetProperty("message").GetString());
+    }
+}

@@ -1,0 +1,203 @@
+using PortReserve.Daemon.Reservations;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Tests.Reservations;
+
+public sealed class ReservationTableTests
+{
+    private static readonly ReservationOwner s_alice = new(HolderId: 1, Pid: 100, Uid: 1000, Gid: 1000);
+    private static readonly ReservationOwner s_bob = new(HolderId: 2, Pid: 200, Uid: 1001, Gid: 1001);
+    private readonly FakePortUsage _usage = new();
+
+    [Fact]
+    public void Acquire_SpecificFreeBlock_GrantsExactlyThatBlockWithNonZeroToken()
+    {
+        ReservationTable table = NewTable();
+
+        TableResult<Reservation> result = table.Acquire(PortReservationProtocol.Udp, 5000, 20, s_alice);
+
+        Assert.True(result.Succeeded());
+        Assert.Equal(new PortRange(5000, 20), result.Granted().Block.Range);
+        Assert.NotEqual(0UL, result.Granted().Token);
+        Assert.Same(result.Granted(), table.Find(result.Granted().Token));
+    }
+
+    [Fact]
+    public void Acquire_OverlappingBlock_FailsNamingTheHolder()
+    {
+        ReservationTable table = NewTable();
+        table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice);
+
+        TableResult<Reservation> result = table.Acquire(PortReservationProtocol.Tcp, 5009, 5, s_bob);
+
+        Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, result.Refused().Kind);
+        Assert.Contains("5000-5009", result.Refused().Message);
+        Assert.Contains("pid 100", result.Refused().Message);
+    }
+
+    [Fact]
+    public void Acquire_SameBlockOtherProtocol_Succeeds()
+    {
+        ReservationTable table = NewTable();
+        table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice);
+
+        Assert.True(table.Acquire(PortReservationProtocol.Udp, 5000, 10, s_bob).Succeeded());
+    }
+
+    [Fact]
+    public void Acquire_BlockWithPortInUse_FailsNamingThePort()
+    {
+        ReservationTable table = NewTable();
+        _usage.InUse.Add((PortReservationProtocol.Tcp, 5003));
+
+        TableResult<Reservation> result = table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice);
+
+        Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, result.Refused().Kind);
+        Assert.Contains("port 5003 is in use", result.Refused().Message);
+    }
+
+    [Fact]
+    public void Acquire_SystemExclusion_IsRefusedAndNeverHandedOutByWildcard()
+    {
+        ReservationTable table = NewTable(new PortRange(40000, 10));
+        var excluded = new PortSet();
+        excluded.Add(new PortRange(40000, 5));
+        table.AddSystemExclusions(excluded);
+
+        TableResult<Reservation> specific = table.Acquire(PortReservationProtocol.Udp, 40004, 1, s_alice);
+        TableResult<Reservation> wildcard = table.Acquire(PortReservationProtocol.Udp, 0, 5, s_alice);
+        TableResult<Reservation> exhausted = table.Acquire(PortReservationProtocol.Udp, 0, 1, s_alice);
+
+        Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, specific.Refused().Kind);
+        Assert.Contains("system exclusion 40000-40004", specific.Refused().Message);
+        Assert.Equal(new PortRange(40005, 5), wildcard.Granted().Block.Range);
+        Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, exhausted.Refused().Kind);
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 0)]
+    [InlineData(65535, 2)]
+    [InlineData(-1, 1)]
+    [InlineData(70000, 1)]
+    [InlineData(1, 65536)]
+    public void Acquire_InvalidRange_IsInvalidArgument(int start, int count)
+    {
+        Assert.Equal(PortReservationErrorKind.InvalidArgument, NewTable().Acquire(PortReservationProtocol.Tcp, start, count, s_alice).Refused().Kind);
+    }
+
+    [Fact]
+    public void Acquire_WildcardSkipsPortsInUseAndStaysInRange()
+    {
+        ReservationTable table = NewTable(new PortRange(40000, 100));
+        _usage.InUse.Add((PortReservationProtocol.Tcp, 40001));
+
+        TableResult<Reservation> result = table.Acquire(PortReservationProtocol.Tcp, 0, 10, s_alice);
+
+        Assert.Equal(new PortRange(40002, 10), result.Granted().Block.Range);
+    }
+
+    [Fact]
+    public void Acquire_WildcardAfterRelease_MovesOnRatherThanReusingAtOnce()
+    {
+        ReservationTable table = NewTable(new PortRange(40000, 100));
+        Reservation first = table.Acquire(PortReservationProtocol.Udp, 0, 1, s_alice).Granted();
+        table.Release(first.Token, s_alice.Pid);
+
+        Reservation second = table.Acquire(PortReservationProtocol.Udp, 0, 1, s_alice).Granted();
+
+        Assert.NotEqual(first.Block.Range, second.Block.Range);
+    }
+
+    [Fact]
+    public void Acquire_WildcardLargerThanRange_IsNoBufferSpace()
+    {
+        TableResult<Reservation> result = NewTable(new PortRange(40000, 10)).Acquire(PortReservationProtocol.Tcp, 0, 11, s_alice);
+
+        Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, result.Refused().Kind);
+        Assert.Contains("40000-40009", result.Refused().Message);
+    }
+
+    [Fact]
+    public void Release_ByAnotherProcess_IsAccessDeniedAndKeepsTheReservation()
+    {
+        ReservationTable table = NewTable();
+        Reservation held = table.Acquire(PortReservationProtocol.Tcp, 5000, 1, s_alice).Granted();
+
+        TableResult<Reservation> result = table.Release(held.Token, s_bob.Pid);
+
+        Assert.Equal(PortReservationErrorKind.AccessDenied, result.Refused().Kind);
+        Assert.NotNull(table.Find(held.Token));
+    }
+
+    [Fact]
+    public void Release_UnknownOrZeroToken_IsInvalidArgument()
+    {
+        ReservationTable table = NewTable();
+
+        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Release(0, s_alice.Pid).Refused().Kind);
+        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Release(12345, s_alice.Pid).Refused().Kind);
+    }
+
+    [Fact]
+    public void Authorize_ProtocolMismatch_IsInvalidArgument()
+    {
+        ReservationTable table = NewTable();
+        Reservation held = table.Acquire(PortReservationProtocol.Tcp, 5000, 1, s_alice).Granted();
+
+        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Authorize(held.Token, PortReservationProtocol.Udp, AsRequester(s_alice)).Refused().Kind);
+        Assert.True(table.Authorize(held.Token, PortReservationProtocol.Tcp, AsRequester(s_alice)).Succeeded());
+    }
+
+    [Fact]
+    public void ReleaseHolder_DropsOnlyThatConnectionsReservations()
+    {
+        ReservationTable table = NewTable();
+        table.Acquire(PortReservationProtocol.Tcp, 5000, 1, s_alice);
+        table.Acquire(PortReservationProtocol.Udp, 5000, 1, s_alice);
+        Reservation bobs = table.Acquire(PortReservationProtocol.Tcp, 6000, 1, s_bob).Granted();
+
+        IReadOnlyList<Reservation> released = table.ReleaseHolder(s_alice.HolderId);
+
+        Assert.Equal(2, released.Count);
+        Assert.Equal([bobs], table.Reservations);
+        Assert.True(table.Acquire(PortReservationProtocol.Tcp, 5000, 1, s_bob).Succeeded());
+    }
+
+    [Fact]
+    public void Acquire_BeyondPortQuota_IsNoBufferSpaceUnlessAdministrator()
+    {
+        var quotas = new QuotaPolicy(MaxRuntimePortsPerUid: 10, MaxRuntimeReservationsPerUid: 100);
+        var table = new ReservationTable(new PortRange(40000, 1000), quotas, _usage);
+        var root = new ReservationOwner(3, 300, 0, 0, IsAdministrator: true);
+
+        Assert.True(table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice).Succeeded());
+        TableResult<Reservation> refused = table.Acquire(PortReservationProtocol.Tcp, 6000, 1, s_alice);
+        Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, refused.Refused().Kind);
+        Assert.Contains("quota", refused.Refused().Message);
+        Assert.True(table.Acquire(PortReservationProtocol.Tcp, 7000, 100, root).Succeeded());
+
+        table.ReleaseHolder(s_alice.HolderId);
+        Assert.True(table.Acquire(PortReservationProtocol.Tcp, 6000, 10, s_alice).Succeeded());
+    }
+
+    [Fact]
+    public void CopyKernelPorts_IsUnionOfBothProtocolsAndSystemExclusions()
+    {
+        ReservationTable table = NewTable();
+        table.Acquire(PortReservationProtocol.Tcp, 5000, 2, s_alice);
+        table.Acquire(PortReservationProtocol.Udp, 5001, 2, s_alice);
+        var excluded = new PortSet();
+        excluded.Add(new PortRange(9000, 1));
+        table.AddSystemExclusions(excluded);
+        var kernel = new PortSet();
+
+        table.CopyKernelPorts(kernel, new PortSet());
+
+        Assert.Equal(["5000-5002", "9000"], kernel.Ranges().Select(r => r.ToString()));
+    }
+
+    private static Requester AsRequester(ReservationOwner owner, bool administrator = false) => new(owner.Pid, owner.Uid, [owner.Gid], administrator);
+
+    private ReservationTable NewTable(PortRange? wildcard = null) => new(wildcard ?? new PortRange(32768, 28232), QuotaPolicy.Unlimited, _usage);
+}
