@@ -19,7 +19,10 @@ public sealed class PortReservationException : SocketException
     {
         Kind = kind;
         _message = message;
-        // SocketException has no constructor that takes an inner exception, so the cause gets its own property.
+
+        // SocketException has no constructor that takes an inner exception (and its serialization constructor would lose
+        // the error code), so the cause has its own property; ToString and GetBaseException chain through it as they do
+        // through InnerException, so loggers and tools that unwrap exceptions show it.
         Cause = innerException;
     }
 
@@ -31,4 +34,13 @@ public sealed class PortReservationException : SocketException
 
     /// <inheritdoc />
     public override string Message => _message;
+
+    /// <summary>The innermost cause: the cause's own base exception, or this exception when there is no cause.</summary>
+    /// <returns>The exception at the root of the chain.</returns>
+    public override Exception GetBaseException() => Cause?.GetBaseException() ?? this;
+
+    /// <summary>This exception, then its cause as an inner exception is shown.</summary>
+    /// <returns>The exception, its cause and their stack traces.</returns>
+    public override string ToString()
+        => Cause is null ? base.ToString() : $"{base.ToString()}{Environment.NewLine} ---> {Cause}{Environment.NewLine}   --- End of inner exception stack trace ---";
 }
