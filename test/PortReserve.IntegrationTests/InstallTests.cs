@@ -21,7 +21,7 @@ public sealed class InstallTests
             Assert.Contains($"ExecStart={prefix}/bin/portreserved ", unit);
             Assert.Contains("Type=notify", unit);
 
-            await using DaemonProcess.Installed daemon = await DaemonProcess.Installed.StartAsync(Path.Combine(prefix, "bin/portreserved"));
+            await using DaemonProcess daemon = await DaemonProcess.StartInstalledAsync(Path.Combine(prefix, "bin/portreserved"));
             (int statusExit, string status) = await ChildProcess.RunAsync(Path.Combine(prefix, "bin/portreserve"), ["status", "--socket", daemon.SocketPath]);
             (int runExit, string run) = await ChildProcess.RunAsync(Path.Combine(prefix, "bin/portreserve"), ["run", "--socket", daemon.SocketPath, "--udp", "2", "--", "sh", "-c", "echo $PORTRESERVE_UDP"]);
             Assert.True(statusExit == 0, status);

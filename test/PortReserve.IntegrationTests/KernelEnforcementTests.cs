@@ -128,7 +128,8 @@ public sealed class KernelEnforcementTests
 
         Assert.Equal(0, exitCode);
         Assert.Equal("100", KernelList.Text);
-        await Timeouts.Eventually(() => reservation.IsLost, "the client sees its reservation lost");
+        await reservation.Lost.WhenCancelled().WithTimeout();
+        Assert.True(reservation.IsLost);
         await client.DisposeAsync();
     }
 

@@ -7,10 +7,10 @@ public sealed partial class SampleTests
 {
     [Theory(Timeout = 60_000)]
     [InlineData("2", "2", "17", "5000", "20", 5000, 5019)]
-    [InlineData("10", "1", "6", "0", "3", 0, 65535)]
+    [InlineData("10", "1", "6", "0", "3", 45000, 45099)]
     public async Task AcquirePortReservationSample_PrintsTheAllocatedPortFromTheBlock(string family, string type, string protocol, string start, string count, int low, int high)
     {
-        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--wildcard-range", "45000-45099");
 
         (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Sample, [family, type, protocol, start, count], daemon.ClientEnvironment);
 

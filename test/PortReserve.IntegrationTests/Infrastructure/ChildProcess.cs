@@ -9,8 +9,13 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly List<string> _lines = [];
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string?> Found)> _waiters = [];
+    private Task _exited = Task.CompletedTask;
 
     private ChildProcess(Process process) => _process = process;
+
+    /// <summary>Completes when the process has exited (no timeout of its own: combine it with one).</summary>
+    public Task Exited => _exited;
 
     public int Pid => _process.Id;
 
@@ -54,6 +59,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => child.Append(e.Data);
         process.ErrorDataReceived += (_, e) => child.Append(e.Data);
         process.Start();
+        child._exited = process.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => child.EndOfOutput(), TaskScheduler.Default);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
@@ -74,12 +80,28 @@ internal sealed class ChildProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>Waits for the first output line that satisfies <paramref name="match"/>.</summary>
+    /// <summary>Waits for the first output line that satisfies <paramref name="match"/>, already written or still to come.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan? timeout = null)
     {
-        string? found = null;
-        await Timeouts.Eventually(() => (found = FindLine(match)) is not null || _process.HasExited, "a matching output line", timeout);
-        return found ?? FindLine(match) ?? throw new InvalidOperationException($"process exited ({_process.ExitCode}) without the expected output:\n{Output}");
+        var found = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            if (_lines.FirstOrDefault(match) is { } line)
+            {
+                return line;
+            }
+
+            _waiters.Add((match, found));
+        }
+
+        if (_process.HasExited)
+        {
+            // Output ends at exit; a line not seen by then will never come.
+            await _process.WaitForExitAsync(TestContext.Current.CancellationToken).WithTimeout();
+            EndOfOutput();
+        }
+
+        return await found.Task.WithTimeout(timeout) ?? throw new InvalidOperationException($"process exited ({_process.ExitCode}) without the expected output:\n{Output}");
     }
 
     public void CloseInput() => _process.StandardInput.Close();
@@ -99,14 +121,6 @@ internal sealed class ChildProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private string? FindLine(Func<string, bool> match)
-    {
-        lock (_output)
-        {
-            return _lines.FirstOrDefault(match);
-        }
-    }
-
     private void Append(string? line)
     {
         if (line is null)
@@ -118,6 +132,22 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
             _lines.Add(line);
+            _waiters.RemoveAll(w => w.Match(line) && w.Found.TrySetResult(line));
+        }
+    }
+
+    /// <summary>The process exited and its output is read: whoever still waits for a line waits in vain.</summary>
+    private void EndOfOutput()
+    {
+        _process.WaitForExit();
+        lock (_output)
+        {
+            foreach ((_, TaskCompletionSource<string?> found) in _waiters)
+            {
+                found.TrySetResult(null);
+            }
+
+            _waiters.Clear();
         }
     }
 }

@@ -1,20 +1,27 @@
+using System.Net.Sockets;
+
 namespace PortReserve.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A real portreserved child process with a short temp socket path and a temp state directory. The kernel list is
-/// set to <c>initialKernelList</c> before the first start, since every test shares the namespace's one list.
+/// set to <c>initialKernelList</c> before the first start, since every test shares the namespace's one list. Each start
+/// waits for the daemon's own readiness notification (READY=1 on its $NOTIFY_SOCKET, as systemd would), or its exit.
 /// </summary>
 internal sealed class DaemonProcess : IAsyncDisposable
 {
+    private readonly string _executable;
     private readonly string[] _extraArguments;
-    private readonly IDictionary<string, string?>? _environment;
+    private readonly Dictionary<string, string?> _environment;
+    private readonly Socket _notifications = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
     private ChildProcess? _process;
 
-    private DaemonProcess(string directory, string[] extraArguments, IDictionary<string, string?>? environment)
+    private DaemonProcess(string executable, string directory, string[] extraArguments, IDictionary<string, string?>? environment)
     {
+        _executable = executable;
         Directory = directory;
         _extraArguments = extraArguments;
-        _environment = environment;
+        _notifications.Bind(new UnixDomainSocketEndPoint(System.IO.Path.Combine(directory, "n")));
+        _environment = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>()) { ["NOTIFY_SOCKET"] = System.IO.Path.Combine(directory, "n") };
     }
 
     public string Directory { get; }
@@ -34,21 +41,29 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public static Task<DaemonProcess> StartAsync(string initialKernelList = "", params string[] arguments)
         => StartAsync(null, initialKernelList, arguments);
 
-    /// <summary>Starts with extra environment variables (NOTIFY_SOCKET, say).</summary>
-    public static async Task<DaemonProcess> StartAsync(IDictionary<string, string?>? environment, string initialKernelList, params string[] arguments)
+    /// <summary>Starts with extra environment variables.</summary>
+    public static Task<DaemonProcess> StartAsync(IDictionary<string, string?>? environment, string initialKernelList, params string[] arguments)
     {
         KernelList.EnsurePrivateNamespace();
         KernelList.Write(initialKernelList);
+        return StartAsync(Artifacts.Daemon, environment, arguments);
+    }
+
+    /// <summary>Starts an installed portreserved (any executable path), leaving the kernel list alone.</summary>
+    public static Task<DaemonProcess> StartInstalledAsync(string executable) => StartAsync(executable, null, ["--kernel-sync", "off"]);
+
+    private static async Task<DaemonProcess> StartAsync(string executable, IDictionary<string, string?>? environment, string[] arguments)
+    {
         string directory = System.IO.Directory.CreateTempSubdirectory("prt-").FullName;
 
         // Clients running under other uids must reach the socket inside.
         File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
-        var daemon = new DaemonProcess(directory, arguments, environment);
+        var daemon = new DaemonProcess(executable, directory, arguments, environment);
         await daemon.RestartAsync();
         return daemon;
     }
 
-    /// <summary>Starts (again) with the same socket and state directory, and waits until it answers status.</summary>
+    /// <summary>Starts (again) with the same socket and state directory, and waits until it says it is ready.</summary>
     public async Task RestartAsync()
     {
         if (_process is { HasExited: false })
@@ -61,7 +76,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
             await _process.DisposeAsync();
         }
 
-        _process = ChildProcess.Start(Artifacts.Daemon, ["--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. _extraArguments], _environment);
+        _process = ChildProcess.Start(_executable, ["--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. _extraArguments], _environment);
         await WaitUntilReadyAsync();
     }
 
@@ -77,6 +92,14 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public Task WaitForExitAsync() => _process!.WaitForExitAsync();
 
+    /// <summary>The next sd_notify message the daemon sent (READY=1 is taken by each start; STOPPING=1 follows a stop).</summary>
+    public async Task<string> NextNotificationAsync()
+    {
+        byte[] buffer = new byte[4096];
+        int received = await _notifications.ReceiveAsync(buffer, SocketFlags.None, TestContext.Current.CancellationToken).AsTask().WithTimeout();
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, received);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_process is not null)
@@ -84,72 +107,24 @@ internal sealed class DaemonProcess : IAsyncDisposable
             await _process.DisposeAsync();
         }
 
+        _notifications.Dispose();
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
+    /// <summary>Reads notifications (a STOPPING=1 left from a stop before a restart, say) until READY=1, or the daemon's exit.</summary>
     private async Task WaitUntilReadyAsync()
     {
-        DateTimeOffset deadline = TimeProvider.System.GetUtcNow() + Timeouts.Default;
         while (true)
         {
-            if (_process!.HasExited)
+            Task<string> notification = NextNotificationAsync();
+            if (await Task.WhenAny(notification, _process!.Exited).WithTimeout() != notification)
             {
                 Assert.Fail($"portreserved exited with {_process.ExitCode} before it was ready:\n{_process.Output}");
             }
 
-            try
+            if ((await notification).Contains("READY=1", StringComparison.Ordinal))
             {
-                await using PortReservationClient client = await ConnectAsync();
-                await client.GetStatusAsync(TestContext.Current.CancellationToken).WithTimeout();
                 return;
-            }
-            catch (PortReservationException) when (TimeProvider.System.GetUtcNow() < deadline)
-            {
-                await Task.Delay(20, TestContext.Current.CancellationToken);
-            }
-        }
-    }
-
-    /// <summary>An installed daemon (any executable path), with its own temp socket and state, killed on dispose.</summary>
-    internal sealed class Installed : IAsyncDisposable
-    {
-        private readonly ChildProcess _process;
-        private readonly string _directory;
-
-        private Installed(ChildProcess process, string directory)
-        {
-            _process = process;
-            _directory = directory;
-        }
-
-        public string SocketPath => Path.Combine(_directory, "s");
-
-        public static async Task<Installed> StartAsync(string executable)
-        {
-            string directory = System.IO.Directory.CreateTempSubdirectory("prt-inst-").FullName;
-            var installed = new Installed(ChildProcess.Start(executable, ["--socket", Path.Combine(directory, "s"), "--state-dir", Path.Combine(directory, "state"), "--kernel-sync", "off"]), directory);
-            await Timeouts.Eventually(() => Accepts(installed.SocketPath) || installed._process.HasExited, "the installed daemon listens");
-            Assert.False(installed._process.HasExited, installed._process.Output);
-            return installed;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _process.DisposeAsync();
-            System.IO.Directory.Delete(_directory, recursive: true);
-        }
-
-        private static bool Accepts(string path)
-        {
-            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Seqpacket, System.Net.Sockets.ProtocolType.Unspecified);
-            try
-            {
-                probe.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
-                return true;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                return false;
             }
         }
     }

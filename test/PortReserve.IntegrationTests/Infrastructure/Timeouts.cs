@@ -15,6 +15,14 @@ internal static class Timeouts
 
     public static Task<T> WithTimeout<T>(this ValueTask<T> task, TimeSpan? timeout = null) => task.AsTask().WithTimeout(timeout);
 
+    /// <summary>A task that completes when <paramref name="token"/> is cancelled (a reservation's Lost, say).</summary>
+    public static Task WhenCancelled(this CancellationToken token)
+    {
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        token.Register(cancelled.SetResult);
+        return cancelled.Task;
+    }
+
     /// <summary>Polls until <paramref name="condition"/> holds; fails with <paramref name="what"/> when it never does.</summary>
     public static async Task Eventually(Func<bool> condition, string what, TimeSpan? timeout = null)
     {

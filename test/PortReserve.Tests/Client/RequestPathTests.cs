@@ -29,6 +29,22 @@ public sealed class RequestPathTests
     }
 
     [Fact]
+    public async Task AcquireAsync_AlreadyCancelled_ThrowsCancellationAndSendsNothing()
+    {
+        await using var daemon = new FakeDaemon();
+        await using PortReservationClient client = await daemon.ConnectClientAsync();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, cancelled.Token).AsTask());
+        Task<PortReserveStatus> status = client.GetStatusAsync(TestContext.Current.CancellationToken).AsTask();
+        (FrameHeader first, _) = await daemon.ReceiveAsync();
+
+        Assert.Equal(MessageType.Status, first.Operation);
+        Assert.False(status.IsCompleted);
+    }
+
+    [Fact]
     public async Task AcquireAsync_GrantArrives_ReturnsTheReservation()
     {
         await using var daemon = new FakeDaemon();

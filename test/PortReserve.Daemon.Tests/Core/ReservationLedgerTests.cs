@@ -1,0 +1,133 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using PortReserve.Daemon.Core;
+using PortReserve.Daemon.Metrics;
+using PortReserve.Daemon.Reservations;
+using PortReserve.Daemon.Tests.Reservations;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Tests.Core;
+
+/// <summary>The ledger: every change reaches the kernel sinks before it is acknowledged, and is undone when they refuse.</summary>
+public sealed class ReservationLedgerTests : IAsyncDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
+    private static readonly ReservationOwner s_owner = new(HolderId: 1, Pid: 100, Uid: 1000, Gid: 1000);
+    private readonly ControlledSink _sink = new();
+    private readonly DaemonCounters _counters = new("test");
+    private readonly ReservationLedger _ledger;
+
+    public ReservationLedgerTests()
+        => _ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), QuotaPolicy.Unlimited, new FakePortUsage()), [_sink], _counters, NullLogger.Instance);
+
+    public async ValueTask DisposeAsync()
+    {
+        _sink.Release();
+        await _ledger.DisposeAsync();
+        _sink.Dispose();
+        _counters.Dispose();
+    }
+
+    [Fact]
+    public async Task AcquireAsync_IsGrantedOnlyOnceTheKernelHoldsTheBlock()
+    {
+        _sink.Hold();
+
+        Task<TableResult<Reservation>> acquire = Task.Run(() => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 5000, 3), s_owner), TestContext.Current.CancellationToken);
+        await _sink.WaitForWriteAsync();
+        bool grantedBeforeTheWrite = acquire.IsCompleted;
+        _sink.Release();
+        Reservation granted = (await acquire.WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Granted();
+
+        Assert.False(grantedBeforeTheWrite);
+        Assert.Equal(new PortRange(5000, 3), granted.Block.Range);
+        Assert.Equal([new PortRange(5000, 3)], _sink.Last.Ranges());
+    }
+
+    [Fact]
+    public async Task AcquireAsync_KernelRefuses_IsServiceUnavailableAndTakesTheBlockBack()
+    {
+        _sink.FailNext();
+
+        Refusal refused = (await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Udp, 6000, 2), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Refused();
+        Reservation again = (await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Udp, 6000, 2), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Granted();
+
+        Assert.Equal(PortReservationErrorKind.ServiceUnavailable, refused.Kind);
+        Assert.Contains("the kernel said no", refused.Message);
+        Assert.Equal(again, Assert.Single(_ledger.Read(view => view.Reservations.ToList())));
+        Assert.True(_sink.Last.Contains(6001));
+    }
+
+    [Fact]
+    public async Task ChangesMadeDuringAWrite_AreAllCoveredByTheNextOne()
+    {
+        _sink.Hold();
+        Task<TableResult<Reservation>> first = Task.Run(() => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 0, 1), s_owner), TestContext.Current.CancellationToken);
+        await _sink.WaitForWriteAsync();
+
+        Task<TableResult<Reservation>>[] queued = [.. Enumerable.Range(0, 20).Select(_ => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 0, 1), s_owner))];
+        _sink.Release();
+        await Task.WhenAll([first, .. queued]).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
+
+        Assert.All(queued, q => Assert.True(q.Result.Succeeded()));
+        Assert.Equal(2, _sink.Writes);
+        Assert.Equal(21, _ledger.Read(view => view.Counts.RuntimeTcp));
+    }
+
+    [Fact]
+    public async Task EntriesFoundInTheKernel_BecomeSystemExclusionsThatAreRefused()
+    {
+        var found = new PortSet();
+        found.Add(new PortRange(7000, 2));
+        _sink.DiscoverNext(found);
+
+        await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 5000, 1), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
+        Refusal overlapping = (await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Udp, 7001, 1), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Refused();
+
+        Assert.Equal([new PortRange(7000, 2)], _ledger.Read(view => view.SystemExclusions.ToList()));
+        Assert.Contains("system exclusion 7000-7001", overlapping.Message);
+    }
+
+    [Fact]
+    public async Task PlacedPersistentReservation_HoldsItsPortsButIsInvisibleUntilPublished()
+    {
+        var block = new PortBlock(PortReservationProtocol.Tcp, 8000, 2);
+
+        Reservation pending = (await _ledger.PlacePersistentAsync(block, PersistentConsumers.None).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Granted();
+        Refusal lookupWhilePending = _ledger.FindPersistent(block).Refused();
+        Refusal overlapWhilePending = (await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 8001, 1), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Refused();
+        int listedWhilePending = _ledger.Read(view => view.Reservations.Count());
+        _ledger.Publish(pending);
+
+        Assert.True(_sink.Last.Contains(8000) && _sink.Last.Contains(8001));
+        Assert.Equal(PortReservationErrorKind.NotFound, lookupWhilePending.Kind);
+        Assert.Contains("(being created)", overlapWhilePending.Message);
+        Assert.Equal(0, listedWhilePending);
+        Assert.Same(pending, _ledger.FindPersistent(block).Granted());
+    }
+
+    [Fact]
+    public async Task ReleaseHolder_FreesThatHoldersBlocksOnly_AndTheNextWriteDropsThem()
+    {
+        await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 5000, 1), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
+        await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 5001, 1), s_owner with { HolderId = 2 }).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
+
+        IReadOnlyList<Reservation> released = _ledger.ReleaseHolder(s_owner.HolderId);
+        await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Udp, 9000, 1), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
+
+        Assert.Equal(5000, Assert.Single(released).Block.Range.Start);
+        Assert.False(_sink.Last.Contains(5000));
+        Assert.True(_sink.Last.Contains(5001));
+    }
+
+    [Fact]
+    public async Task NoActiveSink_ChangesNeedNoWrite()
+    {
+        var inactive = new ControlledSink { IsActive = false };
+        await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 10), QuotaPolicy.Unlimited, new FakePortUsage()), [inactive], _counters, NullLogger.Instance);
+
+        Reservation granted = (await ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 0, 1), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Granted();
+
+        Assert.Equal(40000, granted.Block.Range.Start);
+        Assert.Equal(0, inactive.Writes);
+    }
+}
