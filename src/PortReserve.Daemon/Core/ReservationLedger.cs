@@ -64,9 +64,20 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester)
-        => Read(_ => _table.Authorize(token, protocol, requester));
+    {
+        lock (_gate)
+        {
+            return _table.Authorize(token, protocol, requester);
+        }
+    }
 
-    public TableResult<Reservation> FindPersistent(PortBlock block) => Read(_ => _table.FindPersistent(block));
+    public TableResult<Reservation> FindPersistent(PortBlock block)
+    {
+        lock (_gate)
+        {
+            return _table.FindPersistent(block);
+        }
+    }
 
     /// <summary>A holder went away (its connection closed, its process exited): its ports go back at once.</summary>
     public IReadOnlyList<Reservation> ReleaseHolder(long holderId)
