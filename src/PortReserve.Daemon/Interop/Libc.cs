@@ -20,6 +20,9 @@ internal static partial class Libc
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
     private const int StatxType = 1;
+    private const int StatxIno = 0x100;
+    private const int StatxInoOffset = 32;
+    private const int OpenReadOnlyDirectory = 0x10000 | 0x80000; // O_RDONLY | O_DIRECTORY | O_CLOEXEC
     private const int FileTypeMask = 0xF000;
     private const int SocketFileType = 0xC000;
 
@@ -35,6 +38,35 @@ internal static partial class Libc
         ushort mode = *(ushort*)(buffer + 28);
         return (mode & FileTypeMask) == SocketFileType;
     }
+
+    /// <summary>An errno as a person reads it: "Operation not permitted (errno 1)".</summary>
+    public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+
+    /// <summary>The inode number of <paramref name="path"/> (for a cgroup directory, the cgroup's id).</summary>
+    public static unsafe ulong InodeOf(string path)
+    {
+        byte* buffer = stackalloc byte[256];
+        return Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxIno, buffer) == 0
+            ? *(ulong*)(buffer + StatxInoOffset)
+            : throw new IOException($"cannot stat {path}: {Describe(Marshal.GetLastPInvokeError())}");
+    }
+
+    /// <summary>A directory opened read-only as a descriptor (what bpf links attach cgroup programs to).</summary>
+    public static SafeFileHandle OpenDirectory(string path)
+    {
+        SafeFileHandle handle = Open(path, OpenReadOnlyDirectory);
+        if (handle.IsInvalid)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            throw new IOException($"cannot open {path}: {Describe(errno)}");
+        }
+
+        return handle;
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial SafeFileHandle Open(string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int Statx(int directoryFd, string path, int flags, uint mask, byte* buffer);

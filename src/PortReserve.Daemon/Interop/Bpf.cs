@@ -1,0 +1,179 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace PortReserve.Daemon.Interop;
+
+/// <summary>
+/// The bpf(2) commands the daemon uses, with <c>union bpf_attr</c> laid out by hand at the offsets of
+/// <c>&lt;linux/bpf.h&gt;</c> (checked against the header: map_type 0, key_size 4, value_size 8, max_entries 12,
+/// map_flags 16, map_name 28; prog_type 0, insn_cnt 4, insns 8, license 16, log_level 24, log_size 28, log_buf 32,
+/// prog_name 48, expected_attach_type 68; map_fd 0, key 8, value 16, flags 24; link_create prog_fd 0, target_fd 4,
+/// attach_type 8). Every failure is an <see cref="IOException"/> naming the command and errno.
+/// </summary>
+internal static unsafe partial class Bpf
+{
+    public const int MapTypeHash = 1;
+    public const int MapTypeArray = 2;
+    public const uint MapFlagMmapable = 1 << 10;
+    public const int ProgramTypeCgroupSockAddr = 18;
+    public const int AttachCgroupInet4Bind = 8;
+    public const int AttachCgroupInet6Bind = 9;
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EACCES = 13;
+
+    private const int AttrSize = 144;
+    private const int CommandMapCreate = 0;
+    private const int CommandMapUpdate = 2;
+    private const int CommandMapDelete = 3;
+    private const int CommandProgramLoad = 5;
+    private const int CommandLinkCreate = 28;
+    private const int ProtRead = 1;
+    private const int ProtWrite = 2;
+    private const int MapShared = 1;
+
+    /// <summary>The bpf system call's number on this machine's architecture.</summary>
+    private static readonly long s_syscallNumber = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 => 321,
+        Architecture.Arm64 => 280,
+        var other => throw new PlatformNotSupportedException($"bpf(2) is not wired up for {other}"),
+    };
+
+    public static SafeFileHandle CreateMap(int type, int keySize, int valueSize, int maxEntries, uint flags, string name)
+    {
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        Write32(attr, 0, type);
+        Write32(attr, 4, keySize);
+        Write32(attr, 8, valueSize);
+        Write32(attr, 12, maxEntries);
+        Write32(attr, 16, (int)flags);
+        WriteName(attr + 28, name);
+        return Descriptor(Call(CommandMapCreate, attr), "BPF_MAP_CREATE");
+    }
+
+    public static void UpdateElement(SafeFileHandle map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* k = key)
+        fixed (byte* v = value)
+        {
+            Write32(attr, 0, Fd(map));
+            Write64(attr, 8, (ulong)k);
+            Write64(attr, 16, (ulong)v);
+            Check(Call(CommandMapUpdate, attr), "BPF_MAP_UPDATE_ELEM");
+        }
+    }
+
+    /// <summary>Deletes an element; false when it was not there.</summary>
+    public static bool DeleteElement(SafeFileHandle map, ReadOnlySpan<byte> key)
+    {
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* k = key)
+        {
+            Write32(attr, 0, Fd(map));
+            Write64(attr, 8, (ulong)k);
+            long result = Call(CommandMapDelete, attr);
+            if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
+            {
+                return false;
+            }
+
+            Check(result, "BPF_MAP_DELETE_ELEM");
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Loads a program; when the verifier refuses it, the exception carries the verifier's log, which says which
+    /// instruction and why.
+    /// </summary>
+    public static SafeFileHandle LoadProgram(int type, int expectedAttachType, ReadOnlySpan<byte> instructions, string name)
+    {
+        byte[] license = "GPL\0"u8.ToArray();
+        byte[] log = new byte[64 * 1024];
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* code = instructions)
+        fixed (byte* licensePointer = license)
+        fixed (byte* logPointer = log)
+        {
+            Write32(attr, 0, type);
+            Write32(attr, 4, instructions.Length / 8);
+            Write64(attr, 8, (ulong)code);
+            Write64(attr, 16, (ulong)licensePointer);
+            Write32(attr, 24, 1);
+            Write32(attr, 28, log.Length);
+            Write64(attr, 32, (ulong)logPointer);
+            WriteName(attr + 48, name);
+            Write32(attr, 68, expectedAttachType);
+            long fd = Call(CommandProgramLoad, attr);
+            if (fd < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                string verifier = Encoding.ASCII.GetString(log, 0, Math.Max(0, Array.IndexOf(log, (byte)0))).Trim();
+                throw new IOException($"BPF_PROG_LOAD failed: {Libc.Describe(errno)}{(verifier.Length == 0 ? string.Empty : $"; the verifier said:\n{verifier}")}");
+            }
+
+            return new SafeFileHandle((nint)fd, ownsHandle: true);
+        }
+    }
+
+    /// <summary>Attaches a program to a cgroup; the attachment lasts as long as the returned link descriptor.</summary>
+    public static SafeFileHandle CreateLink(SafeFileHandle program, SafeFileHandle cgroup, int attachType)
+    {
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        Write32(attr, 0, Fd(program));
+        Write32(attr, 4, Fd(cgroup));
+        Write32(attr, 8, attachType);
+        return Descriptor(Call(CommandLinkCreate, attr), "BPF_LINK_CREATE");
+    }
+
+    /// <summary>Maps an array map made with <see cref="MapFlagMmapable"/> read-write into this process.</summary>
+    public static nint Map(SafeFileHandle map, nuint length)
+    {
+        nint address = (nint)Mmap(null, length, ProtRead | ProtWrite, MapShared, Fd(map), 0);
+        return address == -1 ? throw new IOException($"mmap of a BPF map failed: {Libc.Describe(Marshal.GetLastPInvokeError())}") : address;
+    }
+
+    public static void Unmap(nint address, nuint length) => _ = Munmap((void*)address, length);
+
+    private static long Call(int command, byte* attr) => Syscall(s_syscallNumber, command, attr, AttrSize);
+
+    private static SafeFileHandle Descriptor(long result, string command)
+    {
+        Check(result, command);
+        return new SafeFileHandle((nint)result, ownsHandle: true);
+    }
+
+    private static void Check(long result, string command)
+    {
+        if (result < 0)
+        {
+            throw new IOException($"{command} failed: {Libc.Describe(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
+    private static int Fd(SafeFileHandle handle) => (int)handle.DangerousGetHandle();
+
+    // bpf_attr is in host byte order; its 64-bit fields are 8-aligned in it.
+    private static void Write32(byte* attr, int offset, int value) => *(int*)(attr + offset) = value;
+
+    private static void Write64(byte* attr, int offset, ulong value) => *(ulong*)(attr + offset) = value;
+
+    private static void WriteName(byte* destination, string name) => Encoding.ASCII.GetBytes(name.AsSpan(0, Math.Min(name.Length, 15)), new Span<byte>(destination, 15));
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, long command, byte* attr, long size);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial void* Mmap(void* address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int Munmap(void* address, nuint length);
+}

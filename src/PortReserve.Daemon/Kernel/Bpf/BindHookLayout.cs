@@ -1,0 +1,54 @@
+namespace PortReserve.Daemon.Kernel.Bpf;
+
+/// <summary>
+/// What the bind hook's maps hold, shared by the program that reads them and the daemon that writes them.
+/// <list type="bullet">
+/// <item>Ports: an array indexed by <see cref="PortIndex"/> (TCP ports, then UDP ports); each element is a policy id,
+/// 0 for a port nobody holds exclusively.</item>
+/// <item>Policies: an array indexed by policy id; each element is <c>{ u32 kind; u32 tgid; u64 cgroup; }</c>. A runtime
+/// holder's binds are allowed to its process (tgid) and, when set, to every process in its cgroup; a persistent
+/// reservation's to root and to the uids and gids in the allow map.</item>
+/// <item>Allow: a hash set of <c>{ u32 policy; u32 kind (0 uid, 1 gid); u32 id; }</c>; policy 0 holds the administrators.</item>
+/// </list>
+/// Both arrays are mmap-able, so the daemon updates them with plain memory stores. The kernel lays elements out at a
+/// stride of the value size rounded up to 8 bytes.
+/// </summary>
+internal static class BindHookLayout
+{
+    public const int PortCount = 65536;
+    public const int PortEntries = 2 * PortCount;
+    public const int PortValueSize = 4;
+    public const int PortStride = 8;
+
+    public const int PolicyEntries = 131072;
+    public const int PolicyValueSize = 16;
+    public const int PolicyStride = 16;
+    public const int PolicyKindOffset = 0;
+    public const int PolicyTgidOffset = 4;
+    public const int PolicyCgroupOffset = 8;
+    public const uint RuntimeHolder = 1;
+    public const uint Persistent = 2;
+
+    public const int AllowKeySize = 12;
+    public const int AllowEntries = 65536;
+    public const uint AllowUid = 0;
+    public const uint AllowGid = 1;
+    public const uint AdministratorsPolicy = 0;
+
+    // struct bpf_sock_addr, and the protocol numbers the hook tells apart.
+    public const short ContextUserPort = 24;
+    public const short ContextProtocol = 36;
+    public const int IpProtocolTcp = 6;
+    public const int IpProtocolUdp = 17;
+
+    public static int PortIndex(PortReservationProtocol protocol, int port) => (protocol == PortReservationProtocol.Udp ? PortCount : 0) + port;
+
+    public static byte[] AllowKey(uint policy, uint kind, uint id)
+    {
+        byte[] key = new byte[AllowKeySize];
+        BitConverter.TryWriteBytes(key, policy);
+        BitConverter.TryWriteBytes(key.AsSpan(4), kind);
+        BitConverter.TryWriteBytes(key.AsSpan(8), id);
+        return key;
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace PortReserve.Daemon.Kernel.Bpf;
+
+/// <summary>
+/// The bind hook's three maps (<see cref="BindHookLayout"/>). The port and policy arrays are mapped into the daemon, so
+/// setting a port or a policy is a memory store the hook sees at once, with no system call; the allow set is a hash
+/// map updated with bpf(2). Writers order their stores so that the hook never finds a port pointing at a policy that is
+/// not written yet: a policy before the ports that name it, and the ports cleared before the policy.
+/// </summary>
+internal sealed unsafe class BindHookMaps : IDisposable
+{
+    private const nuint PortsLength = (nuint)(BindHookLayout.PortEntries * BindHookLayout.PortStride);
+    private const nuint PoliciesLength = (nuint)(BindHookLayout.PolicyEntries * BindHookLayout.PolicyStride);
+    private static readonly byte[] s_present = [1];
+
+    private readonly nint _ports;
+    private readonly nint _policies;
+
+    private BindHookMaps(SafeFileHandle ports, SafeFileHandle policies, SafeFileHandle allow)
+    {
+        Ports = ports;
+        Policies = policies;
+        Allow = allow;
+        _ports = Interop.Bpf.Map(ports, PortsLength);
+        _policies = Interop.Bpf.Map(policies, PoliciesLength);
+    }
+
+    public SafeFileHandle Ports { get; }
+
+    public SafeFileHandle Policies { get; }
+
+    public SafeFileHandle Allow { get; }
+
+    public static BindHookMaps Create()
+    {
+        var opened = new List<SafeFileHandle>();
+        try
+        {
+            SafeFileHandle ports = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeArray, 4, BindHookLayout.PortValueSize, BindHookLayout.PortEntries, Interop.Bpf.MapFlagMmapable, "pr_ports"));
+            SafeFileHandle policies = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeArray, 4, BindHookLayout.PolicyValueSize, BindHookLayout.PolicyEntries, Interop.Bpf.MapFlagMmapable, "pr_policies"));
+            SafeFileHandle allow = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeHash, BindHookLayout.AllowKeySize, 1, BindHookLayout.AllowEntries, 0, "pr_allow"));
+            return new BindHookMaps(ports, policies, allow);
+        }
+        catch
+        {
+            opened.ForEach(handle => handle.Dispose());
+            throw;
+        }
+    }
+
+    public void SetPort(PortReservationProtocol protocol, int port, uint policy)
+        => Volatile.Write(ref *(uint*)(_ports + (BindHookLayout.PortIndex(protocol, port) * BindHookLayout.PortStride)), policy);
+
+    public uint GetPort(PortReservationProtocol protocol, int port)
+        => Volatile.Read(ref *(uint*)(_ports + (BindHookLayout.PortIndex(protocol, port) * BindHookLayout.PortStride)));
+
+    /// <summary>Writes a policy; its kind goes last, so a hook reading it meanwhile sees either nothing or all of it.</summary>
+    public void SetPolicy(uint id, uint kind, uint tgid, ulong cgroup)
+    {
+        byte* entry = Entry(id);
+        Volatile.Write(ref *(uint*)(entry + BindHookLayout.PolicyTgidOffset), tgid);
+        Volatile.Write(ref *(ulong*)(entry + BindHookLayout.PolicyCgroupOffset), cgroup);
+        Volatile.Write(ref *(uint*)(entry + BindHookLayout.PolicyKindOffset), kind);
+    }
+
+    public void ClearPolicy(uint id) => SetPolicy(id, 0, 0, 0);
+
+    public void AddAllowed(uint policy, uint kind, uint id) => Interop.Bpf.UpdateElement(Allow, BindHookLayout.AllowKey(policy, kind, id), s_present);
+
+    public void RemoveAllowed(uint policy, uint kind, uint id) => Interop.Bpf.DeleteElement(Allow, BindHookLayout.AllowKey(policy, kind, id));
+
+    public void Dispose()
+    {
+        Interop.Bpf.Unmap(_ports, PortsLength);
+        Interop.Bpf.Unmap(_policies, PoliciesLength);
+        Ports.Dispose();
+        Policies.Dispose();
+        Allow.Dispose();
+    }
+
+    private static SafeFileHandle Keep(List<SafeFileHandle> opened, SafeFileHandle handle)
+    {
+        opened.Add(handle);
+        return handle;
+    }
+
+    private byte* Entry(uint id)
+        => id is > 0 and < BindHookLayout.PolicyEntries
+            ? (byte*)(_policies + (nint)(id * BindHookLayout.PolicyStride))
+            : throw new ArgumentOutOfRangeException(nameof(id), id, "not a policy id");
+}

@@ -1,0 +1,122 @@
+using static PortReserve.Daemon.Kernel.Bpf.BpfRegister;
+
+namespace PortReserve.Daemon.Kernel.Bpf;
+
+/// <summary>
+/// The cgroup bind hook (<c>BPF_PROG_TYPE_CGROUP_SOCK_ADDR</c>, attached to <c>INET4_BIND</c> and <c>INET6_BIND</c>). It
+/// runs on every bind on the machine, so the way through for a port nobody holds is a handful of instructions: port 0
+/// is allowed (the kernel chooses, and ip_local_reserved_ports steers it), a port with no entry is allowed, and a bind
+/// in another network namespace is allowed. Otherwise the port's policy decides; a refusal sets <c>EACCES</c>, the
+/// error Windows gives for a port reserved by someone else.
+/// </summary>
+internal static class BindHookProgram
+{
+    private const string Allow = "allow";
+    private const string Deny = "deny";
+
+    public static IReadOnlyList<BpfInstruction> Build(int portsMap, int policiesMap, int allowMap, ulong netnsCookie)
+    {
+        var asm = new BpfAssembler();
+
+        // The port, in host order; port 0 and protocols other than TCP and UDP are never ours.
+        asm.Move(R6, R1)
+            .Load32(R2, R6, BindHookLayout.ContextUserPort)
+            .NetworkToHost16(R2)
+            .JumpIfEqual(R2, 0, Allow)
+            .Load32(R3, R6, BindHookLayout.ContextProtocol)
+            .JumpIfEqual(R3, BindHookLayout.IpProtocolTcp, "lookup-port")
+            .JumpIfNotEqual(R3, BindHookLayout.IpProtocolUdp, Allow)
+            .Add(R2, BindHookLayout.PortCount)
+            .Label("lookup-port");
+
+        // The port's policy id; 0 means nobody holds it exclusively.
+        Lookup(asm, portsMap, R2, -4)
+            .JumpIfEqual(R0, 0, Allow)
+            .Load32(R7, R0, 0)
+            .JumpIfEqual(R7, 0, Allow);
+
+        // Only binds in the daemon's own network namespace are its business.
+        asm.Move(R1, R6)
+            .Call(BpfHelper.GetNetnsCookie)
+            .Load64(R1, unchecked((long)netnsCookie))
+            .JumpIfNotEqual(R0, R1, Allow);
+
+        Lookup(asm, policiesMap, R7, -8)
+            .JumpIfEqual(R0, 0, Deny)
+            .Move(R8, R0)
+            .Load32(R1, R8, BindHookLayout.PolicyKindOffset)
+            .JumpIfEqual(R1, (int)BindHookLayout.Persistent, "persistent");
+
+        // A runtime holder: its own process, or any process of its process tree's cgroup.
+        asm.Call(BpfHelper.GetCurrentPidTgid)
+            .ShiftRight(R0, 32)
+            .Load32(R1, R8, BindHookLayout.PolicyTgidOffset)
+            .JumpIfEqual(R0, R1, Allow)
+            .Load64(R9, R8, BindHookLayout.PolicyCgroupOffset)
+            .JumpIfEqual(R9, 0, Deny)
+            .Call(BpfHelper.GetCurrentCgroupId)
+            .JumpIfEqual(R0, R9, Allow)
+            .Jump(Deny);
+
+        // A persistent reservation: root, its uids and gids, then the administrators'.
+        asm.Label("persistent")
+            .Call(BpfHelper.GetCurrentUidGid)
+            .Move(R9, R0)
+            .Move32(R1, R0)
+            .JumpIfEqual(R1, 0, Allow);
+        AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowUid, idFromR9HighHalf: false);
+        AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowGid, idFromR9HighHalf: true);
+        AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowUid, idFromR9HighHalf: false);
+        AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowGid, idFromR9HighHalf: true);
+
+        asm.Label(Deny)
+            .Move(R1, -Interop.Bpf.EACCES)
+            .Call(BpfHelper.SetReturnValue)
+            .Move(R0, 0)
+            .Exit()
+            .Label(Allow)
+            .Move(R0, 1)
+            .Exit();
+        return asm.Build();
+    }
+
+    /// <summary>R0 = the element of <paramref name="map"/> whose 4-byte key is <paramref name="key"/> (via the stack slot at <paramref name="slot"/>), or 0.</summary>
+    private static BpfAssembler Lookup(BpfAssembler asm, int map, BpfRegister key, short slot)
+        => asm.Store32(R10, slot, key)
+            .LoadMap(R1, map)
+            .Move(R2, R10)
+            .Add(R2, slot)
+            .Call(BpfHelper.MapLookupElement);
+
+    /// <summary>Allows the bind when the allow map has {policy (R7, or 0 for administrators), kind, id from R9}.</summary>
+    private static void AllowedIf(BpfAssembler asm, int allowMap, BpfRegister? policy, uint kind, bool idFromR9HighHalf)
+    {
+        const short Key = -24;
+        if (policy is { } register)
+        {
+            asm.Store32(R10, Key, register);
+        }
+        else
+        {
+            asm.Store32(R10, Key, (int)BindHookLayout.AdministratorsPolicy);
+        }
+
+        asm.Move(R1, R9);
+        if (idFromR9HighHalf)
+        {
+            asm.ShiftRight(R1, 32);
+        }
+        else
+        {
+            asm.Move32(R1, R1);
+        }
+
+        asm.Store32(R10, Key + 4, (int)kind)
+            .Store32(R10, Key + 8, R1)
+            .LoadMap(R1, allowMap)
+            .Move(R2, R10)
+            .Add(R2, Key)
+            .Call(BpfHelper.MapLookupElement)
+            .JumpIfNotEqual(R0, 0, Allow);
+    }
+}

@@ -1,0 +1,12 @@
+namespace PortReserve.Daemon.Kernel.Bpf;
+
+/// <summary>The kernel helpers the bind hook calls, by their numbers in <c>&lt;linux/bpf.h&gt;</c>.</summary>
+internal enum BpfHelper
+{
+    MapLookupElement = 1,
+    GetCurrentPidTgid = 14,
+    GetCurrentUidGid = 15,
+    GetCurrentCgroupId = 80,
+    GetNetnsCookie = 122,
+    SetReturnValue = 187,
+}

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Sockets;
+using PortReserve.Daemon.Kernel;
+using PortReserve.Daemon.Kernel.Bpf;
+
+namespace PortReserve.Daemon.Tests.Kernel;
+
+/// <summary>
+/// The bind hook attached for real, with real sockets binding against it. It is attached at the root of the machine's
+/// cgroup tree, so these run only as root inside a private network namespace (./test.sh gives both), where the hook's
+/// namespace check confines it.
+/// </summary>
+public sealed class BindHookTests : IDisposable
+{
+    private const int Held = 45555;
+    private readonly BindHookMaps? _maps;
+    private readonly CgroupHierarchy? _cgroups;
+
+    public BindHookTests()
+    {
+        bool privateNamespace = new FileInfo("/proc/self/ns/net").LinkTarget != new FileInfo("/proc/1/ns/net").LinkTarget;
+        Assert.SkipUnless(Environment.UserName == "root" && privateNamespace, "attaching bind hooks needs root, in a private network namespace (./test.sh)");
+        _cgroups = CgroupHierarchy.Find(out string? missing);
+        Assert.SkipWhen(_cgroups is null, missing ?? string.Empty);
+        _maps = BindHookMaps.Create();
+    }
+
+    public void Dispose() => _maps?.Dispose();
+
+    [Theory]
+    [InlineData(AddressFamily.InterNetwork, false)]
+    [InlineData(AddressFamily.InterNetworkV6, false)]
+    [InlineData(AddressFamily.InterNetworkV6, true)]
+    public void HeldPort_IsRefusedWithAccessDeniedToAnotherProcess_WhileOtherPortsAndPortZeroBind(AddressFamily family, bool dualStack)
+    {
+        HoldForAnotherProcess(PortReservationProtocol.Tcp, Held);
+        using BindHook hook = Attach(NetworkNamespace.Cookie());
+
+        SocketError refused = Bind(family, SocketType.Stream, Held, dualStack);
+
+        Assert.Equal(SocketError.AccessDenied, refused);
+        Assert.Equal(SocketError.Success, Bind(family, SocketType.Stream, Held + 1, dualStack));
+        Assert.Equal(SocketError.Success, Bind(family, SocketType.Stream, 0, dualStack));
+        Assert.Equal(SocketError.Success, Bind(family, SocketType.Dgram, Held, dualStack));
+    }
+
+    [Fact]
+    public void HeldPort_BindsForItsHolderProcess_AndForItsProcessTreesCgroup()
+    {
+        using BindHook hook = Attach(NetworkNamespace.Cookie());
+
+        _maps!.SetPolicy(1, BindHookLayout.RuntimeHolder, (uint)Environment.ProcessId, 0);
+        _maps.SetPort(PortReservationProtocol.Udp, Held, 1);
+        SocketError byHolder = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
+        _maps.SetPolicy(1, BindHookLayout.RuntimeHolder, 1, CgroupHierarchy.IdOf(_cgroups!.CgroupOf(Environment.ProcessId)));
+        SocketError byTree = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
+        _maps.SetPolicy(1, BindHookLayout.RuntimeHolder, 1, 0);
+        SocketError byNeither = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
+
+        Assert.Equal((SocketError.Success, SocketError.Success, SocketError.AccessDenied), (byHolder, byTree, byNeither));
+    }
+
+    [Fact]
+    public void PersistentPort_BindsForRoot()
+    {
+        using BindHook hook = Attach(NetworkNamespace.Cookie());
+        _maps!.SetPolicy(2, BindHookLayout.Persistent, 0, 0);
+        _maps.SetPort(PortReservationProtocol.Tcp, Held, 2);
+
+        Assert.Equal(SocketError.Success, Bind(AddressFamily.InterNetwork, SocketType.Stream, Held));
+    }
+
+    [Fact]
+    public void HookOfAnotherNamespace_LeavesThisOnesBindsAlone()
+    {
+        HoldForAnotherProcess(PortReservationProtocol.Tcp, Held);
+        using BindHook hook = Attach(NetworkNamespace.Cookie() + 1);
+
+        Assert.Equal(SocketError.Success, Bind(AddressFamily.InterNetwork, SocketType.Stream, Held));
+    }
+
+    [Fact]
+    public void ClearedPort_BindsAgain_AndADisposedHookRefusesNothing()
+    {
+        HoldForAnotherProcess(PortReservationProtocol.Tcp, Held);
+        SocketError refused;
+        using (BindHook hook = Attach(NetworkNamespace.Cookie()))
+        {
+            refused = Bind(AddressFamily.InterNetwork, SocketType.Stream, Held);
+            _maps!.SetPort(PortReservationProtocol.Tcp, Held, 0);
+            Assert.Equal(SocketError.Success, Bind(AddressFamily.InterNetwork, SocketType.Stream, Held));
+            HoldForAnotherProcess(PortReservationProtocol.Tcp, Held);
+        }
+
+        Assert.Equal(SocketError.AccessDenied, refused);
+        Assert.Equal(SocketError.Success, Bind(AddressFamily.InterNetwork, SocketType.Stream, Held));
+    }
+
+    /// <summary>Holds the port for pid 1, which is never this test.</summary>
+    private void HoldForAnotherProcess(PortReservationProtocol protocol, int port)
+    {
+        _maps!.SetPolicy(1, BindHookLayout.RuntimeHolder, tgid: 1, cgroup: 0);
+        _maps.SetPort(protocol, port, 1);
+    }
+
+    private BindHook Attach(ulong cookie)
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle root = _cgroups!.OpenRoot();
+        return BindHook.Attach(_maps!, cookie, root);
+    }
+
+    private static SocketError Bind(AddressFamily family, SocketType type, int port, bool dualStack = false)
+    {
+        using var socket = new Socket(family, type, type == SocketType.Stream ? ProtocolType.Tcp : ProtocolType.Udp);
+        if (family == AddressFamily.InterNetworkV6)
+        {
+            socket.DualMode = dualStack;
+        }
+
+        try
+        {
+            socket.Bind(new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback, port));
+            return SocketError.Success;
+        }
+        catch (SocketException e)
+        {
+            return e.SocketErrorCode;
+        }
+    }
+}
