@@ -49,4 +49,13 @@ internal sealed record StatusJson(
 
     [JsonPropertyName("metricsAddress")]
     public string? MetricsAddress { get; init; }
+
+    [JsonPropertyName("exclusiveBindsMode")]
+    public string ExclusiveBindsMode { get; init; } = "off";
+
+    [JsonPropertyName("exclusiveBindsActive")]
+    public bool ExclusiveBindsActive { get; init; }
+
+    [JsonPropertyName("exclusiveBindsDetail")]
+    public string ExclusiveBindsDetail { get; init; } = string.Empty;
 }

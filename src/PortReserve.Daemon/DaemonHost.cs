@@ -59,14 +59,17 @@ internal sealed class DaemonHost : IAsyncDisposable
         AccessPolicy access = AccessPolicy.Resolve(options.AdminGroup);
         DaemonCounters counters = shutdown.AddSync(new DaemonCounters(version));
 
+        // The bind hook first: the table keeps a journal of its changes only for it to mirror.
+        ExclusiveBindsSink exclusive = shutdown.AddSync(ExclusiveBindsSink.Open(options.ExclusiveBinds, access.AdminGroupId, logger));
+
         // The table as it starts: stored persistent reservations (new tokens), then the kernel list's system exclusions.
         PortRange wildcard = options.WildcardRange ?? ReadEphemeralRange();
         var quotas = new QuotaPolicy(options.MaxRuntimePortsPerUid, options.MaxRuntimeReservationsPerUid);
-        var table = new ReservationTable(wildcard, quotas, new SocketPortUsage());
+        var table = new ReservationTable(wildcard, quotas, new SocketPortUsage(), recordChanges: exclusive.IsActive);
         IReadOnlyList<StoredReservation> stored = store.LoadAll();
         foreach (StoredReservation reservation in stored)
         {
-            table.RestorePersistent(reservation.Block, reservation.Consumers);
+            table.RestorePersistent(reservation.Block, ConsumerNames.WithGroupMembers(reservation.Consumers));
         }
 
         DaemonLog.PersistentRestored(logger, stored.Count, store.FilePath, access.Describe());
@@ -77,16 +80,17 @@ internal sealed class DaemonHost : IAsyncDisposable
         shutdown.AddSync(kernel);
         table.AddSystemExclusions(systemExclusions);
 
-        // From here on the ledger owns the table.
-        ReservationLedger ledger = shutdown.Add(new ReservationLedger(table, [kernel], counters, logger));
+        // From here on the ledger owns the table. Its first commit enforces the restored reservations before anything is served.
+        ReservationLedger ledger = shutdown.Add(new ReservationLedger(table, [kernel, exclusive], counters, logger));
         await ledger.StartAsync().ConfigureAwait(false);
+        ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups)) : null;
         var audit = new RequestAudit(counters, logger);
-        var runtime = new RuntimeReservations(ledger, audit, counters, logger);
+        var runtime = new RuntimeReservations(ledger, trees, audit, counters, logger);
         shutdown.Add(runtime.ReleaseAllAsync);
         PersistentReservations persistent = shutdown.AddSync(new PersistentReservations(ledger, store, access, audit, counters, time, logger));
         var connections = new ConnectionLimits(options.MaxConnections, options.MaxConnectionsPerUid);
         var identity = new DaemonIdentity(version, options.SocketPath, options.StateDirectory, time) { PortServerAddress = options.PortServerAddress, MetricsAddress = options.MetricsListen };
-        var handlers = new RequestHandlers(runtime, persistent, new StatusReporter(identity, ledger, kernel, connections), access);
+        var handlers = new RequestHandlers(runtime, persistent, new StatusReporter(identity, ledger, kernel, exclusive, connections), access);
 
         // Endpoints last, the main socket after the others: a status reply on it means every endpoint is up.
         if (options.MetricsListen is { } metricsAddress)
@@ -102,7 +106,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         }
 
         shutdown.Add(DaemonListener.Start(options.SocketPath, handlers, connections, logger));
-        DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, wildcard);
+        DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, exclusive.Detail, wildcard);
     }
 
     private static FileStream LockStateDirectory(string stateDirectory)

@@ -7,8 +7,8 @@ namespace PortReserve.Daemon;
 /// <summary>Every log line the daemon writes, with stable event ids.</summary>
 internal static partial class DaemonLog
 {
-    [LoggerMessage(1, LogLevel.Information, "portreserved {Version} listening on {SocketPath}; state in {StateDirectory}; kernel sync {KernelSync}; wildcard range {WildcardRange}")]
-    public static partial void Started(ILogger logger, string version, string socketPath, string stateDirectory, string kernelSync, PortRange wildcardRange);
+    [LoggerMessage(1, LogLevel.Information, "portreserved {Version} listening on {SocketPath}; state in {StateDirectory}; kernel sync {KernelSync}; exclusive binds {ExclusiveBinds}; wildcard range {WildcardRange}")]
+    public static partial void Started(ILogger logger, string version, string socketPath, string stateDirectory, string kernelSync, string exclusiveBinds, PortRange wildcardRange);
 
     [LoggerMessage(2, LogLevel.Information, "portreserved stopping: runtime reservations released")]
     public static partial void Stopping(ILogger logger);
@@ -21,6 +21,9 @@ internal static partial class DaemonLog
 
     [LoggerMessage(12, LogLevel.Information, "released {Block} of pid {Pid} uid {Uid}: its {Holder} went away")]
     public static partial void ReleasedWithHolder(ILogger logger, PortBlock block, int pid, uint uid, string holder);
+
+    [LoggerMessage(18, LogLevel.Information, "pid {Pid} uid {Uid} shares its runtime reservations with the processes it starts (cgroup {Cgroup})")]
+    public static partial void ProcessTreeShared(ILogger logger, int pid, uint uid, ulong cgroup);
 
     [LoggerMessage(13, LogLevel.Information, "created persistent {Block} for uid {Uid} (pid {Pid}); consumers: {Consumers}")]
     public static partial void PersistentCreated(ILogger logger, PortBlock block, int pid, uint uid, string consumers);
@@ -71,6 +74,9 @@ internal static partial class DaemonLog
 
     [LoggerMessage(40, LogLevel.Warning, "kernel sync off: {Path} is not writable ({Reason}); reservations are not enforced in the kernel (use --kernel-sync on to require it)")]
     public static partial void KernelSyncUnavailable(ILogger logger, string path, string reason);
+
+    [LoggerMessage(47, LogLevel.Warning, "exclusive binds off: {Reason}; reserved ports are kept from automatic port choice, but anyone may still bind them by number (use --exclusive-binds on to require them)")]
+    public static partial void ExclusiveBindsUnavailable(ILogger logger, string reason);
 
     [LoggerMessage(41, LogLevel.Warning, "cannot read {Path}: {Reason}; no system exclusions known")]
     public static partial void KernelListUnreadable(ILogger logger, string path, string reason);

@@ -13,6 +13,9 @@ internal sealed record DaemonOptions
 
     public KernelSyncMode KernelSync { get; init; } = KernelSyncMode.Auto;
 
+    /// <summary>Whether binds to reserved ports are refused to all but their holders (cgroup BPF bind hooks).</summary>
+    public ExclusiveBindsMode ExclusiveBinds { get; init; } = ExclusiveBindsMode.Auto;
+
     /// <summary>The range wildcard requests are served from; null means the kernel's ip_local_port_range.</summary>
     public PortRange? WildcardRange { get; init; }
 

@@ -11,6 +11,7 @@ using PortReserve.Protocol;
 var socket = new Option<string>("--socket") { Description = $"Unix socket to listen on (default: {SocketLocations.SystemSocket} as root, else $XDG_RUNTIME_DIR/portreserve/portreserved.sock)" };
 var stateDir = new Option<string>("--state-dir") { Description = $"Directory for persistent state (default: {DaemonPaths.SystemStateDirectory} as root, else $XDG_STATE_HOME/portreserve)" };
 var kernelSync = new Option<KernelSyncMode>("--kernel-sync") { Description = "Mirror reservations into net.ipv4.ip_local_reserved_ports: auto (when writable), on (required), off", DefaultValueFactory = _ => KernelSyncMode.Auto };
+var exclusiveBinds = new Option<ExclusiveBindsMode>("--exclusive-binds") { Description = "Refuse binds to reserved ports by anyone but their holders (cgroup BPF bind hooks): auto (when the kernel allows), on (required), off", DefaultValueFactory = _ => ExclusiveBindsMode.Auto };
 var wildcardRange = new Option<PortRange?>("--wildcard-range") { Description = "LO-HI range that wildcard requests are served from (default: net.ipv4.ip_local_port_range)", CustomParser = ParseRange };
 var adminGroup = new Option<string>("--admin-group") { Description = "Group whose members may create and delete persistent reservations, besides root", DefaultValueFactory = _ => new DaemonOptions().AdminGroup };
 var portServer = new Option<string>("--portserver-address") { Description = "Also serve Google's portserver protocol (portpicker's PORTSERVER_ADDRESS) on this AF_UNIX address; a leading @ means the abstract namespace" };
@@ -29,7 +30,7 @@ maxPorts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError(
 
 var root = new RootCommand("portreserved: the PortReserve daemon. Owns the machine's TCP/UDP port reservation table and enforces it in the kernel's reserved port list.")
 {
-    socket, stateDir, kernelSync, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, maxReservations, maxConnections, maxConnectionsPerUid, logLevel,
+    socket, stateDir, kernelSync, exclusiveBinds, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, maxReservations, maxConnections, maxConnectionsPerUid, logLevel,
 };
 
 root.SetAction(async (parseResult, _) =>
@@ -40,6 +41,7 @@ root.SetAction(async (parseResult, _) =>
         SocketPath = parseResult.GetValue(socket) ?? defaults.SocketPath,
         StateDirectory = parseResult.GetValue(stateDir) ?? defaults.StateDirectory,
         KernelSync = parseResult.GetValue(kernelSync),
+        ExclusiveBinds = parseResult.GetValue(exclusiveBinds),
         WildcardRange = parseResult.GetValue(wildcardRange),
         AdminGroup = parseResult.GetValue(adminGroup)!,
         PortServerAddress = parseResult.GetValue(portServer),

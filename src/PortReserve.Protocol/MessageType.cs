@@ -11,6 +11,7 @@ internal enum MessageType : byte
     CreatePersistent = 6,
     LookupPersistent = 7,
     DeletePersistent = 8,
+    ShareWithChildProcesses = 9,
 
     ReplyBit = 0x80,
 }

@@ -30,6 +30,15 @@ internal sealed record StatusReply(
 
     public string MetricsAddress { get; init; } = string.Empty;
 
+    /// <summary>The exclusive binds setting: auto, on or off.</summary>
+    public string ExclusiveBindsMode { get; init; } = "off";
+
+    /// <summary>True when binds to reserved ports are refused to all but their holders.</summary>
+    public bool ExclusiveBindsActive { get; init; }
+
+    /// <summary>A sentence on exclusive binds (where the hooks are, or why they are off).</summary>
+    public string ExclusiveBindsDetail { get; init; } = string.Empty;
+
     public void Write(ref FrameWriter writer)
     {
         writer.WriteString(Version);
@@ -56,6 +65,9 @@ internal sealed record StatusReply(
         writer.WriteInt32(MaxRuntimeReservationsPerUid);
         writer.WriteString(PortServerAddress);
         writer.WriteString(MetricsAddress);
+        writer.WriteString(ExclusiveBindsMode);
+        writer.WriteByte(ExclusiveBindsActive ? (byte)1 : (byte)0);
+        writer.WriteString(ExclusiveBindsDetail);
     }
 
     public static StatusReply Read(ref FrameReader reader)
@@ -82,6 +94,9 @@ internal sealed record StatusReply(
             MaxRuntimeReservationsPerUid = reader.ReadInt32(),
             PortServerAddress = reader.ReadString(),
             MetricsAddress = reader.ReadString(),
+            ExclusiveBindsMode = reader.ReadString(),
+            ExclusiveBindsActive = reader.ReadByte() != 0,
+            ExclusiveBindsDetail = reader.ReadString(),
         };
         reader.EnsureEnd();
         return reply;

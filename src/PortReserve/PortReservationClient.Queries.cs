@@ -54,6 +54,9 @@ public sealed partial class PortReservationClient
             MaxRuntimeReservationsPerUid = status.MaxRuntimeReservationsPerUid,
             PortServerAddress = status.PortServerAddress.Length == 0 ? null : status.PortServerAddress,
             MetricsAddress = status.MetricsAddress.Length == 0 ? null : status.MetricsAddress,
+            ExclusiveBindsMode = status.ExclusiveBindsMode,
+            ExclusiveBindsActive = status.ExclusiveBindsActive,
+            ExclusiveBindsDetail = status.ExclusiveBindsDetail,
         };
     }
 

@@ -97,6 +97,22 @@ public sealed partial class PortReservationClient : IAsyncDisposable
         SocketAssociation.Associate(socket, new SocketAssociation(grant.Block, owner: null, _connection.Lost));
     }
 
+    /// <summary>
+    /// Lets the processes this process starts from now on (its children, their children, and so on) bind this client's
+    /// runtime reservations, as this process may; others are still refused. Call it before starting them: the daemon
+    /// moves this process into a cgroup of its own (beneath the one it is in), which the processes it starts afterwards
+    /// are born into. <c>portreserve run</c> does this for its command. When the daemon does not enforce exclusive binds
+    /// (see <see cref="PortReserveStatus.ExclusiveBindsActive"/>) anyone may bind reserved ports, and this does nothing.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels waiting for the daemon.</param>
+    /// <returns>A task that completes when the processes started from now on may bind.</returns>
+    /// <exception cref="PortReservationException">OperationNotSupported when the daemon cannot give this process a cgroup of its own.</exception>
+    public async ValueTask ShareWithChildProcessesAsync(CancellationToken cancellationToken = default)
+    {
+        Reply reply = await _connection.RequestAsync(MessageType.ShareWithChildProcesses, default(EmptyRequest), cancellationToken).ConfigureAwait(false);
+        reply.ThrowIfError();
+    }
+
     /// <summary>Disconnects; every runtime reservation acquired through this client is released by the daemon.</summary>
     /// <returns>A task that completes when the connection is closed.</returns>
     public async ValueTask DisposeAsync()

@@ -69,6 +69,15 @@ public sealed class PortReserveStatus
     /// <summary>Where Prometheus metrics are served; null when that is off.</summary>
     public string? MetricsAddress { get; init; }
 
+    /// <summary>The exclusive binds setting: <c>auto</c>, <c>on</c> or <c>off</c>.</summary>
+    public string ExclusiveBindsMode { get; init; } = "off";
+
+    /// <summary>True when the kernel refuses binds to reserved ports by anyone but their holders (as Windows does).</summary>
+    public bool ExclusiveBindsActive { get; init; }
+
+    /// <summary>A sentence on exclusive binds: where the bind hooks are attached, or why they are off.</summary>
+    public string ExclusiveBindsDetail { get; init; } = string.Empty;
+
     /// <summary>The socket the daemon listens on.</summary>
     public required string SocketPath { get; init; }
 

@@ -8,7 +8,15 @@ using PortReserve;
 //   release TOKEN              try to release someone's token
 //   associate TOKEN tcp|udp    try to associate a socket with someone's token
 //   bind TOKEN tcp|udp         associate a socket with a token and bind it to port 0; print "ok PORT"
-// Prints "ok ..." or "error KIND message"; exits 0 on success, 1 on a PortReservationException.
+//   try-bind tcp|udp PORT [ipv4|ipv6|dual]
+//                              bind a plain socket (no reservation, no daemon) to PORT on loopback; print "ok PORT" or
+//                              "refused SOCKETERROR", as any program's own bind would fare
+// Prints "ok ..." or "error KIND message"; exits 0 on success, 1 on a PortReservationException or a refused bind.
+if (args is ["try-bind", var plainProtocol, var plainPort, ..])
+{
+    return TryBind(ParseProtocol(plainProtocol), int.Parse(plainPort, CultureInfo.InvariantCulture), args.Length > 3 ? args[3] : "ipv4");
+}
+
 try
 {
     await using PortReservationClient client = await PortReservationClient.ConnectAsync();
@@ -52,6 +60,24 @@ catch (PortReservationException e)
 {
     Console.WriteLine($"error {e.Kind} {e.Message}");
     return 1;
+}
+
+static int TryBind(PortReservationProtocol protocol, int port, string family)
+{
+    using Socket socket = family == "ipv4"
+        ? NewSocket(protocol)
+        : new Socket(AddressFamily.InterNetworkV6, protocol == PortReservationProtocol.Tcp ? SocketType.Stream : SocketType.Dgram, protocol == PortReservationProtocol.Tcp ? ProtocolType.Tcp : ProtocolType.Udp) { DualMode = family == "dual" };
+    try
+    {
+        socket.Bind(new IPEndPoint(family == "ipv4" ? IPAddress.Loopback : family == "dual" ? IPAddress.IPv6Any : IPAddress.IPv6Loopback, port));
+        Console.WriteLine($"ok {((IPEndPoint)socket.LocalEndPoint!).Port}");
+        return 0;
+    }
+    catch (SocketException e)
+    {
+        Console.WriteLine($"refused {e.SocketErrorCode}");
+        return 1;
+    }
 }
 
 static PortReservationProtocol ParseProtocol(string text) => text == "udp" ? PortReservationProtocol.Udp : PortReservationProtocol.Tcp;

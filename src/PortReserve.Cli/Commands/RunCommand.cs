@@ -74,6 +74,16 @@ internal static class RunCommand
         var held = new List<PortReservation>();
         try
         {
+            // The command and everything it starts may bind the blocks, not only this process.
+            try
+            {
+                await client.ShareWithChildProcessesAsync(cancellationToken);
+            }
+            catch (PortReservationException e) when (e.Kind == PortReservationErrorKind.OperationNotSupported)
+            {
+                await context.Error.WriteLineAsync($"portreserve: warning: {e.Message}; the command's own binds to its ports will be refused");
+            }
+
             foreach (BlockArgument block in blocks)
             {
                 held.Add(await client.AcquireAsync(block.Protocol, block.Start, block.Count, cancellationToken));

@@ -40,6 +40,9 @@ internal static class StatusCommand
             MaxRuntimeReservationsPerUid = s.MaxRuntimeReservationsPerUid,
             PortServerAddress = s.PortServerAddress,
             MetricsAddress = s.MetricsAddress,
+            ExclusiveBindsMode = s.ExclusiveBindsMode,
+            ExclusiveBindsActive = s.ExclusiveBindsActive,
+            ExclusiveBindsDetail = s.ExclusiveBindsDetail,
         };
         return output.WriteLineAsync(JsonSerializer.Serialize(json, CliJsonContext.Default.StatusJson));
     }
@@ -50,6 +53,7 @@ internal static class StatusCommand
         await output.WriteLineAsync($"socket:         {s.SocketPath}");
         await output.WriteLineAsync($"state:          {s.StateDirectory}");
         await output.WriteLineAsync($"kernel sync:    {s.KernelSyncMode}: {s.KernelSyncDetail}");
+        await output.WriteLineAsync($"exclusive binds: {s.ExclusiveBindsMode}: {s.ExclusiveBindsDetail}");
         await output.WriteLineAsync($"kernel list:    {s.KernelListMatches switch { true => "matches the table", false => "DIFFERS from the table (a write may have been in progress; check again)", null => "not checked (sync off)" }}");
         await output.WriteLineAsync($"reservations:   runtime {s.RuntimeTcpReservations} TCP + {s.RuntimeUdpReservations} UDP, persistent {s.PersistentTcpReservations} TCP + {s.PersistentUdpReservations} UDP, {s.SystemExclusions} system exclusion range(s)");
         await output.WriteLineAsync($"wildcard range: {s.WildcardStartPort}-{s.WildcardEndPort}; largest free block {s.LargestFreeTcpBlock} TCP, {s.LargestFreeUdpBlock} UDP port(s)");

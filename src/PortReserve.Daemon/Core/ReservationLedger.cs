@@ -63,12 +63,25 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         return result;
     }
 
-    public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester)
+    /// <summary>
+    /// Checks that the requester may use the token's reservation. Using a persistent one is mirrored into the kernel
+    /// (its process may then bind the ports), so the answer waits for that.
+    /// </summary>
+    public async Task<TableResult<Reservation>> AuthorizeAsync(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId)
     {
+        TableResult<Reservation> result;
+        KernelCommit commit = default;
         lock (_gate)
         {
-            return _table.Authorize(token, protocol, requester);
+            result = _table.Authorize(token, protocol, requester, holderId);
+            if (_table.HasChanges)
+            {
+                commit = Changed();
+            }
         }
+
+        await WaitLoggedAsync(commit).ConfigureAwait(false);
+        return result;
     }
 
     public TableResult<Reservation> FindPersistent(PortBlock block)
@@ -133,6 +146,22 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         return WaitLoggedAsync(commit);
     }
 
+    /// <summary>
+    /// Names a runtime holder's process tree (the cgroup its process was moved into), so that every process in it may
+    /// bind the holder's ports; done once the kernel sinks know.
+    /// </summary>
+    public Task AssignProcessTreeAsync(long holderId, int pid, ulong cgroup)
+    {
+        KernelCommit commit;
+        lock (_gate)
+        {
+            _table.AssignProcessTree(holderId, pid, cgroup);
+            commit = Changed();
+        }
+
+        return WaitLoggedAsync(commit);
+    }
+
     /// <summary>Drops every runtime reservation (shutdown) and waits until the kernel no longer holds them.</summary>
     public async Task<IReadOnlyList<Reservation>> ReleaseAllRuntimeAsync()
     {
@@ -154,6 +183,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         {
             snapshot.Version = _version;
             _table.CopyKernelPorts(snapshot.All, snapshot.Reserved);
+            _table.TakeChanges(snapshot.Changes);
         }
     }
 

@@ -124,8 +124,13 @@ internal sealed class KernelCommitter : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Applies the snapshot to every sink, each whether or not another failed (each sink must see every change once),
+    /// and returns the first failure, which fails the round.
+    /// </summary>
     private Exception? ApplyToSinks()
     {
+        Exception? failure = null;
         foreach (IKernelSink sink in _sinks)
         {
             _snapshot.Discovered.Clear();
@@ -137,7 +142,8 @@ internal sealed class KernelCommitter : IAsyncDisposable
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
             {
                 DaemonLog.KernelWriteFailed(_logger, sink.Name, e);
-                return e;
+                failure ??= e;
+                continue;
             }
 
             TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
@@ -149,7 +155,8 @@ internal sealed class KernelCommitter : IAsyncDisposable
             }
         }
 
-        return null;
+        _snapshot.Changes.Clear();
+        return failure;
     }
 
     private void Complete(long version, Exception? failure)

@@ -14,6 +14,9 @@ internal sealed class KernelSnapshot
     /// <summary>The ports held by reservations (the entries the daemon owns).</summary>
     public PortSet Reserved { get; } = new();
 
+    /// <summary>The table's changes since the previous snapshot, in order, for sinks that mirror reservations one by one.</summary>
+    public List<ReservationChange> Changes { get; } = [];
+
     /// <summary>Filled by a sink: entries someone else added to the kernel, which must become system exclusions.</summary>
     public PortSet Discovered { get; } = new();
 }

@@ -17,8 +17,14 @@ internal sealed class ReservationTable : IReservationView
     private readonly UidQuotas _quotas;
     private readonly WildcardSearch _wildcard;
     private readonly Func<ulong> _tokenSource;
+    private readonly List<ReservationChange>? _changes;
 
-    public ReservationTable(PortRange wildcardRange, QuotaPolicy quotas, IPortUsage portUsage, Func<ulong>? tokenSource = null)
+    /// <param name="wildcardRange">Where wildcard requests are served from.</param>
+    /// <param name="quotas">Per-uid limits on runtime reservations.</param>
+    /// <param name="portUsage">Tells whether a port is bound by a socket.</param>
+    /// <param name="tokenSource">Token generator (cryptographic random unless a test gives one).</param>
+    /// <param name="recordChanges">Keep a journal of changes for <see cref="TakeChanges"/> (a kernel sink mirrors them).</param>
+    public ReservationTable(PortRange wildcardRange, QuotaPolicy quotas, IPortUsage portUsage, Func<ulong>? tokenSource = null, bool recordChanges = false)
     {
         if (!wildcardRange.IsValid)
         {
@@ -28,6 +34,7 @@ internal sealed class ReservationTable : IReservationView
         _quotas = new UidQuotas(quotas);
         _wildcard = new WildcardSearch(wildcardRange, _system, portUsage);
         _tokenSource = tokenSource ?? new TokenSource().Next;
+        _changes = recordChanges ? [] : null;
     }
 
     public PortRange WildcardRange => _wildcard.Range;
@@ -147,8 +154,12 @@ internal sealed class ReservationTable : IReservationView
         return reservation;
     }
 
-    /// <summary>Checks that <paramref name="requester"/> may associate sockets of <paramref name="protocol"/> with the token's block.</summary>
-    public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester)
+    /// <summary>
+    /// Checks that <paramref name="requester"/> may associate sockets of <paramref name="protocol"/> with the token's block.
+    /// A persistent reservation's use is then granted to the requester's process for as long as <paramref name="holderId"/>
+    /// (its connection) lasts: its own credentials, supplementary groups included, were what allowed it.
+    /// </summary>
+    public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId)
     {
         if (Find(token) is not { } reservation)
         {
@@ -167,6 +178,11 @@ internal sealed class ReservationTable : IReservationView
             return new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} reserves {Name(reservation.Block.Protocol)} ports; the socket is {Name(p)}");
         }
 
+        if (reservation.Owner is null)
+        {
+            _changes?.Add(ReservationChange.UseGranted(reservation, holderId, requester.Pid));
+        }
+
         return reservation;
     }
 
@@ -179,7 +195,27 @@ internal sealed class ReservationTable : IReservationView
             Forget(reservation);
         }
 
+        _changes?.Add(ReservationChange.HolderGone(holderId));
         return held;
+    }
+
+    /// <summary>
+    /// Names the process tree (a cgroup) of a runtime holder whose process is <paramref name="pid"/>: its reservations,
+    /// those it holds and those it acquires later, may then be bound by every process in that cgroup.
+    /// </summary>
+    public void AssignProcessTree(long holderId, int pid, ulong cgroup) => _changes?.Add(ReservationChange.TreeAssigned(holderId, pid, cgroup));
+
+    /// <summary>True when changes wait for <see cref="TakeChanges"/>.</summary>
+    public bool HasChanges => _changes is { Count: > 0 };
+
+    /// <summary>Moves the changes made since the last call into <paramref name="destination"/>, in order.</summary>
+    public void TakeChanges(List<ReservationChange> destination)
+    {
+        if (_changes is { Count: > 0 })
+        {
+            destination.AddRange(_changes);
+            _changes.Clear();
+        }
     }
 
     /// <summary>Drops every runtime reservation (shutdown).</summary>
@@ -290,6 +326,7 @@ internal sealed class ReservationTable : IReservationView
 
     private Reservation Add(Reservation reservation)
     {
+        _changes?.Add(ReservationChange.Added(reservation));
         _byToken.Add(reservation.Token, reservation);
         Space(reservation.Block.Protocol).Add(reservation);
         if (reservation.Owner is { } owner)
@@ -304,6 +341,7 @@ internal sealed class ReservationTable : IReservationView
     /// <summary>Takes a reservation out of the token index, its port space and its owner's quota (its holder is already done with).</summary>
     private void Forget(Reservation reservation)
     {
+        _changes?.Add(ReservationChange.Removed(reservation));
         _byToken.Remove(reservation.Token);
         Space(reservation.Block.Protocol).Remove(reservation);
         if (reservation.Owner is { } owner)

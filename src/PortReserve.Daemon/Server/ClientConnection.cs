@@ -139,7 +139,7 @@ internal sealed class ClientConnection
             case MessageType.Release:
                 return Track(header, _handlers.Runtime.ReleaseAsync(TokenRequest.Read(ref reader).Token, _requester));
             case MessageType.Associate:
-                return _replies.SendAsync(header, _handlers.Runtime.Authorize(TokenRequest.Read(ref reader), _requester));
+                return Track(header, _handlers.Runtime.AuthorizeAsync(TokenRequest.Read(ref reader), _requester, Id));
             case MessageType.Show:
                 return _replies.SendListingAsync(header, _handlers.Status.Show(ShowRequest.Read(ref reader).Protocol, _requester));
             case MessageType.CreatePersistent:
@@ -151,24 +151,40 @@ internal sealed class ClientConnection
             case MessageType.Status:
                 reader.EnsureEnd();
                 return _replies.SendStatusAsync(header, _handlers.Status.Status());
+            case MessageType.ShareWithChildProcesses:
+                reader.EnsureEnd();
+                return Track(ReplyWhenDoneAsync(header, _handlers.Runtime.ShareWithChildProcessesAsync(Owner)));
             default:
                 throw new ProtocolException($"{header.Operation} is not a request");
         }
     }
 
     /// <summary>Serves a request that waits for the kernel or the store without holding up the next one, and tracks it.</summary>
-    private ValueTask Track(FrameHeader header, Task<TableResult<Reservation>> operation)
+    private ValueTask Track(FrameHeader header, Task<TableResult<Reservation>> operation) => Track(ReplyWhenDoneAsync(header, operation));
+
+    private ValueTask Track(Task reply)
     {
-        _inFlight.Add(ReplyWhenDoneAsync(header, operation));
+        _inFlight.Add(reply);
         return ValueTask.CompletedTask;
     }
 
     /// <summary>Replies once <paramref name="operation"/> is done; failures are logged, never thrown.</summary>
-    private async Task ReplyWhenDoneAsync(FrameHeader header, Task<TableResult<Reservation>> operation)
+    private Task ReplyWhenDoneAsync(FrameHeader header, Task<TableResult<Reservation>> operation)
+        => SendLoggedAsync(async () => await _replies.SendAsync(header, await operation.ConfigureAwait(false)).ConfigureAwait(false));
+
+    /// <summary>Replies once <paramref name="operation"/> is done: empty, or its refusal.</summary>
+    private Task ReplyWhenDoneAsync(FrameHeader header, Task<Refusal?> operation)
+        => SendLoggedAsync(async () =>
+        {
+            Refusal? refusal = await operation.ConfigureAwait(false);
+            await (refusal is null ? _replies.SendEmptyAsync(header) : _replies.SendErrorAsync(header, refusal.Kind, refusal.Message)).ConfigureAwait(false);
+        });
+
+    private async Task SendLoggedAsync(Func<Task> reply)
     {
         try
         {
-            await _replies.SendAsync(header, await operation.ConfigureAwait(false)).ConfigureAwait(false);
+            await reply().ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {

@@ -21,8 +21,14 @@ internal static class ConsumerNames
             return refusal;
         }
 
-        return new PersistentConsumers(userIds.Sorted(), groupIds.Sorted());
+        return WithGroupMembers(new PersistentConsumers(userIds.Sorted(), groupIds.Sorted()));
     }
+
+    /// <summary>The consumers with their groups' members read from the account database now.</summary>
+    public static PersistentConsumers WithGroupMembers(PersistentConsumers consumers)
+        => consumers.Groups.Count == 0
+            ? consumers
+            : consumers with { GroupMemberUids = [.. consumers.Groups.SelectMany(g => Interop.Accounts.GroupMembers(g.Id)).Distinct().Order()] };
 
     private static TableResult<ConsumerList> Lookup(IReadOnlyList<string> names, Func<string, uint?> lookup, string option, string what)
     {

@@ -26,6 +26,14 @@ internal sealed class ReplySender(Socket socket)
         return SendAndReturnAsync(buffer, writer.Length);
     }
 
+    /// <summary>A success with nothing to say.</summary>
+    public ValueTask SendEmptyAsync(FrameHeader request)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(FrameHeader.Size);
+        Reply(request, 0).Write(buffer);
+        return SendAndReturnAsync(buffer, FrameHeader.Size);
+    }
+
     public ValueTask SendErrorAsync(FrameHeader request, PortReservationErrorKind kind, string message)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(FrameReader.MaxStringBytes + 64);

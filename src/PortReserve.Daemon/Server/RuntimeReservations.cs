@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Core;
+using PortReserve.Daemon.Kernel;
 using PortReserve.Daemon.Metrics;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Protocol;
@@ -10,7 +11,7 @@ namespace PortReserve.Daemon.Server;
 /// Runtime reservations as clients and the portserver endpoint ask for them: acquire, release, associate, and release
 /// with their holder. Each outcome is counted and logged; the ledger makes the change.
 /// </summary>
-internal sealed class RuntimeReservations(ReservationLedger ledger, RequestAudit audit, DaemonCounters counters, ILogger logger)
+internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees? trees, RequestAudit audit, DaemonCounters counters, ILogger logger)
 {
     public async Task<TableResult<Reservation>> AcquireAsync(PortBlock requested, ReservationOwner owner)
     {
@@ -40,9 +41,9 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, RequestAudit
     }
 
     /// <summary>Checks that the requester may associate sockets with the token's reservation, and returns it.</summary>
-    public TableResult<Reservation> Authorize(TokenRequest request, Requester requester)
+    public async Task<TableResult<Reservation>> AuthorizeAsync(TokenRequest request, Requester requester, long holderId)
     {
-        TableResult<Reservation> result = ledger.Authorize(request.Token, request.Protocol, requester);
+        TableResult<Reservation> result = await ledger.AuthorizeAsync(request.Token, request.Protocol, requester, holderId).ConfigureAwait(false);
         return result.TryGet(out _, out Refusal? refusal) ? result : audit.Refused(refusal, "associate", requester.Pid, requester.Uid);
     }
 
@@ -68,10 +69,38 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, RequestAudit
     public void GrantRefused(string reason, int pid, uint uid)
         => audit.Refused(new Refusal(PortReservationErrorKind.InvalidArgument, reason), "grant a port (portserver)", pid, uid);
 
+    /// <summary>
+    /// Lets every process <paramref name="owner"/>'s process starts from now on bind its runtime reservations, as the
+    /// process itself may (<c>portreserve run</c>): the process is moved into a cgroup of its own, which its children are
+    /// born into. Without exclusive binds there is nothing to share: anyone may bind reserved ports already.
+    /// </summary>
+    public async Task<Refusal?> ShareWithChildProcessesAsync(ReservationOwner owner)
+    {
+        if (trees is null)
+        {
+            return null;
+        }
+
+        ulong cgroup;
+        try
+        {
+            cgroup = trees.Create(owner.HolderId, owner.Pid);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return audit.Refused(new Refusal(PortReservationErrorKind.OperationNotSupported, $"cannot give pid {owner.Pid} a cgroup of its own for its child processes ({e.Message}); only the process itself may bind its reserved ports"), "share reservations with child processes", owner.Pid, owner.Uid);
+        }
+
+        await ledger.AssignProcessTreeAsync(owner.HolderId, owner.Pid, cgroup).ConfigureAwait(false);
+        DaemonLog.ProcessTreeShared(logger, owner.Pid, owner.Uid, cgroup);
+        return null;
+    }
+
     /// <summary>A holder went away (a connection closed, a grant's process exited): its ports go back at once.</summary>
     public void HolderGone(long holderId, string holder)
     {
         IReadOnlyList<Reservation> released = ledger.ReleaseHolder(holderId);
+        trees?.Remove(holderId);
         Released(released, holder);
     }
 

@@ -6,7 +6,7 @@ using PortReserve.Protocol;
 namespace PortReserve.Daemon.Server;
 
 /// <summary>What the daemon tells about itself and its reservations: status, and the listing <c>show</c> prints.</summary>
-internal sealed class StatusReporter(DaemonIdentity identity, ReservationLedger ledger, ReservedPortsSink kernel, ConnectionLimits connections)
+internal sealed class StatusReporter(DaemonIdentity identity, ReservationLedger ledger, ReservedPortsSink kernel, ExclusiveBindsSink exclusive, ConnectionLimits connections)
 {
     public StatusReply Status()
     {
@@ -33,6 +33,9 @@ internal sealed class StatusReporter(DaemonIdentity identity, ReservationLedger 
                 MaxRuntimeReservationsPerUid = view.Quotas.MaxRuntimeReservationsPerUid,
                 PortServerAddress = identity.PortServerAddress ?? string.Empty,
                 MetricsAddress = identity.MetricsAddress ?? string.Empty,
+                ExclusiveBindsMode = exclusive.Mode.ToString().ToLowerInvariant(),
+                ExclusiveBindsActive = exclusive.IsActive,
+                ExclusiveBindsDetail = exclusive.Detail,
             };
         });
 

@@ -145,8 +145,8 @@ public sealed class ReservationTableTests
         ReservationTable table = NewTable();
         Reservation held = table.Acquire(PortReservationProtocol.Tcp, 5000, 1, s_alice).Granted();
 
-        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Authorize(held.Token, PortReservationProtocol.Udp, AsRequester(s_alice)).Refused().Kind);
-        Assert.True(table.Authorize(held.Token, PortReservationProtocol.Tcp, AsRequester(s_alice)).Succeeded());
+        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Authorize(held.Token, PortReservationProtocol.Udp, AsRequester(s_alice), holderId: 1).Refused().Kind);
+        Assert.True(table.Authorize(held.Token, PortReservationProtocol.Tcp, AsRequester(s_alice), holderId: 1).Succeeded());
     }
 
     [Fact]

@@ -28,9 +28,17 @@ internal static class OtherUser
         string source = Path.GetDirectoryName(path)!;
         DirectoryInfo copy = Directory.CreateTempSubdirectory("prt-bin-");
         copy.UnixFileMode = (UnixFileMode)0b111_101_101;
-        foreach (string file in Directory.GetFiles(source))
+        // Native libraries (runtimes/<rid>/native) are in subdirectories, so the whole tree goes.
+        foreach (string file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
         {
-            File.Copy(file, Path.Combine(copy.FullName, Path.GetFileName(file)));
+            string target = Path.Combine(copy.FullName, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        foreach (string directory in Directory.GetDirectories(copy.FullName, "*", SearchOption.AllDirectories))
+        {
+            File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
         }
 
         AppDomain.CurrentDomain.ProcessExit += (_, _) => copy.Delete(recursive: true);

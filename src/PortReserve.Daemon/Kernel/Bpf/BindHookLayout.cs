@@ -8,7 +8,8 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 /// <item>Policies: an array indexed by policy id; each element is <c>{ u32 kind; u32 tgid; u64 cgroup; }</c>. A runtime
 /// holder's binds are allowed to its process (tgid) and, when set, to every process in its cgroup; a persistent
 /// reservation's to root and to the uids and gids in the allow map.</item>
-/// <item>Allow: a hash set of <c>{ u32 policy; u32 kind (0 uid, 1 gid); u32 id; }</c>; policy 0 holds the administrators.</item>
+/// <item>Allow: a hash set of <c>{ u32 policy; u32 kind (0 uid, 1 gid, 2 process); u32 id; }</c>; policy 0 holds the
+/// administrators.</item>
 /// </list>
 /// Both arrays are mmap-able, so the daemon updates them with plain memory stores. The kernel lays elements out at a
 /// stride of the value size rounded up to 8 bytes.
@@ -33,6 +34,7 @@ internal static class BindHookLayout
     public const int AllowEntries = 65536;
     public const uint AllowUid = 0;
     public const uint AllowGid = 1;
+    public const uint AllowProcess = 2;
     public const uint AdministratorsPolicy = 0;
 
     // struct bpf_sock_addr, and the protocol numbers the hook tells apart.

@@ -58,7 +58,7 @@ internal static class BindHookProgram
             .JumpIfEqual(R0, R9, Allow)
             .Jump(Deny);
 
-        // A persistent reservation: root, its uids and gids, then the administrators'.
+        // A persistent reservation: root, its uids and gids, the administrators', then processes that associated with it.
         asm.Label("persistent")
             .Call(BpfHelper.GetCurrentUidGid)
             .Move(R9, R0)
@@ -68,6 +68,9 @@ internal static class BindHookProgram
         AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowGid, idFromR9HighHalf: true);
         AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowUid, idFromR9HighHalf: false);
         AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowGid, idFromR9HighHalf: true);
+        asm.Call(BpfHelper.GetCurrentPidTgid)
+            .Move(R9, R0);
+        AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowProcess, idFromR9HighHalf: true);
 
         asm.Label(Deny)
             .Move(R1, -Interop.Bpf.EACCES)
@@ -88,7 +91,10 @@ internal static class BindHookProgram
             .Add(R2, slot)
             .Call(BpfHelper.MapLookupElement);
 
-    /// <summary>Allows the bind when the allow map has {policy (R7, or 0 for administrators), kind, id from R9}.</summary>
+    /// <summary>
+    /// Allows the bind when the allow map has {policy (R7, or 0 for administrators), kind, id}, the id being R9's low
+    /// half (the uid of get_current_uid_gid) or its high half (the gid, or the tgid of get_current_pid_tgid).
+    /// </summary>
     private static void AllowedIf(BpfAssembler asm, int allowMap, BpfRegister? policy, uint kind, bool idFromR9HighHalf)
     {
         const short Key = -24;

@@ -1,0 +1,289 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using PortReserve.Daemon.Kernel.Bpf;
+using PortReserve.Daemon.Reservations;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Kernel;
+
+/// <summary>
+/// Makes reservations exclusive: the bind hook, attached at the root of the cgroup v2 hierarchy and confined to the
+/// daemon's network namespace, refuses a bind to a reserved port by anyone but its holder. A runtime reservation's
+/// holder is the process that acquired it (and, once it asked, every process of its process tree); a persistent
+/// reservation's are root, the administrators and its allowed users and groups. Portserver grants and system exclusions
+/// are not exclusive. The sink mirrors the table's changes into the hook's maps: a policy per runtime holder and per
+/// persistent reservation, and the policy's id in each of its ports.
+/// </summary>
+internal sealed class ExclusiveBindsSink : IKernelSink
+{
+    private readonly BindHookMaps? _maps;
+    private readonly BindHook? _hook;
+    private readonly PolicyIds _ids = new(BindHookLayout.PolicyEntries);
+    private readonly Dictionary<long, HolderPolicy> _holders = [];
+    private readonly Dictionary<Reservation, PersistentPolicy> _persistent = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<long, List<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
+
+    private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookMaps? maps = null, BindHook? hook = null, CgroupHierarchy? cgroups = null)
+    {
+        Mode = mode;
+        Detail = detail;
+        _maps = maps;
+        _hook = hook;
+        Cgroups = cgroups;
+    }
+
+    public ExclusiveBindsMode Mode { get; }
+
+    public string Name => "the bind hook's maps";
+
+    public bool IsActive => _hook is not null;
+
+    /// <summary>Whether binds are exclusive, and why not when they are not, for status and logs.</summary>
+    public string Detail { get; }
+
+    /// <summary>The cgroup v2 hierarchy the hooks are attached to, where holders' process trees are made; null when off.</summary>
+    public CgroupHierarchy? Cgroups { get; }
+
+    /// <summary>
+    /// Attaches the bind hook per <paramref name="mode"/>, with the administrators (root always; members of the admin
+    /// group by primary gid or by the account database) allowed on every persistent reservation.
+    /// </summary>
+    public static ExclusiveBindsSink Open(ExclusiveBindsMode mode, uint? adminGroupId, ILogger logger)
+    {
+        if (mode == ExclusiveBindsMode.Off)
+        {
+            return new ExclusiveBindsSink(mode, "off (--exclusive-binds off): reserved ports are kept from automatic port choice only");
+        }
+
+        BindHookMaps? maps = null;
+        try
+        {
+            if (Unsupported() is { } reason)
+            {
+                throw new NotSupportedException(reason);
+            }
+
+            CgroupHierarchy cgroups = CgroupHierarchy.Find(out string? missing) ?? throw new NotSupportedException(missing);
+            maps = BindHookMaps.Create();
+            AllowAdministrators(maps, adminGroupId);
+            using SafeFileHandle root = cgroups.OpenRoot();
+            BindHook hook = BindHook.Attach(maps, NetworkNamespace.Cookie(), root);
+            return new ExclusiveBindsSink(mode, $"on: bind hooks attached at {cgroups.Root}; only holders may bind reserved ports", maps, hook, cgroups);
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            maps?.Dispose();
+            if (mode == ExclusiveBindsMode.On)
+            {
+                throw new InvalidOperationException($"--exclusive-binds on, but the bind hooks cannot be attached: {e.Message}. Run portreserved as root on a kernel with cgroup v2 and BPF, or use --exclusive-binds auto|off", e);
+            }
+
+            DaemonLog.ExclusiveBindsUnavailable(logger, e.Message);
+            return new ExclusiveBindsSink(mode, $"off: {e.Message}; reserved ports are kept from automatic port choice only");
+        }
+    }
+
+    /// <summary>Applies every change, each once; a change that fails is reported after the rest were applied.</summary>
+    public void Apply(KernelSnapshot snapshot)
+    {
+        Exception? failure = null;
+        foreach (ReservationChange change in snapshot.Changes)
+        {
+            try
+            {
+                Apply(change);
+            }
+            catch (IOException e)
+            {
+                failure ??= e;
+            }
+        }
+
+        if (failure is not null)
+        {
+            throw new IOException($"the bind hook's maps could not take a change: {failure.Message}", failure);
+        }
+    }
+
+    public void Dispose()
+    {
+        // Closing the links detaches the hooks: enforcement ends with the daemon.
+        _hook?.Dispose();
+        _maps?.Dispose();
+    }
+
+    /// <summary>Why this daemon cannot enforce exclusive binds at all, or null.</summary>
+    private static string? Unsupported()
+    {
+        if (Protocol.SocketLocations.EffectiveUid != 0)
+        {
+            return "portreserved is not running as root (a per-user daemon cannot attach bind hooks)";
+        }
+
+        // The hook knows holders by their pid in the initial pid namespace, which is what the daemon sees only there.
+        string? pids = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
+        return pids is not null && pids.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length > 2
+            ? "portreserved runs in a pid namespace, where the pids it sees are not the ones the bind hook sees"
+            : null;
+    }
+
+    private static void AllowAdministrators(BindHookMaps maps, uint? adminGroupId)
+    {
+        if (adminGroupId is not { } gid)
+        {
+            return;
+        }
+
+        maps.AddAllowed(BindHookLayout.AdministratorsPolicy, BindHookLayout.AllowGid, gid);
+        foreach (uint uid in Interop.Accounts.GroupMembers(gid))
+        {
+            maps.AddAllowed(BindHookLayout.AdministratorsPolicy, BindHookLayout.AllowUid, uid);
+        }
+    }
+
+    private void Apply(ReservationChange change)
+    {
+        BindHookMaps maps = _maps ?? throw new InvalidOperationException("exclusive binds are off");
+        switch (change.Kind)
+        {
+            case ReservationChangeKind.Added when change.Reservation is { Owner: { Exclusive: true } owner } runtime:
+                HolderPolicy holder = Holder(maps, owner.HolderId, owner.Pid);
+                SetPorts(maps, runtime.Block, holder.Id);
+                break;
+            case ReservationChangeKind.Added when change.Reservation is { Owner: null } persistent:
+                _persistent[persistent] = Place(maps, persistent);
+                break;
+            case ReservationChangeKind.Removed when change.Reservation is { } removed:
+                Remove(maps, removed);
+                break;
+            case ReservationChangeKind.TreeAssigned:
+                HolderPolicy tree = Holder(maps, change.HolderId, change.Pid);
+                tree.Cgroup = change.Cgroup;
+                maps.SetPolicy(tree.Id, BindHookLayout.RuntimeHolder, (uint)tree.Pid, tree.Cgroup);
+                break;
+            case ReservationChangeKind.UseGranted when change.Reservation is { } used && _persistent.TryGetValue(used, out PersistentPolicy? policy):
+                maps.AddAllowed(policy.Id, BindHookLayout.AllowProcess, (uint)change.Pid);
+                policy.Allowed.Add((BindHookLayout.AllowProcess, (uint)change.Pid));
+                if (!_usesByHolder.TryGetValue(change.HolderId, out List<(PersistentPolicy Policy, uint Pid)>? uses))
+                {
+                    _usesByHolder[change.HolderId] = uses = [];
+                }
+
+                uses.Add((policy, (uint)change.Pid));
+                break;
+            case ReservationChangeKind.HolderGone:
+                HolderGone(maps, change.HolderId);
+                break;
+        }
+    }
+
+    /// <summary>A holder went away: its policy (its reservations' ports were cleared by the removals before this) and the uses it was granted go.</summary>
+    private void HolderGone(BindHookMaps maps, long holderId)
+    {
+        if (_holders.Remove(holderId, out HolderPolicy? gone))
+        {
+            maps.ClearPolicy(gone.Id);
+            _ids.Return(gone.Id);
+        }
+
+        if (_usesByHolder.Remove(holderId, out List<(PersistentPolicy Policy, uint Pid)>? uses))
+        {
+            foreach ((PersistentPolicy policy, uint pid) in uses)
+            {
+                // A policy whose reservation was deleted took its entries with it.
+                if (policy.Allowed.Remove((BindHookLayout.AllowProcess, pid)) && !policy.Allowed.Contains((BindHookLayout.AllowProcess, pid)))
+                {
+                    maps.RemoveAllowed(policy.Id, BindHookLayout.AllowProcess, pid);
+                }
+            }
+        }
+    }
+
+    private HolderPolicy Holder(BindHookMaps maps, long holderId, int pid)
+    {
+        if (!_holders.TryGetValue(holderId, out HolderPolicy? holder))
+        {
+            _holders[holderId] = holder = new HolderPolicy(_ids.Take(), pid);
+            maps.SetPolicy(holder.Id, BindHookLayout.RuntimeHolder, (uint)pid, 0);
+        }
+
+        return holder;
+    }
+
+    /// <summary>A persistent reservation's policy: its allowed ids first, then the policy, then its ports.</summary>
+    private PersistentPolicy Place(BindHookMaps maps, Reservation persistent)
+    {
+        uint id = _ids.Take();
+        PersistentConsumers consumers = persistent.Consumers ?? PersistentConsumers.None;
+        (uint Kind, uint Id)[] allowed =
+        [
+            .. consumers.Users.Select(u => (BindHookLayout.AllowUid, u.Id)),
+            .. consumers.GroupMemberUids.Select(uid => (BindHookLayout.AllowUid, uid)),
+            .. consumers.Groups.Select(g => (BindHookLayout.AllowGid, g.Id)),
+        ];
+        var placed = new PersistentPolicy(id, []);
+        try
+        {
+            foreach ((uint kind, uint allowedId) in allowed.Distinct())
+            {
+                maps.AddAllowed(id, kind, allowedId);
+                placed.Allowed.Add((kind, allowedId));
+            }
+        }
+        catch (IOException)
+        {
+            Unplace(maps, placed);
+            throw;
+        }
+
+        maps.SetPolicy(id, BindHookLayout.Persistent, 0, 0);
+        SetPorts(maps, persistent.Block, id);
+        return placed;
+    }
+
+    private void Remove(BindHookMaps maps, Reservation removed)
+    {
+        if (removed.Owner is { Exclusive: false })
+        {
+            return;
+        }
+
+        SetPorts(maps, removed.Block, 0);
+        if (removed.Owner is null && _persistent.Remove(removed, out PersistentPolicy? policy))
+        {
+            Unplace(maps, policy);
+        }
+    }
+
+    private void Unplace(BindHookMaps maps, PersistentPolicy policy)
+    {
+        maps.ClearPolicy(policy.Id);
+        foreach ((uint kind, uint allowedId) in policy.Allowed.Distinct())
+        {
+            maps.RemoveAllowed(policy.Id, kind, allowedId);
+        }
+
+        // Emptied, so that a holder whose use of it ends later does not touch the id once it is reused.
+        policy.Allowed.Clear();
+        _ids.Return(policy.Id);
+    }
+
+    private static void SetPorts(BindHookMaps maps, PortBlock block, uint policy)
+    {
+        for (int port = block.Range.Start; port <= block.Range.End; port++)
+        {
+            maps.SetPort(block.Protocol, port, policy);
+        }
+    }
+
+    private sealed class HolderPolicy(uint id, int pid)
+    {
+        public uint Id { get; } = id;
+
+        public int Pid { get; } = pid;
+
+        public ulong Cgroup { get; set; }
+    }
+
+    private sealed record PersistentPolicy(uint Id, List<(uint Kind, uint Id)> Allowed);
+}
