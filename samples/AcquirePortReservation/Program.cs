@@ -7,10 +7,19 @@
 //   AcquirePortReservation 2 2 17 5000 20      AF_INET=2 SOCK_DGRAM=2 IPPROTO_UDP=17 StartPort=5000 NumPorts=20
 //
 // StartingPort 0 lets the daemon choose the block. PORTRESERVE_SOCKET selects the daemon's socket.
+//
+// Then, what Windows guarantees and the kernel's reserved port list alone does not: it runs itself as a second program
+// whose socket, not associated with the reservation, tries to bind a port of the block, and is refused (WSAEACCES).
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using PortReserve;
+
+if (args is ["--bind-unassociated", _, _, _, var portText])
+{
+    return BindUnassociated(args[1..4], int.Parse(portText, CultureInfo.InvariantCulture));
+}
 
 if (args.Length != 5 || !TryParse(args, out AddressFamily family, out SocketType type, out ProtocolType protocol, out int startPort, out int numPorts))
 {
@@ -41,7 +50,11 @@ try
 
         socket.BindReserved(new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
         Console.WriteLine("bind succeeded");
-        Console.WriteLine($"Port number allocated = {((IPEndPoint)socket.LocalEndPoint!).Port}");
+        int allocated = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        Console.WriteLine($"Port number allocated = {allocated}");
+
+        int other = allocated == reservation.EndPort ? reservation.StartPort : reservation.EndPort;
+        Console.WriteLine(await BindFromAnotherProgramAsync(args[..3], other));
     }
 
     await reservation.ReleaseAsync();
@@ -52,6 +65,38 @@ catch (PortReservationException e)
 {
     Console.WriteLine($"failed with error = {(int)e.SocketErrorCode} ({e.Kind}): {e.Message}");
     return 1;
+}
+
+// Runs this program again to bind a plain socket to the port, as any other program on the machine would.
+static async Task<string> BindFromAnotherProgramAsync(string[] socketArguments, int port)
+{
+    var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
+    foreach (string argument in (string[])["--bind-unassociated", .. socketArguments, port.ToString(CultureInfo.InvariantCulture)])
+    {
+        start.ArgumentList.Add(argument);
+    }
+
+    using Process other = Process.Start(start)!;
+    string result = (await other.StandardOutput.ReadToEndAsync()).Trim();
+    await other.WaitForExitAsync();
+    return result;
+}
+
+static int BindUnassociated(string[] socketArguments, int port)
+{
+    TryParse([.. socketArguments, "0", "1"], out AddressFamily family, out SocketType type, out ProtocolType protocol, out _, out _);
+    using var socket = new Socket(family, type, protocol);
+    try
+    {
+        socket.Bind(new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, port));
+        Console.WriteLine($"another program's unassociated socket bound port {port}: this daemon does not make reservations exclusive (portreserve status says why)");
+        return 0;
+    }
+    catch (SocketException e)
+    {
+        Console.WriteLine($"another program's unassociated socket could not bind port {port}: failed with error = {(int)e.SocketErrorCode} ({e.SocketErrorCode})");
+        return 1;
+    }
 }
 
 static bool TryParse(string[] args, out AddressFamily family, out SocketType type, out ProtocolType protocol, out int startPort, out int numPorts)

@@ -19,6 +19,7 @@ public sealed partial class SampleTests
         Assert.True(allocated.Success, output);
         Assert.InRange(int.Parse(allocated.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), low, high);
         Assert.Contains("ReleaseAsync (SIO_RELEASE_PORT_RESERVATION) succeeded", output);
+        Assert.Matches(@"another program's unassociated socket could not bind port \d+: failed with error = 10013 \(AccessDenied\)", output);
         Assert.Equal(string.Empty, KernelList.Text);
     }
 

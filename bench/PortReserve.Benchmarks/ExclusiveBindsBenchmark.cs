@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace PortReserve.Benchmarks;
+
+/// <summary>
+/// What exclusive binds cost: binds (every bind on the machine passes the hook) and acquire+release (each change also
+/// updates the hook's maps), with the hooks attached and without, in interleaved rounds: each round starts a daemon
+/// with --exclusive-binds off and one with on, one after the other (in alternating order, so neither always goes
+/// first), lets it settle, measures, and stops it. The ratio reported is the median of the per-round ratios, so one
+/// noisy round cannot decide it.
+/// </summary>
+internal static class ExclusiveBindsBenchmark
+{
+    private const int UnreservedPort = 47_123;
+
+    public static async Task<IReadOnlyList<Comparison>> RunAsync(int rounds, int binds, int pairs)
+    {
+        var measured = new Dictionary<string, (List<double> Off, List<double> On)>
+        {
+            ["bind(0)"] = ([], []),
+            ["bind of an unreserved port"] = ([], []),
+            ["acquire+release, 1 port"] = ([], []),
+        };
+
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (bool hooks in round % 2 == 0 ? (bool[])[false, true] : [true, false])
+            {
+                (Daemon daemon, _) = await Daemon.StartAsync(null, "--exclusive-binds", hooks ? "on" : "off");
+                await using (daemon)
+                {
+                    // A thousand live reservations, so the hook's maps are not empty while it is timed.
+                    await using PortReservationClient holder = await PortReservationClient.ConnectAsync(daemon.Options);
+                    for (int i = 0; i < 1000; i++)
+                    {
+                        await holder.AcquireAsync(PortReservationProtocol.Tcp, 0, 1);
+                    }
+
+                    // A daemon just started still compiles in the background; on two cores that would be timed too.
+                    await Task.Delay(TimeSpan.FromSeconds(1));
+
+                    Record(measured["bind(0)"], hooks, FloorBenchmarks.BindZero(binds).Median);
+                    Record(measured["bind of an unreserved port"], hooks, BindUnreserved(binds).Median);
+                    Record(measured["acquire+release, 1 port"], hooks, (await ReservationBenchmarks.AcquireReleaseAsync(daemon, 1, pairs)).Median);
+                }
+            }
+        }
+
+        return [.. measured.Select(m => new Comparison(m.Key, Median(m.Value.On), Median(m.Value.Off), Median([.. m.Value.On.Zip(m.Value.Off, (on, off) => on / off)])))];
+    }
+
+    private static void Record((List<double> Off, List<double> On) series, bool hooks, double median) => (hooks ? series.On : series.Off).Add(median);
+
+    private static Latencies BindUnreserved(int count) => Latencies.Measure(2000, count, () =>
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, UnreservedPort));
+    });
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    /// <summary>One measured figure with the hooks and without: the medians of the rounds' medians, and of their ratios.</summary>
+    internal sealed record Comparison(string What, double WithHooks, double WithoutHooks, double Ratio);
+}
