@@ -9,14 +9,13 @@ namespace PortReserve.Daemon.Reservations;
 /// </summary>
 internal sealed class ReservationTable : IReservationView
 {
-    private readonly Dictionary<ulong, Reservation> _byToken = [];
+    private readonly TokenIndex _tokens;
     private readonly ProtocolSpace _tcp = new();
     private readonly ProtocolSpace _udp = new();
     private readonly SystemExclusions _system = new();
     private readonly RuntimeHolders _holders = new();
     private readonly UidQuotas _quotas;
     private readonly WildcardSearch _wildcard;
-    private readonly Func<ulong> _tokenSource;
     private readonly List<ReservationChange>? _changes;
 
     /// <param name="wildcardRange">Where wildcard requests are served from.</param>
@@ -33,7 +32,7 @@ internal sealed class ReservationTable : IReservationView
 
         _quotas = new UidQuotas(quotas);
         _wildcard = new WildcardSearch(wildcardRange, _system, portUsage);
-        _tokenSource = tokenSource ?? new TokenSource().Next;
+        _tokens = new TokenIndex(tokenSource ?? new TokenSource().Next);
         _changes = recordChanges ? [] : null;
     }
 
@@ -41,7 +40,7 @@ internal sealed class ReservationTable : IReservationView
 
     public QuotaPolicy Quotas => _quotas.Policy;
 
-    public IEnumerable<Reservation> Reservations => _byToken.Values.Where(r => !r.IsPending);
+    public IEnumerable<Reservation> Reservations => _tokens.Visible;
 
     public IReadOnlyList<PortRange> SystemExclusions => _system.Ranges;
 
@@ -101,7 +100,7 @@ internal sealed class ReservationTable : IReservationView
             block = requested;
         }
 
-        return Add(new Reservation(block, NewToken(), PortReservationKind.Runtime, owner));
+        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Runtime, owner));
     }
 
     /// <summary>
@@ -127,15 +126,15 @@ internal sealed class ReservationTable : IReservationView
         }
 
         var range = new PortRange(found, count);
-        Reservation tcp = Add(new Reservation(new PortBlock(PortReservationProtocol.Tcp, range), NewToken(), PortReservationKind.Runtime, owner));
-        Add(new Reservation(new PortBlock(PortReservationProtocol.Udp, range), NewToken(), PortReservationKind.Runtime, owner));
+        Reservation tcp = Add(new Reservation(new PortBlock(PortReservationProtocol.Tcp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner));
+        Add(new Reservation(new PortBlock(PortReservationProtocol.Udp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner));
         return tcp;
     }
 
     /// <summary>Releases a runtime reservation on behalf of <paramref name="requesterPid"/>, which must be its owner's pid.</summary>
     public TableResult<Reservation> Release(ulong token, int requesterPid)
     {
-        if (Find(token) is not { } reservation)
+        if (_tokens.Find(token) is not { } reservation)
         {
             return UnknownToken(token);
         }
@@ -161,7 +160,7 @@ internal sealed class ReservationTable : IReservationView
     /// </summary>
     public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId)
     {
-        if (Find(token) is not { } reservation)
+        if (_tokens.Find(token) is not { } reservation)
         {
             return UnknownToken(token);
         }
@@ -233,7 +232,7 @@ internal sealed class ReservationTable : IReservationView
             return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
         }
 
-        return CheckFree(block) ?? (TableResult<Reservation>)Add(new Reservation(block, NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true));
+        return CheckFree(block) ?? (TableResult<Reservation>)Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true));
     }
 
     /// <summary>Makes a placed persistent reservation visible: it is on disk and in the kernel.</summary>
@@ -251,7 +250,7 @@ internal sealed class ReservationTable : IReservationView
             throw new InvalidDataException($"stored persistent reservation {block} is invalid or overlaps another stored one");
         }
 
-        return Add(new Reservation(block, NewToken(), PortReservationKind.Persistent, owner: null, consumers));
+        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers));
     }
 
     /// <summary>The visible persistent reservation whose block is exactly <paramref name="block"/> (Windows lookup semantics).</summary>
@@ -303,8 +302,6 @@ internal sealed class ReservationTable : IReservationView
     private static Refusal NotOwner(ulong token)
         => new(PortReservationErrorKind.AccessDenied, $"token {token} belongs to another process; only the process that acquired a runtime reservation may use or release it");
 
-    private Reservation? Find(ulong token) => token != 0 && _byToken.TryGetValue(token, out Reservation? r) && !r.IsPending ? r : null;
-
     /// <summary>Refuses a specific block that overlaps a placed reservation, a system exclusion, or a port in use.</summary>
     private Refusal? CheckFree(PortBlock block)
     {
@@ -327,7 +324,7 @@ internal sealed class ReservationTable : IReservationView
     private Reservation Add(Reservation reservation)
     {
         _changes?.Add(ReservationChange.Added(reservation));
-        _byToken.Add(reservation.Token, reservation);
+        _tokens.Add(reservation);
         Space(reservation.Block.Protocol).Add(reservation);
         if (reservation.Owner is { } owner)
         {
@@ -342,7 +339,7 @@ internal sealed class ReservationTable : IReservationView
     private void Forget(Reservation reservation)
     {
         _changes?.Add(ReservationChange.Removed(reservation));
-        _byToken.Remove(reservation.Token);
+        _tokens.Remove(reservation);
         Space(reservation.Block.Protocol).Remove(reservation);
         if (reservation.Owner is { } owner)
         {
@@ -351,16 +348,4 @@ internal sealed class ReservationTable : IReservationView
     }
 
     private ProtocolSpace Space(PortReservationProtocol protocol) => protocol == PortReservationProtocol.Tcp ? _tcp : _udp;
-
-    private ulong NewToken()
-    {
-        ulong token;
-        do
-        {
-            token = _tokenSource();
-        }
-        while (token == 0 || _byToken.ContainsKey(token));
-
-        return token;
-    }
 }
