@@ -68,7 +68,7 @@ public sealed class ExclusiveBindsTests
         string peer = Artifacts.Peer;
 
         // The command binds, then a grandchild (a shell's child) binds the other port, then both report.
-        string script = $"\"{peer}\" try-bind tcp ${{PORTRESERVE_TCP%-*}} && sh -c '\"{peer}\" try-bind tcp ${{PORTRESERVE_TCP#*-}}' && echo \"held $PORTRESERVE_TCP\" && cat > /dev/null";
+        string script = $"\"{peer}\" try-bind tcp ${{PORTRESERVE_TCP%-*}} && sh -c '\"{peer}\" try-bind tcp ${{PORTRESERVE_TCP#*-}}' && grep ^0:: /proc/self/cgroup && echo \"held $PORTRESERVE_TCP\" && cat > /dev/null";
         await using ChildProcess run = ChildProcess.Start(Artifacts.Cli, ["run", "--tcp", "2", "--", "sh", "-c", script], daemon.ClientEnvironment, redirectInput: true);
         string held = await run.WaitForLineAsync(l => l.StartsWith("held ", StringComparison.Ordinal) || l.StartsWith("refused", StringComparison.Ordinal));
         Assert.StartsWith("held ", held, StringComparison.Ordinal);
@@ -78,9 +78,14 @@ public sealed class ExclusiveBindsTests
         run.CloseInput();
         int runExit = await run.WaitForExitAsync();
 
+        // The command ran in a cgroup of its own, which goes with the reservation.
+        string cgroup = Path.Join(CgroupRoot(), (await run.WaitForLineAsync(l => l.StartsWith("0::", StringComparison.Ordinal)))[3..]);
+        await Timeouts.Eventually(() => !Directory.Exists(cgroup), $"{cgroup} is removed after the command exits", TimeSpan.FromSeconds(5));
+
         Assert.True(outsider == 1 && outsiderOutput.Contains("refused AccessDenied", StringComparison.Ordinal), outsiderOutput);
         Assert.True(runExit == 0, run.Output);
         Assert.Equal(2, run.Output.Split('\n').Count(l => l.StartsWith("ok ", StringComparison.Ordinal)));
+        Assert.Contains("/portreserve-", cgroup);
     }
 
     [Fact(Timeout = 60_000)]
@@ -203,6 +208,10 @@ public sealed class ExclusiveBindsTests
 
         static string Outcome(string output) => output.Trim().StartsWith("ok ", StringComparison.Ordinal) ? "ok" : output.Trim();
     }
+
+    /// <summary>Where the cgroup v2 hierarchy is mounted, from mountinfo.</summary>
+    private static string CgroupRoot()
+        => File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')).First(f => f.SkipWhile(x => x != "-").Skip(1).FirstOrDefault() == "cgroup2")[4];
 
     private static PortReservationProtocol Protocol(string name) => name == "udp" ? PortReservationProtocol.Udp : PortReservationProtocol.Tcp;
 

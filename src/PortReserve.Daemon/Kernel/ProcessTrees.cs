@@ -5,13 +5,37 @@ namespace PortReserve.Daemon.Kernel;
 /// <summary>
 /// Process trees of runtime holders, as cgroups the bind hook recognises: a holder's process is moved into a new cgroup
 /// beneath the one it is in (so it stays inside whatever unit a service manager put it in), and every process it starts
-/// from then on is born there. The cgroup is removed when the holder goes; a process still in it goes back to the
-/// cgroup it came from.
+/// from then on is born there. The cgroup is removed when the holder goes: a process still running in it goes back to
+/// the cgroup it came from. A process that has exited but is not yet reaped by its parent still counts as in the cgroup
+/// and cannot be moved, so a cgroup that is still busy is retried until it is empty.
 /// </summary>
-internal sealed class ProcessTrees(CgroupHierarchy cgroups) : IDisposable
+internal sealed class ProcessTrees : IDisposable
 {
+    private static readonly TimeSpan s_retryInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly CgroupHierarchy _cgroups;
     private readonly Dictionary<long, string> _byHolder = [];
+    private readonly List<string> _busy = [];
+    private readonly ITimer _retry;
     private readonly string _prefix = $"portreserve-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-";
+
+    public ProcessTrees(CgroupHierarchy cgroups, TimeProvider time)
+    {
+        _cgroups = cgroups;
+        _retry = time.CreateTimer(_ => RetryBusy(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Cgroups waiting for their last processes to be reaped before they can be removed.</summary>
+    public int Busy
+    {
+        get
+        {
+            lock (_byHolder)
+            {
+                return _busy.Count;
+            }
+        }
+    }
 
     /// <summary>Moves <paramref name="pid"/> into a cgroup of its own for <paramref name="holderId"/>; returns the cgroup's id.</summary>
     public ulong Create(long holderId, int pid)
@@ -23,7 +47,7 @@ internal sealed class ProcessTrees(CgroupHierarchy cgroups) : IDisposable
                 return CgroupHierarchy.IdOf(existing);
             }
 
-            string cgroup = CgroupHierarchy.Create(cgroups.CgroupOf(pid), _prefix + holderId.ToString(CultureInfo.InvariantCulture));
+            string cgroup = CgroupHierarchy.Create(_cgroups.CgroupOf(pid), _prefix + holderId.ToString(CultureInfo.InvariantCulture));
             try
             {
                 CgroupHierarchy.Move(pid, cgroup);
@@ -39,43 +63,62 @@ internal sealed class ProcessTrees(CgroupHierarchy cgroups) : IDisposable
         }
     }
 
-    /// <summary>The holder went away: its cgroup goes, and anything still running in it returns to the cgroup it came from.</summary>
+    /// <summary>The holder went away: its cgroup goes, now or once its exited processes are reaped.</summary>
     public void Remove(long holderId)
     {
-        string? cgroup;
         lock (_byHolder)
         {
-            if (!_byHolder.Remove(holderId, out cgroup))
+            if (_byHolder.Remove(holderId, out string? cgroup) && !TryRemove(cgroup))
             {
-                return;
+                _busy.Add(cgroup);
+                _retry.Change(s_retryInterval, s_retryInterval);
             }
         }
-
-        TryRemove(cgroup);
     }
 
+    /// <summary>Removes what can be removed; a cgroup left busy (a process still running in it) stays, harmless and empty soon.</summary>
     public void Dispose()
     {
+        _retry.Dispose();
         lock (_byHolder)
         {
-            foreach (string cgroup in _byHolder.Values)
+            foreach (string cgroup in _byHolder.Values.Concat(_busy))
             {
                 TryRemove(cgroup);
             }
 
             _byHolder.Clear();
+            _busy.Clear();
         }
     }
 
-    private static void TryRemove(string cgroup)
+    private void RetryBusy()
+    {
+        lock (_byHolder)
+        {
+            _busy.RemoveAll(TryRemove);
+            if (_busy.Count == 0)
+            {
+                _retry.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private static bool TryRemove(string cgroup)
     {
         try
         {
             CgroupHierarchy.Remove(cgroup);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return true;
         }
         catch (IOException)
         {
-            // A process was moving in as it was emptied (EBUSY); an empty cgroup left behind costs nothing.
+            // EBUSY: a process in it is exiting and not yet reaped, or was just born there.
+            return false;
         }
     }
 }
