@@ -59,6 +59,19 @@ internal sealed class AcceptLoop : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>Serves one accepted socket; the serve function handles its own failures.</summary>
+    private async Task ServeAsync(Socket accepted)
+    {
+        try
+        {
+            await _serve(accepted, _stopping.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _served.Exit();
+        }
+    }
+
     private async Task RunAsync()
     {
         while (true)
@@ -83,7 +96,8 @@ internal sealed class AcceptLoop : IAsyncDisposable
                 continue;
             }
 
-            _served.Add(_serve(accepted, _stopping.Token));
+            _served.Enter();
+            _ = ServeAsync(accepted);
         }
     }
 }

@@ -153,46 +153,72 @@ internal sealed class ClientConnection
                 return _replies.SendStatusAsync(header, _handlers.Status.Status());
             case MessageType.ShareWithChildProcesses:
                 reader.EnsureEnd();
-                return Track(ReplyWhenDoneAsync(header, _handlers.Runtime.ShareWithChildProcessesAsync(Owner)));
+                return Track(header, _handlers.Runtime.ShareWithChildProcessesAsync(Owner));
             default:
                 throw new ProtocolException($"{header.Operation} is not a request");
         }
     }
 
     /// <summary>Serves a request that waits for the kernel or the store without holding up the next one, and tracks it.</summary>
-    private ValueTask Track(FrameHeader header, Task<TableResult<Reservation>> operation) => Track(ReplyWhenDoneAsync(header, operation));
-
-    private ValueTask Track(Task reply)
+    private ValueTask Track(FrameHeader header, Task<TableResult<Reservation>> operation)
     {
-        _inFlight.Add(reply);
+        _inFlight.Enter();
+        _ = ReplyWhenDoneAsync(header, operation);
+        return ValueTask.CompletedTask;
+    }
+
+    private ValueTask Track(FrameHeader header, Task<Refusal?> operation)
+    {
+        _inFlight.Enter();
+        _ = ReplyWhenDoneAsync(header, operation);
         return ValueTask.CompletedTask;
     }
 
     /// <summary>Replies once <paramref name="operation"/> is done; failures are logged, never thrown.</summary>
-    private Task ReplyWhenDoneAsync(FrameHeader header, Task<TableResult<Reservation>> operation)
-        => SendLoggedAsync(async () => await _replies.SendAsync(header, await operation.ConfigureAwait(false)).ConfigureAwait(false));
-
-    /// <summary>Replies once <paramref name="operation"/> is done: empty, or its refusal.</summary>
-    private Task ReplyWhenDoneAsync(FrameHeader header, Task<Refusal?> operation)
-        => SendLoggedAsync(async () =>
-        {
-            Refusal? refusal = await operation.ConfigureAwait(false);
-            await (refusal is null ? _replies.SendEmptyAsync(header) : _replies.SendErrorAsync(header, refusal.Kind, refusal.Message)).ConfigureAwait(false);
-        });
-
-    private async Task SendLoggedAsync(Func<Task> reply)
+    private async Task ReplyWhenDoneAsync(FrameHeader header, Task<TableResult<Reservation>> operation)
     {
         try
         {
-            await reply().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
-        {
-            // The client went away before its reply: nothing to tell it, and its reservations go with the connection.
+            await _replies.SendAsync(header, await operation.ConfigureAwait(false)).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            DaemonLog.UnexpectedRequestFailure(_logger, Id, e);
+            Unanswered(e);
+        }
+        finally
+        {
+            _inFlight.Exit();
+        }
+    }
+
+    /// <summary>Replies once <paramref name="operation"/> is done: empty, or its refusal.</summary>
+    private async Task ReplyWhenDoneAsync(FrameHeader header, Task<Refusal?> operation)
+    {
+        try
+        {
+            Refusal? refusal = await operation.ConfigureAwait(false);
+            await (refusal is null ? _replies.SendEmptyAsync(header) : _replies.SendErrorAsync(header, refusal.Kind, refusal.Message)).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Unanswered(e);
+        }
+        finally
+        {
+            _inFlight.Exit();
+        }
+    }
+
+    private void Unanswered(Exception e)
+    {
+        switch (e)
+        {
+            case SocketException or ObjectDisposedException or OperationCanceledException:
+                // The client went away before its reply: nothing to tell it, and its reservations go with the connection.
+                break;
+            default:
+                DaemonLog.UnexpectedRequestFailure(_logger, Id, e);
+                break;
         }
     }
 }

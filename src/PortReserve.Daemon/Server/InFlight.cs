@@ -2,62 +2,37 @@ namespace PortReserve.Daemon.Server;
 
 /// <summary>
 /// Work a component started and must see finish before it is disposed: requests being served, replies being sent. The
-/// work handles its own failures; <see cref="DrainAsync"/> waits for all of it, including work added while it waits.
+/// work calls <see cref="Enter"/> when it starts and <see cref="Exit"/> when it is done (in a finally), and handles its
+/// own failures; <see cref="DrainAsync"/> completes once nothing is in flight. A counter, so tracking a request costs no
+/// allocation.
 /// </summary>
 internal sealed class InFlight
 {
-    private readonly HashSet<Task> _running = [];
+    private int _count;
+    private TaskCompletionSource? _drained;
 
-    public int Count
+    public int Count => Volatile.Read(ref _count);
+
+    public void Enter() => Interlocked.Increment(ref _count);
+
+    public void Exit()
     {
-        get
+        if (Interlocked.Decrement(ref _count) == 0)
         {
-            lock (_running)
-            {
-                return _running.Count;
-            }
+            Volatile.Read(ref _drained)?.TrySetResult();
         }
     }
 
-    public void Add(Task work)
+    /// <summary>Completes when nothing is in flight. Call it once the component starts no more work.</summary>
+    public Task DrainAsync()
     {
-        if (work.IsCompleted)
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _drained, drained);
+        if (Volatile.Read(ref _count) == 0)
         {
-            return;
+            drained.TrySetResult();
         }
 
-        lock (_running)
-        {
-            _running.Add(work);
-        }
-
-        work.ContinueWith(Remove, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-    }
-
-    public async Task DrainAsync()
-    {
-        while (true)
-        {
-            Task[] running;
-            lock (_running)
-            {
-                running = [.. _running];
-            }
-
-            if (running.Length == 0)
-            {
-                return;
-            }
-
-            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
-    private void Remove(Task done)
-    {
-        lock (_running)
-        {
-            _running.Remove(done);
-        }
+        return drained.Task;
     }
 }

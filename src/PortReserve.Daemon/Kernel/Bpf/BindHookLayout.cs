@@ -21,7 +21,8 @@ internal static class BindHookLayout
     public const int PortValueSize = 4;
     public const int PortStride = 8;
 
-    public const int PolicyEntries = 131072;
+    // Policies belong to client connections (at most --max-connections) and persistent reservations; 1 MiB of them.
+    public const int PolicyEntries = 65536;
     public const int PolicyValueSize = 16;
     public const int PolicyStride = 16;
     public const int PolicyKindOffset = 0;
