@@ -229,7 +229,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
         {
             undo(made);
-            return new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the kernel refused the reserved port list update ({e.Message}); the change was not made");
+            return new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the kernel did not take the change ({e.Message}); nothing was changed");
         }
     }
 

@@ -131,6 +131,7 @@ internal sealed class KernelCommitter : IAsyncDisposable
     private Exception? ApplyToSinks()
     {
         Exception? failure = null;
+        long roundStarted = Stopwatch.GetTimestamp();
         foreach (IKernelSink sink in _sinks)
         {
             _snapshot.Discovered.Clear();
@@ -146,15 +147,15 @@ internal sealed class KernelCommitter : IAsyncDisposable
                 continue;
             }
 
-            TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
-            _counters.OnKernelWrite(elapsed);
-            DaemonLog.KernelListWritten(_logger, sink.Name, _snapshot.Version, elapsed.TotalMilliseconds);
+            DaemonLog.KernelListWritten(_logger, sink.Name, _snapshot.Version, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             if (!_snapshot.Discovered.IsEmpty)
             {
                 _state.Adopt(_snapshot.Discovered);
             }
         }
 
+        // One kernel write per commit, however many sinks it took.
+        _counters.OnKernelWrite(Stopwatch.GetElapsedTime(roundStarted));
         _snapshot.Changes.Clear();
         return failure;
     }

@@ -27,8 +27,8 @@ internal sealed class DaemonCounters : IDisposable
         Meter.CreateObservableCounter("portreserve.reservations.released", () => Released, description: "Reservations released, deleted, or dropped with their connection or process");
         Meter.CreateObservableCounter("portreserve.portserver.grants", () => Grants, description: "Ports granted through the portserver endpoint");
         Meter.CreateObservableCounter("portreserve.refusals", () => RefusalsByKind().Select(r => new Measurement<long>(r.Count, new KeyValuePair<string, object?>("kind", r.Kind))), description: "Requests refused, by error kind");
-        Meter.CreateObservableCounter("portreserve.kernel.writes", () => KernelWrites, description: "Writes of net.ipv4.ip_local_reserved_ports");
-        _kernelWriteDuration = Meter.CreateHistogram<double>("portreserve.kernel.write.duration", unit: "s", description: "Time to write the kernel's reserved port list");
+        Meter.CreateObservableCounter("portreserve.kernel.writes", () => KernelWrites, description: "Kernel writes, one per commit: ip_local_reserved_ports, and the bind hook's maps when exclusive binds are on");
+        _kernelWriteDuration = Meter.CreateHistogram<double>("portreserve.kernel.write.duration", unit: "s", description: "Time a commit took to write the kernel (reserved port list and bind hook maps)");
     }
 
     public Meter Meter { get; }

@@ -27,7 +27,7 @@ internal static class PrometheusExposition
             Sample(text, "portreserve_refusals_total", count, ("kind", kind));
         }
 
-        Family(text, "portreserve_kernel_write_seconds", "summary", "Writes of net.ipv4.ip_local_reserved_ports and the time they took.");
+        Family(text, "portreserve_kernel_write_seconds", "summary", "Kernel writes, one per commit (ip_local_reserved_ports, and the bind hook's maps when exclusive binds are on), and the time they took.");
         Sample(text, "portreserve_kernel_write_seconds_sum", metrics.Counters.KernelWriteSeconds);
         Sample(text, "portreserve_kernel_write_seconds_count", metrics.Counters.KernelWrites);
         return text.ToString();
