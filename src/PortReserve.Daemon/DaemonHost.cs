@@ -83,7 +83,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         // From here on the ledger owns the table. Its first commit enforces the restored reservations before anything is served.
         ReservationLedger ledger = shutdown.Add(new ReservationLedger(table, [kernel, exclusive], counters, logger));
         await ledger.StartAsync().ConfigureAwait(false);
-        ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups, time)) : null;
+        ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups, Path.Combine(options.StateDirectory, "process-trees"), time)) : null;
         var audit = new RequestAudit(counters, logger);
         var runtime = new RuntimeReservations(ledger, trees, audit, counters, logger);
         shutdown.Add(runtime.ReleaseAllAsync);

@@ -89,6 +89,24 @@ public sealed class ExclusiveBindsTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task RunCommandsCgroup_LeftByAKilledDaemon_IsRemovedWhenItRestarts()
+    {
+        await using DaemonProcess daemon = await StartEnforcingAsync();
+        await using ChildProcess run = ChildProcess.Start(Artifacts.Cli, ["run", "--tcp", "1", "--", "sh", "-c", "grep ^0:: /proc/self/cgroup && cat > /dev/null"], daemon.ClientEnvironment, redirectInput: true);
+        string cgroup = Path.Join(CgroupRoot(), (await run.WaitForLineAsync(l => l.StartsWith("0::", StringComparison.Ordinal)))[3..]);
+
+        daemon.Kill9();
+        await daemon.WaitForExitAsync();
+        run.CloseInput();
+        await run.WaitForExitAsync();
+        bool leftBehind = Directory.Exists(cgroup);
+        await daemon.RestartAsync();
+
+        Assert.True(leftBehind, $"{cgroup} was removed by a daemon that was killed");
+        Assert.False(Directory.Exists(cgroup), $"{cgroup} is still there after the daemon restarted");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task ProcessInAnotherNetworkNamespace_BindsTheHeldPort()
     {
         await using DaemonProcess daemon = await StartEnforcingAsync();

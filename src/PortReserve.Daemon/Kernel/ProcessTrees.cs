@@ -7,22 +7,38 @@ namespace PortReserve.Daemon.Kernel;
 /// beneath the one it is in (so it stays inside whatever unit a service manager put it in), and every process it starts
 /// from then on is born there. The cgroup is removed when the holder goes: a process still running in it goes back to
 /// the cgroup it came from. A process that has exited but is not yet reaped by its parent still counts as in the cgroup
-/// and cannot be moved, so a cgroup that is still busy is retried until it is empty.
+/// and cannot be moved, so a cgroup that is still busy is retried until it is empty. The cgroups made are recorded in
+/// the state directory, so a daemon that was killed has what it left behind removed at its next start.
 /// </summary>
 internal sealed class ProcessTrees : IDisposable
 {
     private static readonly TimeSpan s_retryInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly CgroupHierarchy _cgroups;
+    private readonly string _recordPath;
     private readonly Dictionary<long, string> _byHolder = [];
     private readonly List<string> _busy = [];
     private readonly ITimer _retry;
     private readonly string _prefix = $"portreserve-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-";
 
-    public ProcessTrees(CgroupHierarchy cgroups, TimeProvider time)
+    /// <param name="cgroups">The hierarchy the cgroups are made in.</param>
+    /// <param name="recordPath">Where the cgroups made are listed (in the state directory); those an earlier run left are removed now.</param>
+    /// <param name="time">The clock of the retries.</param>
+    public ProcessTrees(CgroupHierarchy cgroups, string recordPath, TimeProvider time)
     {
         _cgroups = cgroups;
+        _recordPath = recordPath;
         _retry = time.CreateTimer(_ => RetryBusy(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        lock (_byHolder)
+        {
+            string[] leftovers = File.Exists(recordPath) ? File.ReadAllLines(recordPath) : [];
+            _busy.AddRange(leftovers.Where(cgroup => IsOurs(cgroups, cgroup) && !TryRemove(cgroup)));
+            Saved();
+            if (_busy.Count > 0)
+            {
+                _retry.Change(s_retryInterval, s_retryInterval);
+            }
+        }
     }
 
     /// <summary>Cgroups waiting for their last processes to be reaped before they can be removed.</summary>
@@ -59,6 +75,7 @@ internal sealed class ProcessTrees : IDisposable
             }
 
             _byHolder[holderId] = cgroup;
+            Saved();
             return CgroupHierarchy.IdOf(cgroup);
         }
     }
@@ -68,11 +85,18 @@ internal sealed class ProcessTrees : IDisposable
     {
         lock (_byHolder)
         {
-            if (_byHolder.Remove(holderId, out string? cgroup) && !TryRemove(cgroup))
+            if (!_byHolder.Remove(holderId, out string? cgroup))
+            {
+                return;
+            }
+
+            if (!TryRemove(cgroup))
             {
                 _busy.Add(cgroup);
                 _retry.Change(s_retryInterval, s_retryInterval);
             }
+
+            Saved();
         }
     }
 
@@ -82,13 +106,11 @@ internal sealed class ProcessTrees : IDisposable
         _retry.Dispose();
         lock (_byHolder)
         {
-            foreach (string cgroup in _byHolder.Values.Concat(_busy))
-            {
-                TryRemove(cgroup);
-            }
-
+            // What is still busy stays recorded, for the next start.
+            _busy.RemoveAll(TryRemove);
+            _busy.AddRange(_byHolder.Values.Where(cgroup => !TryRemove(cgroup)));
             _byHolder.Clear();
-            _busy.Clear();
+            Saved();
         }
     }
 
@@ -96,12 +118,34 @@ internal sealed class ProcessTrees : IDisposable
     {
         lock (_byHolder)
         {
-            _busy.RemoveAll(TryRemove);
+            if (_busy.RemoveAll(TryRemove) > 0)
+            {
+                Saved();
+            }
+
             if (_busy.Count == 0)
             {
                 _retry.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             }
         }
+    }
+
+    /// <summary>A path from the record names a cgroup this daemon makes: under the hierarchy, and named as it names them.</summary>
+    private static bool IsOurs(CgroupHierarchy cgroups, string path)
+        => path.StartsWith(cgroups.Root + "/", StringComparison.Ordinal) && !path.Contains("/../", StringComparison.Ordinal) && Path.GetFileName(path).StartsWith("portreserve-", StringComparison.Ordinal);
+
+    /// <summary>Rewrites the record: every cgroup made and not yet removed. Call under the lock.</summary>
+    private void Saved()
+    {
+        string[] cgroups = [.. _byHolder.Values, .. _busy];
+        if (cgroups.Length == 0)
+        {
+            File.Delete(_recordPath);
+            return;
+        }
+
+        File.WriteAllLines(_recordPath + ".new", cgroups);
+        File.Move(_recordPath + ".new", _recordPath, overwrite: true);
     }
 
     private static bool TryRemove(string cgroup)

@@ -100,8 +100,15 @@ internal sealed class DaemonProcess : IAsyncDisposable
         return System.Text.Encoding.UTF8.GetString(buffer, 0, received);
     }
 
+    /// <summary>Stops the daemon as an operator would (SIGTERM, so it cleans up after itself), killing it only if it hangs.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_process is { HasExited: false })
+        {
+            _process.Signal(Signals.SigTerm);
+            await Task.WhenAny(_process.Exited, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        }
+
         if (_process is not null)
         {
             await _process.DisposeAsync();
