@@ -19,8 +19,10 @@ internal static class RunCommand
         var commandLine = new Argument<string[]>("command") { Description = "The command to run, after --", Arity = ArgumentArity.OneOrMore };
         var command = new Command("run", """
             Hold runtime reservations while a command runs. The command gets PORTRESERVE_TCP and PORTRESERVE_UDP:
-            comma-separated START-END blocks in the order of the flags. The reservations end when the command exits
-            (or when portreserve is killed). The exit status is the command's (127 if it cannot be started).
+            comma-separated START-END blocks in the order of the flags. The command and every process it starts may
+            bind those ports; when the daemon enforces exclusive binds (portreserve status), anyone else gets EACCES.
+            The reservations end when the command exits (or when portreserve is killed). The exit status is the
+            command's (127 if it cannot be started).
 
             Examples:
               portreserve run --tcp 1 -- sh -c 'exec my-server --port ${PORTRESERVE_TCP%-*}'
