@@ -43,9 +43,10 @@ public sealed class RuntimeReservationTests
     }
 
     [Theory(Timeout = 60_000)]
-    [InlineData(PortReservationProtocol.Tcp)]
-    [InlineData(PortReservationProtocol.Udp)]
-    public async Task AcquireAsync_BlockWithABoundPort_FailsNamingThePort(PortReservationProtocol protocol)
+    [InlineData(PortReservationProtocol.Tcp, true)]
+    [InlineData(PortReservationProtocol.Tcp, false)]
+    [InlineData(PortReservationProtocol.Udp, false)]
+    public async Task AcquireAsync_BlockWithABoundPort_FailsNamingThePort(PortReservationProtocol protocol, bool listening)
     {
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();
         await using PortReservationClient client = await daemon.ConnectAsync();
@@ -54,7 +55,7 @@ public sealed class RuntimeReservationTests
             : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         int port = ((IPEndPoint)bound.LocalEndPoint!).Port;
-        if (protocol == PortReservationProtocol.Tcp)
+        if (listening)
         {
             bound.Listen();
         }

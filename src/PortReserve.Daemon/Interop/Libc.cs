@@ -10,6 +10,8 @@ internal static partial class Libc
     public const int AF_INET6 = 10;
     public const int SOCK_STREAM = 1;
     public const int SOCK_DGRAM = 2;
+    public const int SOCK_RAW = 3;
+    public const int AF_NETLINK = 16;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int SOL_SOCKET = 1;
     public const int SO_REUSEADDR = 2;
@@ -76,6 +78,28 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
     public static unsafe partial int SetSockOpt(SafeFileHandle socket, int level, int name, int* value, int length);
+
+    public static unsafe nint Send(SafeFileHandle socket, ReadOnlySpan<byte> message)
+    {
+        fixed (byte* pointer = message)
+        {
+            return SendRaw(socket, pointer, (nuint)message.Length, 0);
+        }
+    }
+
+    public static unsafe int Receive(SafeFileHandle socket, Span<byte> buffer)
+    {
+        fixed (byte* pointer = buffer)
+        {
+            return (int)ReceiveRaw(socket, pointer, (nuint)buffer.Length, 0);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    private static unsafe partial nint SendRaw(SafeFileHandle socket, byte* buffer, nuint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    private static unsafe partial nint ReceiveRaw(SafeFileHandle socket, byte* buffer, nuint length, int flags);
 
     [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
     public static unsafe partial int Bind(SafeFileHandle socket, byte* address, int length);

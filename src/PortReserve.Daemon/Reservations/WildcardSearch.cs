@@ -35,18 +35,7 @@ internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusion
     }
 
     /// <summary>The first port of <paramref name="range"/> a socket of <paramref name="protocol"/> has bound, or -1.</summary>
-    public int FirstInUse(PortReservationProtocol protocol, PortRange range)
-    {
-        for (int port = range.Start; port <= range.End; port++)
-        {
-            if (portUsage.IsInUse(protocol, port))
-            {
-                return port;
-            }
-        }
-
-        return -1;
-    }
+    public int FirstInUse(PortReservationProtocol protocol, PortRange range) => portUsage.FirstInUse(protocol, range);
 
     /// <summary>The longest run of ports in the wildcard range free in <paramref name="occupied"/> and not excluded (sockets' use not probed).</summary>
     public int LargestFreeBlock(PortSet occupied)

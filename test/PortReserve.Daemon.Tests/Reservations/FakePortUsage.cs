@@ -1,3 +1,4 @@
+using PortReserve.Protocol;
 using PortReserve.Daemon.Reservations;
 
 namespace PortReserve.Daemon.Tests.Reservations;
@@ -7,5 +8,16 @@ internal sealed class FakePortUsage : IPortUsage
 {
     public HashSet<(PortReservationProtocol Protocol, int Port)> InUse { get; } = [];
 
-    public bool IsInUse(PortReservationProtocol protocol, int port) => InUse.Contains((protocol, port));
+    public int FirstInUse(PortReservationProtocol protocol, PortRange range)
+    {
+        for (int port = range.Start; port <= range.End; port++)
+        {
+            if (InUse.Contains((protocol, port)))
+            {
+                return port;
+            }
+        }
+
+        return -1;
+    }
 }
