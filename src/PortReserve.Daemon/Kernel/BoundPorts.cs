@@ -9,8 +9,9 @@ namespace PortReserve.Daemon.Kernel;
 /// <summary>
 /// The ports of a range that sockets of one protocol have bound in the daemon's network namespace, from one
 /// NETLINK_SOCK_DIAG dump per address family (what <c>ss -a</c> reads), filtered by the kernel to the range with the
-/// dump's bytecode (<c>sport &gt;= lo &amp;&amp; sport &lt;= hi</c>), so its cost follows the range, not the number of
-/// sockets on the machine. A TCP socket counts in every state but TIME_WAIT: bound but neither listening nor connected
+/// dump's bytecode (<c>sport &gt;= lo &amp;&amp; sport &lt;= hi</c>). The filter keeps the answer small, but the kernel
+/// still walks its whole TCP connection table to give it (5 ms here, with 262,144 buckets), so the daemon asks only when
+/// a probe cannot tell (see <see cref="SocketPortUsage"/>). A TCP socket counts in every state but TIME_WAIT: bound but neither listening nor connected
 /// (the pseudo-state TCP_BOUND_INACTIVE, dumped since Linux 6.5), listening, or connected; a TIME_WAIT leftover does not,
 /// since a restarting server binds through it. Every UDP socket counts.
 /// </summary>

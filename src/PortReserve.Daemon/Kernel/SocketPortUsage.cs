@@ -8,39 +8,29 @@ using PortReserve.Protocol;
 namespace PortReserve.Daemon.Kernel;
 
 /// <summary>
-/// Asks the kernel itself whether ports are in use. A few ports are probed one by one: a probe socket tries to bind the
-/// wildcard address (dual-stack, so IPv4 and IPv6 binds both conflict) and is closed at once, four system calls a port.
-/// The kernel's own conflict rules answer: a UDP probe (without SO_REUSEADDR) conflicts with any bound UDP socket.
-/// A larger UDP block, and TCP ports of any number, are checked at once against the kernel's dump of the sockets bound
-/// in the range (<see cref="BoundPorts"/>): a TCP probe would need SO_REUSEADDR to bind through TIME_WAIT leftovers,
-/// and with it would miss a bound but non-listening socket that set SO_REUSEADDR too, as .NET sockets do. Where the
-/// kernel does not dump bound-only TCP sockets (before Linux 6.5), TCP is probed, with that gap.
+/// Asks the kernel itself whether ports are in use, by probing each port: a probe socket tries to bind the wildcard
+/// address (dual-stack, so IPv4 and IPv6 binds both conflict) and is closed at once. The kernel's own conflict rules
+/// answer, so bound-only sockets are seen too.
+/// <list type="bullet">
+/// <item>UDP: a probe without SO_REUSEADDR conflicts with any bound UDP socket: exact.</item>
+/// <item>TCP: a probe without SO_REUSEADDR that binds means the port is free. One that does not is tried again with
+/// SO_REUSEADDR: still refused, a listener or a socket without SO_REUSEADDR holds it. Bound this time, the port is held
+/// only by TIME_WAIT leftovers (which a restarting server binds through, so they do not count) or by a non-listening
+/// socket that set SO_REUSEADDR (as .NET sockets do, which do count). The wildcard search counts such a port as in use
+/// (it has others to choose from); a specific request settles it with the kernel's socket dump
+/// (<see cref="BoundPorts"/>), which is exact but walks the kernel's whole connection table (milliseconds), and so is
+/// kept for this case.</item>
+/// </list>
 /// </summary>
 internal sealed class SocketPortUsage : IPortUsage
 {
-    /// <summary>Up to this many UDP ports, probing (four system calls a port) costs less than a dump.</summary>
-    private const int ProbeLimit = 16;
-
     private readonly bool _ipv6 = CanCreate(Libc.AF_INET6);
 
-    public int FirstInUse(PortReservationProtocol protocol, PortRange range)
+    public int FirstInUse(PortReservationProtocol protocol, PortRange range, bool exact)
     {
-        bool dump = protocol == PortReservationProtocol.Tcp ? BoundPorts.Complete : range.Count > ProbeLimit;
-        if (dump)
-        {
-            try
-            {
-                return BoundPorts.In(protocol, range).FirstIn(range);
-            }
-            catch (IOException)
-            {
-                // The kernel would not dump; probing gives the same answer, only slower.
-            }
-        }
-
         for (int port = range.Start; port <= range.End; port++)
         {
-            if (IsInUse(protocol, port))
+            if (IsInUse(protocol, port, exact))
             {
                 return port;
             }
@@ -49,17 +39,45 @@ internal sealed class SocketPortUsage : IPortUsage
         return -1;
     }
 
-    private bool IsInUse(PortReservationProtocol protocol, int port)
+    private bool IsInUse(PortReservationProtocol protocol, int port, bool exact)
+    {
+        if (Probe(protocol, port, reuseAddress: false) is not Outcome.InUse)
+        {
+            return false;
+        }
+
+        if (protocol == PortReservationProtocol.Udp || Probe(protocol, port, reuseAddress: true) is Outcome.InUse)
+        {
+            return true;
+        }
+
+        // Held only by TIME_WAIT leftovers, or by a non-listening socket with SO_REUSEADDR.
+        if (!exact || !BoundPorts.Complete)
+        {
+            return !exact;
+        }
+
+        try
+        {
+            return BoundPorts.In(protocol, new PortRange(port, 1)).Contains(port);
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    private Outcome Probe(PortReservationProtocol protocol, int port, bool reuseAddress)
     {
         int type = (protocol == PortReservationProtocol.Tcp ? Libc.SOCK_STREAM : Libc.SOCK_DGRAM) | Libc.SOCK_CLOEXEC;
         using SafeFileHandle probe = Libc.Socket(_ipv6 ? Libc.AF_INET6 : Libc.AF_INET, type, 0);
         if (probe.IsInvalid)
         {
             // Out of descriptors: claim nothing is free rather than hand out a port we could not check.
-            return true;
+            return Outcome.InUse;
         }
 
-        return !TryBind(probe, port, protocol == PortReservationProtocol.Tcp, out int errno) && errno == Libc.EADDRINUSE;
+        return TryBind(probe, port, reuseAddress, out int errno) || errno != Libc.EADDRINUSE ? Outcome.Free : Outcome.InUse;
     }
 
     private unsafe bool TryBind(SafeFileHandle probe, int port, bool reuseAddress, out int errno)
@@ -96,5 +114,11 @@ internal sealed class SocketPortUsage : IPortUsage
     {
         using SafeFileHandle socket = Libc.Socket(family, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
         return !socket.IsInvalid;
+    }
+
+    private enum Outcome
+    {
+        Free,
+        InUse,
     }
 }

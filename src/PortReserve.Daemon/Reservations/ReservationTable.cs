@@ -16,6 +16,7 @@ internal sealed class ReservationTable : IReservationView
     private readonly RuntimeHolders _holders = new();
     private readonly UidQuotas _quotas;
     private readonly WildcardSearch _wildcard;
+    private readonly IPortUsage _portUsage;
     private readonly List<ReservationChange>? _changes;
 
     /// <param name="wildcardRange">Where wildcard requests are served from.</param>
@@ -32,6 +33,7 @@ internal sealed class ReservationTable : IReservationView
 
         _quotas = new UidQuotas(quotas);
         _wildcard = new WildcardSearch(wildcardRange, _system, portUsage);
+        _portUsage = portUsage;
         _tokens = new TokenIndex(tokenSource ?? new TokenSource().Next);
         _changes = recordChanges ? [] : null;
     }
@@ -317,7 +319,7 @@ internal sealed class ReservationTable : IReservationView
             return excluded;
         }
 
-        int inUse = _wildcard.FirstInUse(block.Protocol, block.Range);
+        int inUse = _portUsage.FirstInUse(block.Protocol, block.Range, exact: true);
         return inUse < 0 ? null : new Refusal(PortReservationErrorKind.AddressAlreadyInUse, $"{Name(block.Protocol)} port {inUse} is in use: a socket in this network namespace has it bound");
     }
 

@@ -34,8 +34,8 @@ internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusion
             ref _bothCursor);
     }
 
-    /// <summary>The first port of <paramref name="range"/> a socket of <paramref name="protocol"/> has bound, or -1.</summary>
-    public int FirstInUse(PortReservationProtocol protocol, PortRange range) => portUsage.FirstInUse(protocol, range);
+    /// <summary>The first port of <paramref name="range"/> a socket of <paramref name="protocol"/> may have bound, or -1 (a wildcard block avoids doubtful ports).</summary>
+    private int FirstInUse(PortReservationProtocol protocol, PortRange range) => portUsage.FirstInUse(protocol, range, exact: false);
 
     /// <summary>The longest run of ports in the wildcard range free in <paramref name="occupied"/> and not excluded (sockets' use not probed).</summary>
     public int LargestFreeBlock(PortSet occupied)

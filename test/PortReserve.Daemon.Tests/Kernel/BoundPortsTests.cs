@@ -56,28 +56,51 @@ public sealed class BoundPortsTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(100)]
-    public void SocketPortUsage_SeesABoundOnlyDotNetTcpSocket_WhichAProbeBindsBeside(int blockSize)
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SocketPortUsage_SeesABoundOnlyDotNetTcpSocket_WhichAReuseAddressProbeBindsBeside(bool exact)
     {
         Assert.SkipUnless(BoundPorts.Complete, "the kernel dumps bound-only TCP sockets from Linux 6.5");
         using Socket held = Bound(AddressFamily.InterNetwork, SocketType.Stream);
         int port = Port(held);
 
-        int found = new SocketPortUsage().FirstInUse(PortReservationProtocol.Tcp, new PortRange(port - (blockSize / 2), blockSize));
+        int found = new SocketPortUsage().FirstInUse(PortReservationProtocol.Tcp, new PortRange(port - 2, 5), exact);
 
         Assert.Equal(port, found);
     }
 
     [Fact]
-    public void SocketPortUsage_ProbesASmallUdpBlock_AndDumpsALargeOne_AlikeAnswering()
+    public async Task SocketPortUsage_APortHeldOnlyByTimeWait_IsFreeForAnExactAnswer_AndAvoidedByAWildcardOne()
+    {
+        Assert.SkipUnless(BoundPorts.Complete, "the kernel dumps bound-only TCP sockets from Linux 6.5");
+        int port;
+        using (Socket listener = Bound(AddressFamily.InterNetwork, SocketType.Stream))
+        {
+            port = Port(listener);
+            listener.Listen();
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            client.Connect(new IPEndPoint(IPAddress.Loopback, port));
+            using (Socket accepted = listener.Accept())
+            {
+                // The side that closes first keeps the connection in TIME_WAIT: here, the server's side, on its port.
+                accepted.Shutdown(SocketShutdown.Both);
+            }
+
+            await client.ReceiveAsync(new byte[1], SocketFlags.None, TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        }
+
+        var usage = new SocketPortUsage();
+        Assert.Equal(-1, usage.FirstInUse(PortReservationProtocol.Tcp, new PortRange(port, 1), exact: true));
+        Assert.Equal(port, usage.FirstInUse(PortReservationProtocol.Tcp, new PortRange(port, 1), exact: false));
+    }
+
+    [Fact]
+    public void SocketPortUsage_ProbesUdpExactly()
     {
         using Socket held = Bound(AddressFamily.InterNetworkV6, SocketType.Dgram);
         int port = Port(held);
-        var usage = new SocketPortUsage();
 
-        Assert.Equal(port, usage.FirstInUse(PortReservationProtocol.Udp, new PortRange(port - 2, 5)));
-        Assert.Equal(port, usage.FirstInUse(PortReservationProtocol.Udp, new PortRange(port - 50, 100)));
+        Assert.Equal(port, new SocketPortUsage().FirstInUse(PortReservationProtocol.Udp, new PortRange(port - 2, 5), exact: true));
     }
 
     private static PortRange Everything => new(1, 65535);

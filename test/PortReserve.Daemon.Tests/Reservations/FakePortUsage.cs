@@ -8,7 +8,7 @@ internal sealed class FakePortUsage : IPortUsage
 {
     public HashSet<(PortReservationProtocol Protocol, int Port)> InUse { get; } = [];
 
-    public int FirstInUse(PortReservationProtocol protocol, PortRange range)
+    public int FirstInUse(PortReservationProtocol protocol, PortRange range, bool exact)
     {
         for (int port = range.Start; port <= range.End; port++)
         {
