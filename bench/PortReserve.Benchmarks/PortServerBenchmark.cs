@@ -6,34 +6,85 @@ using System.Text;
 namespace PortReserve.Benchmarks;
 
 /// <summary>
-/// Grants per second through the portserver protocol: Debian's portserver (python3-portpicker) and portreserved's
-/// endpoint, driven by the same client in the same run. Grants are made for a helper process that lives through the run.
+/// Grants per second through the portserver protocol, all driven by the same client in the same run: Debian's
+/// portserver (python3-portpicker), portreserved's endpoint, and a trivial responder that answers each request with the
+/// next number and does nothing else, which shows the ceiling this client allows. Grants are made for a helper
+/// process that lives through the run.
 /// </summary>
-internal static class PortServerBenchmark
+internal sealed class PortServerBenchmark : IAsyncDisposable
 {
-    public static async Task<(double Debian, double Ours)> RunAsync(Daemon daemon, string oursAddress, int grants)
+    private readonly Process _holder;
+    private readonly Process _debian;
+    private readonly Socket _responder;
+    private readonly Task _responding;
+
+    private PortServerBenchmark(Process holder, Process debian, Socket responder, Task responding)
     {
-        using Process holder = Process.Start(new ProcessStartInfo("sleep", "600"))!;
+        _holder = holder;
+        _debian = debian;
+        _responder = responder;
+        _responding = responding;
+    }
+
+    public string DebianAddress { get; } = $"@prb-debian-{Environment.ProcessId}";
+
+    public string ResponderAddress { get; } = $"@prb-trivial-{Environment.ProcessId}";
+
+    public static async Task<PortServerBenchmark> StartAsync()
+    {
+        Process holder = Process.Start(new ProcessStartInfo("sleep", "600"))!;
         string debianAddress = $"@prb-debian-{Environment.ProcessId}";
-        using Process debian = Process.Start(new ProcessStartInfo("/usr/bin/python3", ["/usr/bin/portserver", "--portserver_address", debianAddress])
+        Process debian = Process.Start(new ProcessStartInfo("/usr/bin/python3", ["/usr/bin/portserver", "--portserver_address", debianAddress])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         })!;
         debian.BeginErrorReadLine();
         debian.BeginOutputReadLine();
-        try
+        var responder = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        responder.Bind(new UnixDomainSocketEndPoint($"\0prb-trivial-{Environment.ProcessId}"));
+        responder.Listen(512);
+        var benchmark = new PortServerBenchmark(holder, debian, responder, RespondAsync(responder));
+        await WaitListeningAsync(debianAddress);
+        return benchmark;
+    }
+
+    /// <summary>Grants per second from the server at <paramref name="address"/>, for <paramref name="grants"/> sequential requests.</summary>
+    public Task<double> GrantsPerSecondAsync(string address, int grants) => GrantsPerSecondAsync(address, _holder.Id, grants);
+
+    public async ValueTask DisposeAsync()
+    {
+        _responder.Dispose();
+        await _responding;
+        _debian.Kill();
+        _holder.Kill();
+        await Task.WhenAll(_debian.WaitForExitAsync(), _holder.WaitForExitAsync()).WaitAsync(TimeSpan.FromSeconds(30));
+        _debian.Dispose();
+        _holder.Dispose();
+    }
+
+    /// <summary>Reads a request and answers it with the next number: no reservation, no kernel write, no pidfd.</summary>
+    private static async Task RespondAsync(Socket listener)
+    {
+        int next = 20000;
+        byte[] buffer = new byte[64];
+        while (true)
         {
-            await WaitListeningAsync(debianAddress);
-            double debianRate = await GrantsPerSecondAsync(debianAddress, holder.Id, grants);
-            double oursRate = await GrantsPerSecondAsync(oursAddress, holder.Id, grants);
-            return (debianRate, oursRate);
-        }
-        finally
-        {
-            debian.Kill();
-            holder.Kill();
-            await Task.WhenAll(debian.WaitForExitAsync(), holder.WaitForExitAsync()).WaitAsync(TimeSpan.FromSeconds(30));
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            using (client)
+            {
+                await client.ReceiveAsync(buffer, SocketFlags.None);
+                await client.SendAsync(Encoding.ASCII.GetBytes($"{next++}\n"), SocketFlags.None);
+            }
         }
     }
 

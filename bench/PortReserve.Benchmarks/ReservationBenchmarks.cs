@@ -7,24 +7,44 @@ namespace PortReserve.Benchmarks;
 /// <summary>Runtime reservations through the real client library against the real daemon.</summary>
 internal static class ReservationBenchmarks
 {
-    /// <summary>Wildcard acquire of <paramref name="ports"/> ports and release, back to back on one connection.</summary>
-    public static async Task<Latencies> AcquireReleaseAsync(Daemon daemon, int ports, int count)
+    /// <summary>
+    /// Wildcard acquire of <paramref name="ports"/> ports and release, back to back on one connection: connects and warms
+    /// up (two seconds of pairs, so both processes run tiered-up code), then times as many chunks as asked.
+    /// </summary>
+    public static async Task<Func<int, Task<Latencies>>> AcquireReleaseLoopAsync(Daemon daemon, int ports, List<IAsyncDisposable> owned)
     {
-        await using PortReservationClient client = await PortReservationClient.ConnectAsync(daemon.Options);
+        PortReservationClient client = await PortReservationClient.ConnectAsync(daemon.Options);
+        owned.Add(client);
         async Task PairAsync()
         {
             PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, ports);
             await reservation.ReleaseAsync();
         }
 
-        // Two seconds of pairs first, so that both processes run tiered-up code when timing starts.
         long warmUntil = Stopwatch.GetTimestamp() + (2 * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < warmUntil)
         {
             await PairAsync();
         }
 
-        return await Latencies.MeasureAsync(0, count, PairAsync);
+        return count => Latencies.MeasureAsync(0, count, PairAsync);
+    }
+
+    /// <summary>One chunk of wildcard acquire+release pairs on a fresh, warmed connection.</summary>
+    public static async Task<Latencies> AcquireReleaseAsync(Daemon daemon, int ports, int count)
+    {
+        var owned = new List<IAsyncDisposable>();
+        try
+        {
+            return await (await AcquireReleaseLoopAsync(daemon, ports, owned))(count);
+        }
+        finally
+        {
+            foreach (IAsyncDisposable disposable in owned)
+            {
+                await disposable.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>
@@ -76,12 +96,17 @@ internal static class ReservationBenchmarks
         return (counted / seconds, daemonCpu.TotalMicroseconds / counted, clientCpu.TotalMicroseconds / counted);
     }
 
-    /// <summary>Associate + bind(0) from one's own runtime reservation + close: no daemon round trip.</summary>
-    public static async Task<Latencies> ReservedBindAsync(Daemon daemon, int count)
+    /// <summary>
+    /// Associate + bind(0) from one's own runtime reservation + close, with no daemon round trip: acquires the block once,
+    /// then times as many chunks as asked.
+    /// </summary>
+    public static async Task<Func<int, Latencies>> ReservedBindLoopAsync(Daemon daemon, List<IAsyncDisposable> owned)
     {
-        await using PortReservationClient client = await PortReservationClient.ConnectAsync(daemon.Options);
-        await using PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 100);
-        return Latencies.Measure(2000, count, () =>
+        PortReservationClient client = await PortReservationClient.ConnectAsync(daemon.Options);
+        owned.Add(client);
+        PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 100);
+        owned.Add(reservation);
+        return count => Latencies.Measure(2000, count, () =>
         {
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             reservation.Associate(socket);

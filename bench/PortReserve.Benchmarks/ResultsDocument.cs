@@ -14,7 +14,8 @@ internal static class ResultsDocument
         text.AppendLine("Machine: " + Machine()).AppendLine();
         text.AppendLine("Conditions: every row measured in one run, inside a private network namespace, against one `portreserved` with kernel sync on ");
         text.AppendLine("(every acquire and release waits for its `ip_local_reserved_ports` write) and `--log-level Warning`; clients use the `PortReserve` library.");
-        text.AppendLine("Ratios compare medians from this same run. Percentiles are per operation.").AppendLine();
+        text.AppendLine("A row with a floor or a peer is measured in rounds alternating with it (which goes first alternates too); its ratio is the");
+        text.AppendLine("median of the per-round ratios, with their range and the number of rounds. Percentiles are per operation.").AppendLine();
         text.AppendLine("| row | measured | compared with | ratio | target | verdict | notes |");
         text.AppendLine("|---|---|---|---|---|---|---|");
         foreach (ResultRow row in rows)
