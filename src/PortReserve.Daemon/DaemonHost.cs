@@ -105,7 +105,7 @@ internal sealed class DaemonHost : IAsyncDisposable
             DaemonLog.PortServerListening(logger, portServerAddress);
         }
 
-        shutdown.Add(DaemonListener.Start(options.SocketPath, handlers, connections, logger));
+        shutdown.Add(DaemonListener.Start(options.SocketPath, handlers, ledger, connections, logger));
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, exclusive.Detail, wildcard);
     }
 

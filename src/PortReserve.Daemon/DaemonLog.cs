@@ -64,10 +64,16 @@ internal static partial class DaemonLog
     public static partial void ConnectionClosed(ILogger logger, long connectionId, int pid);
 
     [LoggerMessage(32, LogLevel.Debug, "connection {ConnectionId} failed: {Error}")]
-    public static partial void ConnectionError(ILogger logger, long connectionId, SocketError error);
+    public static partial void ConnectionError(ILogger logger, long connectionId, string error);
 
     [LoggerMessage(33, LogLevel.Warning, "accept failed: {Error}; retrying")]
-    public static partial void AcceptFailed(ILogger logger, SocketError error);
+    public static partial void AcceptFailed(ILogger logger, string error);
+
+    [LoggerMessage(35, LogLevel.Error, "waiting for events failed: {Error}; retrying")]
+    public static partial void EventLoopFailed(ILogger logger, string error);
+
+    [LoggerMessage(36, LogLevel.Error, "an event handler failed unexpectedly; the event loop goes on serving the other clients")]
+    public static partial void EventLoopHandlerFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(34, LogLevel.Error, "request on connection {ConnectionId} failed unexpectedly")]
     public static partial void UnexpectedRequestFailure(ILogger logger, long connectionId, Exception exception);

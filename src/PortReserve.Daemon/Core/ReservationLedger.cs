@@ -47,41 +47,62 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     public Task<TableResult<Reservation>> AcquireBothAsync(ReservationOwner owner)
         => ChangeAndCommitAsync(table => table.AcquireBoth(1, owner), _ => ReleaseHolder(owner.HolderId));
 
-    /// <summary>Releases a runtime reservation for its owner's pid; done once the kernel no longer holds it.</summary>
-    public async Task<TableResult<Reservation>> ReleaseAsync(ulong token, int requesterPid)
+    /// <summary>
+    /// Acquires a runtime reservation now; the caller must not grant it before <see cref="CommitThrough"/> of
+    /// <paramref name="version"/> succeeded, and settles it with <see cref="Settle"/>. (The event loop's form: one
+    /// commit covers a whole turn's changes.) <paramref name="version"/> is 0 when nothing changed.
+    /// </summary>
+    public TableResult<Reservation> Acquire(PortBlock requested, ReservationOwner owner, out long version)
     {
-        TableResult<Reservation> result;
-        KernelCommit commit;
         lock (_gate)
         {
-            result = _table.Release(token, requesterPid);
-            commit = result.TryGet(out _, out _) ? Changed() : default;
+            TableResult<Reservation> result = _table.Acquire(requested, owner);
+            version = result.TryGet(out _, out _) ? ++_version : 0;
+            return result;
         }
+    }
 
-        // The reservation is gone from the table either way; a failed write was logged and the next one retries it.
-        await WaitLoggedAsync(commit).ConfigureAwait(false);
-        return result;
+    /// <summary>Releases a runtime reservation for its owner's pid now; the kernel drops it at the commit of <paramref name="version"/>.</summary>
+    public TableResult<Reservation> Release(ulong token, int requesterPid, out long version)
+    {
+        lock (_gate)
+        {
+            TableResult<Reservation> result = _table.Release(token, requesterPid);
+            version = result.TryGet(out _, out _) ? ++_version : 0;
+            return result;
+        }
     }
 
     /// <summary>
     /// Checks that the requester may use the token's reservation. Using a persistent one is mirrored into the kernel
-    /// (its process may then bind the ports), so the answer waits for that.
+    /// (its process may then bind the ports): the answer waits for the commit of <paramref name="version"/>.
     /// </summary>
-    public async Task<TableResult<Reservation>> AuthorizeAsync(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId)
+    public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId, out long version)
     {
-        TableResult<Reservation> result;
-        KernelCommit commit = default;
         lock (_gate)
         {
-            result = _table.Authorize(token, protocol, requester, holderId);
-            if (_table.HasChanges)
-            {
-                commit = Changed();
-            }
+            TableResult<Reservation> result = _table.Authorize(token, protocol, requester, holderId);
+            version = _table.HasChanges ? ++_version : 0;
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// Writes every change up to <paramref name="version"/> to the kernel on the calling thread, unless a write already
+    /// has; the failure of the write, or null.
+    /// </summary>
+    public Exception? CommitThrough(long version) => version == 0 ? null : _committer.CommitThrough(version);
+
+    /// <summary>An acquire whose commit is done: granted, or (the kernel refused) taken back and refused.</summary>
+    public TableResult<Reservation> Settle(TableResult<Reservation> acquired, Exception? commitFailure)
+    {
+        if (commitFailure is null || !acquired.TryGet(out Reservation? made, out _))
+        {
+            return acquired;
         }
 
-        await WaitLoggedAsync(commit).ConfigureAwait(false);
-        return result;
+        Withdraw(made);
+        return KernelRefused(commitFailure);
     }
 
     public TableResult<Reservation> FindPersistent(PortBlock block)
@@ -229,9 +250,12 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
         {
             undo(made);
-            return new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the kernel did not take the change ({e.Message}); nothing was changed");
+            return KernelRefused(e);
         }
     }
+
+    private static Refusal KernelRefused(Exception e)
+        => new(PortReservationErrorKind.ServiceUnavailable, $"the kernel did not take the change ({e.Message}); nothing was changed");
 
     /// <summary>Call under the lock after every change: the version moves on and a commit covering it is requested.</summary>
     private KernelCommit Changed() => _committer.Request(++_version);

@@ -9,7 +9,9 @@ namespace PortReserve.Daemon.Kernel;
 /// Group commit of the table's state to the kernel sinks. The state's owner requests a commit under its lock right after
 /// each change (<see cref="Request"/>) and waits for it outside. A waiter that finds no write in progress writes at once
 /// on its own thread (the uncontended case costs no thread hop); waiters that arrive during a write are all covered by
-/// the next one, which the background writer makes. A write round snapshots the state once and applies it to every sink.
+/// the next one, which the background writer makes. The event loop instead writes on its own thread, once per turn,
+/// for every change its turn made (<see cref="CommitThrough"/>). A write round snapshots the state once and applies it
+/// to every sink; one round at a time.
 /// </summary>
 internal sealed class KernelCommitter : IAsyncDisposable
 {
@@ -21,7 +23,8 @@ internal sealed class KernelCommitter : IAsyncDisposable
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Queue<(long Version, TaskCompletionSource Done)> _waiters = new();
     private readonly Task _writer;
-    private int _writing;
+    private readonly Lock _writing = new();
+    private long _written;
 
     public KernelCommitter(IEnumerable<IKernelSink> sinks, IKernelState state, DaemonCounters counters, ILogger logger)
     {
@@ -50,6 +53,27 @@ internal sealed class KernelCommitter : IAsyncDisposable
         }
 
         return new KernelCommit(this, done.Task);
+    }
+
+    /// <summary>
+    /// Writes, on the calling thread, a round covering <paramref name="version"/> unless one already has (waiting for a
+    /// round in progress first); returns the failure of the round that wrote it, or null.
+    /// </summary>
+    public Exception? CommitThrough(long version)
+    {
+        if (_sinks.Length == 0 || version <= Volatile.Read(ref _written))
+        {
+            return null;
+        }
+
+        Exception? failure;
+        lock (_writing)
+        {
+            failure = version <= _written ? null : WriteRound();
+        }
+
+        KickIfWaiting();
+        return failure;
     }
 
     public async ValueTask DisposeAsync()
@@ -99,29 +123,45 @@ internal sealed class KernelCommitter : IAsyncDisposable
     /// <summary>One write covering every change requested so far, if no other write is in progress.</summary>
     private bool TryWriteRound()
     {
-        if (Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
+        if (!_writing.TryEnter())
         {
             return false;
         }
 
         try
         {
-            _state.Fill(_snapshot);
-            Exception? failure = ApplyToSinks();
-            Complete(_snapshot.Version, failure);
+            WriteRound();
         }
         finally
         {
-            Volatile.Write(ref _writing, 0);
+            _writing.Exit();
         }
 
-        // Whoever queued behind this write while it ran is written next, by the background writer.
+        KickIfWaiting();
+        return true;
+    }
+
+    /// <summary>Writes the state as it is now to every sink and settles the waiters it covers; call holding <see cref="_writing"/>.</summary>
+    private Exception? WriteRound()
+    {
+        _state.Fill(_snapshot);
+        Exception? failure = ApplyToSinks();
+        if (failure is null)
+        {
+            Volatile.Write(ref _written, _snapshot.Version);
+        }
+
+        Complete(_snapshot.Version, failure);
+        return failure;
+    }
+
+    /// <summary>Whoever queued behind a write while it ran is written next, by the background writer.</summary>
+    private void KickIfWaiting()
+    {
         if (HasWaiters)
         {
             Kick();
         }
-
-        return true;
     }
 
     /// <summary>

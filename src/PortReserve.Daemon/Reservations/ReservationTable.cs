@@ -271,10 +271,15 @@ internal sealed class ReservationTable : IReservationView
 
     /// <summary>
     /// Takes a reservation out, whatever its kind: a deleted persistent one, a pending one whose creation failed, or a
-    /// change the kernel refused.
+    /// change the kernel refused. One already gone (its holder went away first) is left alone.
     /// </summary>
     public void Remove(Reservation reservation)
     {
+        if (!_tokens.Contains(reservation))
+        {
+            return;
+        }
+
         if (reservation.Owner is { } owner)
         {
             _holders.Remove(reservation, owner);

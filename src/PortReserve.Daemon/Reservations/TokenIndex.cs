@@ -27,5 +27,8 @@ internal sealed class TokenIndex(Func<ulong> tokenSource)
 
     public void Add(Reservation reservation) => _byToken.Add(reservation.Token, reservation);
 
+    /// <summary>True while this very reservation is placed (pending or visible).</summary>
+    public bool Contains(Reservation reservation) => _byToken.TryGetValue(reservation.Token, out Reservation? placed) && ReferenceEquals(placed, reservation);
+
     public void Remove(Reservation reservation) => _byToken.Remove(reservation.Token);
 }

@@ -91,7 +91,7 @@ internal sealed class AcceptLoop : IAsyncDisposable
             }
             catch (SocketException e)
             {
-                DaemonLog.AcceptFailed(_logger, e.SocketErrorCode);
+                DaemonLog.AcceptFailed(_logger, e.SocketErrorCode.ToString());
                 await Task.Delay(TimeSpan.FromMilliseconds(50), CancellationToken.None).ConfigureAwait(false);
                 continue;
             }

@@ -1,110 +1,151 @@
-using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Interop;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// One client connection: reads request frames, serves them, and ties the runtime reservations acquired on it to its
-/// life. Requests are taken in order; replies that wait for the kernel or the store go out as they complete (matched by
-/// request id), and are tracked: the connection's reservations go back only after every request it started is done.
+/// One client connection, served on the event loop: it reads the request frames that are ready, serves each at once
+/// (changes wait for the turn's kernel commit, <see cref="TurnCommit"/>; persistent changes, which fsync, run on the
+/// thread pool and post their reply back), and ties the runtime reservations acquired on it to its life. Replies go out
+/// without blocking; when the client does not read them they queue, and the connection reads no more requests until
+/// they are gone. It closes at the client's end, a broken protocol or shutdown; its reservations go back once every
+/// request it started is done.
 /// </summary>
-internal sealed class ClientConnection
+internal sealed class ClientConnection : EventLoop.IReadyHandler
 {
-    // Idle connections wait with a 1-byte peek (it leaves a SEQPACKET message whole) and borrow a full-size buffer only
-    // while a frame is in hand, so a thousand idle clients cost no receive buffers. Nobody reads the peeked byte.
-    private static readonly byte[] s_peekBuffer = new byte[1];
+    // A client sending without end yields the loop to the others after this many frames; the rest wait a turn.
+    private const int FramesPerTurn = 32;
+    private const int Reading = Libc.EPOLLIN | Libc.EPOLLRDHUP;
+    private const int WaitingForRoom = Libc.EPOLLOUT;
 
     private readonly Socket _socket;
-    private readonly Requester _requester;
+    private readonly ConnectionServices _services;
     private readonly RequestHandlers _handlers;
-    private readonly ReplySender _replies;
-    private readonly InFlight _inFlight = new();
-    private readonly ILogger _logger;
+    private readonly Requester _requester;
+    private readonly ReservationOwner _owner;
+    private Queue<byte[]>? _unsent;
+    private int _slot = -1;
+    private int _offloaded;
+    private State _state;
 
-    public ClientConnection(long id, Socket socket, PeerCredentials peer, RequestHandlers handlers, ILogger logger)
+    public ClientConnection(long id, Socket socket, PeerCredentials peer, ConnectionServices services)
     {
         Id = id;
         Peer = peer;
         _socket = socket;
-        _handlers = handlers;
-        _requester = handlers.Access.RequesterFor(peer);
-        _replies = new ReplySender(socket);
-        _logger = logger;
+        _services = services;
+        _handlers = services.Handlers;
+        _requester = _handlers.Access.RequesterFor(peer);
+        _owner = new ReservationOwner(id, peer.Pid, peer.Uid, peer.Gid, _requester.IsAdministrator);
+    }
+
+    private enum State
+    {
+        Open,
+        Closing,
+        Closed,
     }
 
     public long Id { get; }
 
     public PeerCredentials Peer { get; }
 
-    private ReservationOwner Owner => new(Id, Peer.Pid, Peer.Uid, Peer.Gid, _requester.IsAdministrator);
+    public ReservationOwner Owner => _owner;
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>Starts serving: from now on the loop calls <see cref="OnReady"/>.</summary>
+    public void Start() => _slot = _services.Loop.Add(_socket.SafeHandle, Reading, this);
+
+    public void OnReady(int events)
     {
-        try
+        if (_state != State.Open)
         {
-            while (await _socket.ReceiveAsync(s_peekBuffer, SocketFlags.Peek, cancellationToken).ConfigureAwait(false) > 0)
-            {
-                if (!await ReceiveFrameAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    break;
-                }
-            }
+            return;
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+
+        if (_unsent is not null)
         {
-            // Shutdown aborted the connection.
+            // Waiting for room: only the peer's end (HUP, ERR) or room can be reported.
+            SendUnsent();
+            return;
         }
-        catch (SocketException e)
+
+        ReceiveFrames();
+    }
+
+    /// <summary>Replies to <paramref name="request"/> with its outcome.</summary>
+    public void Reply(FrameHeader request, TableResult<Reservation> result) => Send(ReplyFrames.Outcome(_services.SendBuffer, request, result));
+
+    /// <summary>Stops reading and sending; the reservations go back once no request of this connection is still being served.</summary>
+    public void Close()
+    {
+        if (_state != State.Open)
         {
-            DaemonLog.ConnectionError(_logger, Id, e.SocketErrorCode);
+            return;
         }
-        finally
+
+        _state = State.Closing;
+        _unsent = null;
+        if (_slot >= 0)
         {
-            // Requests still being served finish first (their replies may fail: the peer is gone); then the
-            // connection's reservations go, so none acquired on it can outlive it.
-            await _inFlight.DrainAsync().ConfigureAwait(false);
-            _handlers.Runtime.HolderGone(Id, "connection");
-            _socket.Dispose();
+            _services.Loop.Remove(_slot, _socket.SafeHandle);
+        }
+
+        if (_offloaded == 0)
+        {
+            Finish();
         }
     }
 
-    /// <summary>Receives and serves one frame; false when the peer closed or broke the protocol and the connection must close.</summary>
-    private async ValueTask<bool> ReceiveFrameAsync(CancellationToken cancellationToken)
+    private void ReceiveFrames()
     {
-        // One more byte than the limit detects an oversized (truncated) frame.
-        byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.MaxRequestSize + 1);
-        try
+        byte[] buffer = _services.ReceiveBuffer;
+        for (int i = 0; i < FramesPerTurn && _state == State.Open && _unsent is null; i++)
         {
-            int received = await _socket.ReceiveAsync(frame.AsMemory(0, FrameHeader.MaxRequestSize + 1), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            if (received == 0)
-            {
-                return false;
-            }
-
+            // One byte more than the limit detects an oversized (truncated) frame.
+            int received = (int)Libc.Receive(_socket.SafeHandle, buffer.AsSpan(0, FrameHeader.MaxRequestSize + 1), Libc.MSG_DONTWAIT);
             if (received > FrameHeader.MaxRequestSize)
             {
-                DaemonLog.ProtocolViolation(_logger, Id, Peer.Pid, Peer.Uid, $"frame larger than {FrameHeader.MaxRequestSize} bytes");
-                return false;
+                Violation($"frame larger than {FrameHeader.MaxRequestSize} bytes");
+                return;
             }
 
-            return await HandleFrameAsync(frame, received).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(frame);
+            if (received > 0)
+            {
+                Serve(buffer.AsSpan(0, received));
+                continue;
+            }
+
+            if (received == 0)
+            {
+                Close();
+                return;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EAGAIN)
+            {
+                return;
+            }
+
+            if (errno != Libc.EINTR)
+            {
+                DaemonLog.ConnectionError(_services.Logger, Id, Libc.Describe(errno));
+                Close();
+                return;
+            }
         }
     }
 
-    /// <summary>Serves one frame; false means the peer broke the protocol and the connection must close.</summary>
-    private async ValueTask<bool> HandleFrameAsync(byte[] frame, int length)
+    private void Serve(ReadOnlySpan<byte> frame)
     {
         FrameHeader header;
         try
         {
-            header = FrameHeader.Read(frame.AsSpan(0, length));
+            header = FrameHeader.Read(frame);
             if (header.IsReply || header.Status != 0 || header.Flags != FrameFlags.None)
             {
                 throw new ProtocolException("a request frame must not carry reply bits, a status, or flags");
@@ -112,113 +153,215 @@ internal sealed class ClientConnection
         }
         catch (ProtocolException e)
         {
-            DaemonLog.ProtocolViolation(_logger, Id, Peer.Pid, Peer.Uid, e.Message);
-            return false;
+            Violation(e.Message);
+            return;
         }
 
         try
         {
-            await DispatchAsync(header, frame, length).ConfigureAwait(false);
+            Dispatch(header, new FrameReader(frame[FrameHeader.Size..]));
         }
         catch (ProtocolException e)
         {
-            await _replies.SendErrorAsync(header, PortReservationErrorKind.InvalidArgument, $"malformed {header.Operation} request: {e.Message}").ConfigureAwait(false);
+            Send(ReplyFrames.Error(_services.SendBuffer, header, PortReservationErrorKind.InvalidArgument, $"malformed {header.Operation} request: {e.Message}"));
         }
-
-        return true;
     }
 
-    /// <summary>Decodes the request (synchronously: nothing refers to <paramref name="frame"/> afterwards) and serves it.</summary>
-    private ValueTask DispatchAsync(FrameHeader header, byte[] frame, int length)
+    /// <summary>Decodes the request (nothing refers to the frame afterwards) and serves it.</summary>
+    private void Dispatch(FrameHeader header, FrameReader reader)
     {
-        var reader = new FrameReader(frame.AsSpan(FrameHeader.Size, length - FrameHeader.Size));
+        long version;
         switch (header.Operation)
         {
             case MessageType.Acquire:
-                return Track(header, _handlers.Runtime.AcquireAsync(PortBlock.Read(ref reader), Owner));
+                AfterCommit(header, _handlers.Runtime.Acquire(PortBlock.Read(ref reader), _owner, out version), version);
+                break;
             case MessageType.Release:
-                return Track(header, _handlers.Runtime.ReleaseAsync(TokenRequest.Read(ref reader).Token, _requester));
+                AfterCommit(header, _handlers.Runtime.Release(TokenRequest.Read(ref reader).Token, _requester, out version), version);
+                break;
             case MessageType.Associate:
-                return Track(header, _handlers.Runtime.AuthorizeAsync(TokenRequest.Read(ref reader), _requester, Id));
+                AfterCommit(header, _handlers.Runtime.Authorize(TokenRequest.Read(ref reader), _requester, Id, out version), version);
+                break;
             case MessageType.Show:
-                return _replies.SendListingAsync(header, _handlers.Status.Show(ShowRequest.Read(ref reader).Protocol, _requester));
-            case MessageType.CreatePersistent:
-                return Track(header, _handlers.Persistent.CreateAsync(CreatePersistentRequest.Read(ref reader), _requester));
+                SendListing(header, _handlers.Status.Show(ShowRequest.Read(ref reader).Protocol, _requester));
+                break;
             case MessageType.LookupPersistent:
-                return _replies.SendAsync(header, _handlers.Persistent.Lookup(PortBlock.Read(ref reader), _requester));
-            case MessageType.DeletePersistent:
-                return Track(header, _handlers.Persistent.DeleteAsync(PortBlock.Read(ref reader), _requester));
+                Reply(header, _handlers.Persistent.Lookup(PortBlock.Read(ref reader), _requester));
+                break;
             case MessageType.Status:
                 reader.EnsureEnd();
-                return _replies.SendStatusAsync(header, _handlers.Status.Status());
+                Send(ReplyFrames.Status(_services.SendBuffer, header, _handlers.Status.Status()));
+                break;
+            case MessageType.CreatePersistent:
+                CreatePersistentRequest create = CreatePersistentRequest.Read(ref reader);
+                Offload(header, () => _handlers.Persistent.CreateAsync(create, _requester));
+                break;
+            case MessageType.DeletePersistent:
+                PortBlock delete = PortBlock.Read(ref reader);
+                Offload(header, () => _handlers.Persistent.DeleteAsync(delete, _requester));
+                break;
             case MessageType.ShareWithChildProcesses:
                 reader.EnsureEnd();
-                return Track(header, _handlers.Runtime.ShareWithChildProcessesAsync(Owner));
+                Offload(header, () => _handlers.Runtime.ShareWithChildProcessesAsync(_owner));
+                break;
             default:
                 throw new ProtocolException($"{header.Operation} is not a request");
         }
     }
 
-    /// <summary>Serves a request that waits for the kernel or the store without holding up the next one, and tracks it.</summary>
-    private ValueTask Track(FrameHeader header, Task<TableResult<Reservation>> operation)
+    /// <summary>A change's reply goes out once the turn's kernel commit covers it; one that changed nothing, at once.</summary>
+    private void AfterCommit(FrameHeader header, TableResult<Reservation> result, long version)
     {
-        _inFlight.Enter();
-        _ = ReplyWhenDoneAsync(header, operation);
-        return ValueTask.CompletedTask;
+        if (version == 0)
+        {
+            Reply(header, result);
+        }
+        else
+        {
+            _services.Commit.Add(this, header, result, version);
+        }
     }
 
-    private ValueTask Track(FrameHeader header, Task<Refusal?> operation)
+    /// <summary>
+    /// Runs an operation that may block (an fsync, a cgroup move, a name service lookup) on the thread pool, so the loop
+    /// goes on serving everyone else; its reply is sent from the loop.
+    /// </summary>
+    private void Offload<T>(FrameHeader header, Func<Task<T>> operation)
     {
-        _inFlight.Enter();
-        _ = ReplyWhenDoneAsync(header, operation);
-        return ValueTask.CompletedTask;
+        _offloaded++;
+        _ = OffloadedAsync(header, operation);
     }
 
-    /// <summary>Replies once <paramref name="operation"/> is done; failures are logged, never thrown.</summary>
-    private async Task ReplyWhenDoneAsync(FrameHeader header, Task<TableResult<Reservation>> operation)
+    private async Task OffloadedAsync<T>(FrameHeader header, Func<Task<T>> operation)
     {
+        T? outcome = default;
+        Exception? failure = null;
         try
         {
-            await _replies.SendAsync(header, await operation.ConfigureAwait(false)).ConfigureAwait(false);
+            outcome = await Task.Run(operation).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            Unanswered(e);
+            failure = e;
         }
-        finally
+
+        _services.Loop.Post(() => OffloadedDone(header, outcome, failure));
+    }
+
+    private void OffloadedDone<T>(FrameHeader header, T? outcome, Exception? failure)
+    {
+        _offloaded--;
+        if (failure is not null)
         {
-            _inFlight.Exit();
+            DaemonLog.UnexpectedRequestFailure(_services.Logger, Id, failure);
+            Send(ReplyFrames.Error(_services.SendBuffer, header, PortReservationErrorKind.ServiceUnavailable, $"portreserved failed to serve this {header.Operation} request ({failure.Message}); nothing was changed, see its log"));
+        }
+        else if (outcome is TableResult<Reservation> result)
+        {
+            Reply(header, result);
+        }
+        else
+        {
+            Send(ReplyFrames.Outcome(_services.SendBuffer, header, outcome as Refusal));
+        }
+
+        if (_state == State.Closing && _offloaded == 0)
+        {
+            Finish();
         }
     }
 
-    /// <summary>Replies once <paramref name="operation"/> is done: empty, or its refusal.</summary>
-    private async Task ReplyWhenDoneAsync(FrameHeader header, Task<Refusal?> operation)
+    private void SendListing(FrameHeader header, List<ReservationEntry> entries)
     {
-        try
+        int sent = 0;
+        do
         {
-            Refusal? refusal = await operation.ConfigureAwait(false);
-            await (refusal is null ? _replies.SendEmptyAsync(header) : _replies.SendErrorAsync(header, refusal.Kind, refusal.Message)).ConfigureAwait(false);
+            Send(ReplyFrames.ListingFrame(_services.SendBuffer, header, entries, ref sent));
         }
-        catch (Exception e)
+        while (sent < entries.Count);
+    }
+
+    /// <summary>Sends the frame encoded in the send buffer, or queues it (in order) while the client is not reading.</summary>
+    private void Send(int length)
+    {
+        if (_state != State.Open)
         {
-            Unanswered(e);
+            return;
         }
-        finally
+
+        ReadOnlySpan<byte> frame = _services.SendBuffer.AsSpan(0, length);
+        if (_unsent is null && TrySend(frame))
         {
-            _inFlight.Exit();
+            return;
+        }
+
+        if (_state != State.Open)
+        {
+            return;
+        }
+
+        if (_unsent is null)
+        {
+            _unsent = new Queue<byte[]>();
+            _services.Loop.Change(_slot, _socket.SafeHandle, WaitingForRoom);
+        }
+
+        _unsent.Enqueue(frame.ToArray());
+    }
+
+    private void SendUnsent()
+    {
+        while (_unsent is { } unsent && unsent.TryPeek(out byte[]? frame))
+        {
+            if (!TrySend(frame))
+            {
+                return;
+            }
+
+            unsent.Dequeue();
+        }
+
+        if (_state == State.Open)
+        {
+            _unsent = null;
+            _services.Loop.Change(_slot, _socket.SafeHandle, Reading);
         }
     }
 
-    private void Unanswered(Exception e)
+    /// <summary>True when sent; false when there is no room (or the connection broke, and is closed).</summary>
+    private bool TrySend(ReadOnlySpan<byte> frame)
     {
-        switch (e)
+        while (Libc.Send(_socket.SafeHandle, frame, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL) < 0)
         {
-            case SocketException or ObjectDisposedException or OperationCanceledException:
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EAGAIN)
+            {
+                return false;
+            }
+
+            if (errno != Libc.EINTR)
+            {
                 // The client went away before its reply: nothing to tell it, and its reservations go with the connection.
-                break;
-            default:
-                DaemonLog.UnexpectedRequestFailure(_logger, Id, e);
-                break;
+                DaemonLog.ConnectionError(_services.Logger, Id, Libc.Describe(errno));
+                Close();
+                return false;
+            }
         }
+
+        return true;
+    }
+
+    private void Violation(string reason)
+    {
+        DaemonLog.ProtocolViolation(_services.Logger, Id, Peer.Pid, Peer.Uid, reason);
+        Close();
+    }
+
+    private void Finish()
+    {
+        _state = State.Closed;
+        _handlers.Runtime.HolderGone(Id, "connection");
+        _socket.Dispose();
+        _services.Finished(this);
     }
 }

@@ -1,44 +1,132 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Core;
+using PortReserve.Daemon.Interop;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// The daemon's Unix socket: binds it (a stale socket file from a crash is removed, a live one refused), accepts
-/// connections within the connection limits, and runs each one until it closes or the daemon stops.
+/// The daemon's Unix socket and the event loop that serves it: binds it (a stale socket file from a crash is removed,
+/// a live one refused), accepts connections within the connection limits, and serves every connection on the loop's
+/// one thread until it closes or the daemon stops.
 /// </summary>
-internal sealed class DaemonListener : IAsyncDisposable
+internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
 {
     // The kernel caps the backlog at net.core.somaxconn; a large one absorbs bursts of connecting test runners.
     private const int Backlog = 4096;
+    private const int AcceptsPerTurn = 64;
+    private static readonly TimeSpan s_acceptPause = TimeSpan.FromMilliseconds(50);
 
-    private readonly RequestHandlers _handlers;
+    private readonly EventLoop _loop;
+    private readonly Socket _listener;
+    private readonly UnixSocketFile _socketFile;
+    private readonly ConnectionServices _services;
     private readonly ConnectionLimits _limits;
     private readonly ILogger _logger;
-    private readonly AcceptLoop _accepting;
+    private readonly HashSet<ClientConnection> _open = [];
+    private readonly InFlight _refusing = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _listenerSlot;
     private long _nextConnectionId;
+    private bool _stopping;
 
-    private DaemonListener(string socketPath, RequestHandlers handlers, ConnectionLimits limits, ILogger logger)
+    private DaemonListener(EventLoop loop, Socket listener, UnixSocketFile socketFile, RequestHandlers handlers, ReservationLedger ledger, ConnectionLimits limits, ILogger logger)
     {
-        _handlers = handlers;
+        _loop = loop;
+        _listener = listener;
+        _socketFile = socketFile;
         _limits = limits;
         _logger = logger;
-
-        // Everyone may connect; each request is checked against the peer's kernel credentials.
-        _accepting = AcceptLoop.Start(
-            new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified),
-            socket => UnixSocketFile.Bind(socket, socketPath, UnixSocketFile.EveryoneReadWrite),
-            Backlog,
-            ServeAsync,
-            logger);
+        var commit = new TurnCommit(ledger, handlers.Runtime, logger);
+        _services = new ConnectionServices(loop, handlers, commit, Finished, logger);
+        loop.TurnEnded += commit.OnTurnEnded;
+        _listenerSlot = loop.Add(listener.SafeHandle, Libc.EPOLLIN, this);
     }
 
-    public static DaemonListener Start(string socketPath, RequestHandlers handlers, ConnectionLimits limits, ILogger logger) => new(socketPath, handlers, limits, logger);
+    public static DaemonListener Start(string socketPath, RequestHandlers handlers, ReservationLedger ledger, ConnectionLimits limits, ILogger logger)
+    {
+        // Everyone may connect; each request is checked against the peer's kernel credentials.
+        var listener = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        UnixSocketFile? socketFile = null;
+        EventLoop? loop = null;
+        try
+        {
+            socketFile = UnixSocketFile.Bind(listener, socketPath, UnixSocketFile.EveryoneReadWrite);
+            listener.Listen(Backlog);
+            listener.Blocking = false;
+            loop = new EventLoop("portreserved requests", logger);
+            var started = new DaemonListener(loop, listener, socketFile, handlers, ledger, limits, logger);
+            loop.Start();
+            return started;
+        }
+        catch
+        {
+            loop?.Dispose();
+            listener.Dispose();
+            socketFile?.Dispose();
+            throw;
+        }
+    }
 
-    public ValueTask DisposeAsync() => _accepting.DisposeAsync();
+    /// <summary>Stops accepting, closes every connection (each once its requests are done), and removes the socket file.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _loop.Post(BeginStop);
+        await _stopped.Task.ConfigureAwait(false);
+        _loop.Dispose();
+        await _refusing.DrainAsync().ConfigureAwait(false);
+        _socketFile.Dispose();
+    }
 
-    private async Task ServeAsync(Socket accepted, CancellationToken stopping)
+    /// <summary>Connections are waiting: accepts them (a bounded number per turn, so serving the open ones goes on).</summary>
+    public void OnReady(int events)
+    {
+        for (int i = 0; i < AcceptsPerTurn && !_stopping; i++)
+        {
+            int accepted;
+            unsafe
+            {
+                accepted = Libc.Accept(_listener.SafeHandle, null, null, Libc.SOCK_CLOEXEC);
+            }
+
+            if (accepted >= 0)
+            {
+                Serve(new Socket(new SafeSocketHandle(accepted, ownsHandle: true)));
+                continue;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EAGAIN)
+            {
+                return;
+            }
+
+            if (errno is not (Libc.EINTR or Libc.ECONNABORTED))
+            {
+                // Out of descriptors, most likely: pause accepting rather than spin on a listener that stays ready.
+                DaemonLog.AcceptFailed(_logger, Libc.Describe(errno));
+                _loop.Change(_listenerSlot, _listener.SafeHandle, 0);
+                _ = ResumeAcceptingAsync();
+                return;
+            }
+        }
+    }
+
+    private async Task ResumeAcceptingAsync()
+    {
+        await Task.Delay(s_acceptPause).ConfigureAwait(false);
+        _loop.Post(() =>
+        {
+            if (!_stopping)
+            {
+                _loop.Change(_listenerSlot, _listener.SafeHandle, Libc.EPOLLIN);
+            }
+        });
+    }
+
+    private void Serve(Socket accepted)
     {
         PeerCredentials peer;
         try
@@ -47,7 +135,7 @@ internal sealed class DaemonListener : IAsyncDisposable
         }
         catch (SocketException e)
         {
-            DaemonLog.ConnectionError(_logger, 0, e.SocketErrorCode);
+            DaemonLog.ConnectionError(_logger, 0, e.SocketErrorCode.ToString());
             accepted.Dispose();
             return;
         }
@@ -55,47 +143,70 @@ internal sealed class DaemonListener : IAsyncDisposable
         if (_limits.TryOpen(peer.Uid) is { } refusal)
         {
             DaemonLog.ConnectionRefused(_logger, peer.Pid, peer.Uid, refusal);
-            await RefuseAsync(accepted, refusal).ConfigureAwait(false);
+            _refusing.Enter();
+            _ = RefuseAsync(accepted, refusal);
             return;
         }
 
-        long id = Interlocked.Increment(ref _nextConnectionId);
-        DaemonLog.ConnectionOpened(_logger, id, peer.Pid, peer.Uid);
-        try
+        var connection = new ClientConnection(++_nextConnectionId, accepted, peer, _services);
+        _open.Add(connection);
+        DaemonLog.ConnectionOpened(_logger, connection.Id, peer.Pid, peer.Uid);
+        connection.Start();
+    }
+
+    private void Finished(ClientConnection connection)
+    {
+        _open.Remove(connection);
+        _limits.Closed(connection.Peer.Uid);
+        DaemonLog.ConnectionClosed(_logger, connection.Id, connection.Peer.Pid);
+        if (_stopping && _open.Count == 0)
         {
-            await new ClientConnection(id, accepted, peer, _handlers, _logger).RunAsync(stopping).ConfigureAwait(false);
+            _stopped.TrySetResult();
         }
-        finally
+    }
+
+    private void BeginStop()
+    {
+        _stopping = true;
+        _loop.Remove(_listenerSlot, _listener.SafeHandle);
+        _listener.Dispose();
+        foreach (ClientConnection connection in _open.ToList())
         {
-            _limits.Closed(peer.Uid);
-            DaemonLog.ConnectionClosed(_logger, id, peer.Pid);
+            connection.Close();
+        }
+
+        if (_open.Count == 0)
+        {
+            _stopped.TrySetResult();
         }
     }
 
     /// <summary>Tells a connection over a limit why (a frame with request id 0 and the error), then closes it.</summary>
-    private static async Task RefuseAsync(Socket accepted, string reason)
+    private async Task RefuseAsync(Socket accepted, string reason)
     {
-        using (accepted)
+        try
         {
-            byte[] frame = new byte[FrameHeader.Size + 2 + (4 * reason.Length)];
-            var writer = new FrameWriter(frame, new FrameHeader(MessageType.Status | MessageType.ReplyBit, FrameFlags.None, (byte)PortReservationErrorKind.NoBufferSpaceAvailable, RequestId: 0));
-            writer.WriteString(reason);
-            try
+            using (accepted)
             {
+                byte[] frame = new byte[FrameHeader.MaxFrameSize];
+                int length = ReplyFrames.Error(frame, new FrameHeader(MessageType.Status, FrameFlags.None, 0, RequestId: 0), PortReservationErrorKind.NoBufferSpaceAvailable, reason);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-                await accepted.SendAsync(frame.AsMemory(0, writer.Length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                await accepted.SendAsync(frame.AsMemory(0, length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
 
                 // Closing with the client's first request unread would reset the connection and could cost the client
                 // the reason; so stop sending, drop what it sends, and close at its end (or after a second).
                 accepted.Shutdown(SocketShutdown.Send);
-                byte[] discard = new byte[FrameHeader.MaxRequestSize];
-                while (await accepted.ReceiveAsync(discard, SocketFlags.None, timeout.Token).ConfigureAwait(false) > 0)
+                while (await accepted.ReceiveAsync(frame, SocketFlags.None, timeout.Token).ConfigureAwait(false) > 0)
                 {
                 }
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException)
-            {
-            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+        }
+        finally
+        {
+            _refusing.Exit();
         }
     }
 }

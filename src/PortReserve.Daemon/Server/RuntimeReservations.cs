@@ -13,13 +13,29 @@ namespace PortReserve.Daemon.Server;
 /// </summary>
 internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees? trees, RequestAudit audit, DaemonCounters counters, ILogger logger)
 {
-    public async Task<TableResult<Reservation>> AcquireAsync(PortBlock requested, ReservationOwner owner)
+    /// <summary>
+    /// Acquires now, for a client of the event loop: the block is placed, and <paramref name="version"/> is the change to
+    /// commit before <see cref="Acquired"/> grants it (0 when refused).
+    /// </summary>
+    public TableResult<Reservation> Acquire(PortBlock requested, ReservationOwner owner, out long version)
     {
-        TableResult<Reservation> result = await ledger.AcquireAsync(requested, owner).ConfigureAwait(false);
+        TableResult<Reservation> result = ledger.Acquire(requested, owner, out version);
+        if (result.TryGet(out _, out Refusal? refusal))
+        {
+            return result;
+        }
+
+        string what = requested.IsWildcard ? $"acquire any {requested.Range.Count} {requested.Protocol} port(s)" : $"acquire {requested}";
+        return audit.Refused(refusal, what, owner.Pid, owner.Uid);
+    }
+
+    /// <summary>A placed acquire whose commit is done: granted (counted, logged), or taken back when the kernel refused it.</summary>
+    public TableResult<Reservation> Acquired(TableResult<Reservation> placed, Exception? commitFailure, ReservationOwner owner)
+    {
+        TableResult<Reservation> result = ledger.Settle(placed, commitFailure);
         if (!result.TryGet(out Reservation? acquired, out Refusal? refusal))
         {
-            string what = requested.IsWildcard ? $"acquire any {requested.Range.Count} {requested.Protocol} port(s)" : $"acquire {requested}";
-            return audit.Refused(refusal, what, owner.Pid, owner.Uid);
+            return audit.Refused(refusal, "acquire", owner.Pid, owner.Uid);
         }
 
         counters.OnAcquired();
@@ -27,9 +43,10 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         return acquired;
     }
 
-    public async Task<TableResult<Reservation>> ReleaseAsync(ulong token, Requester requester)
+    /// <summary>Releases now; the reply may go once the commit of <paramref name="version"/> is done (a failed one is retried by the next).</summary>
+    public TableResult<Reservation> Release(ulong token, Requester requester, out long version)
     {
-        TableResult<Reservation> result = await ledger.ReleaseAsync(token, requester.Pid).ConfigureAwait(false);
+        TableResult<Reservation> result = ledger.Release(token, requester.Pid, out version);
         if (!result.TryGet(out Reservation? released, out Refusal? refusal))
         {
             return audit.Refused(refusal, "release", requester.Pid, requester.Uid);
@@ -40,10 +57,13 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         return released;
     }
 
-    /// <summary>Checks that the requester may associate sockets with the token's reservation, and returns it.</summary>
-    public async Task<TableResult<Reservation>> AuthorizeAsync(TokenRequest request, Requester requester, long holderId)
+    /// <summary>
+    /// Checks that the requester may associate sockets with the token's reservation, and returns it; the reply may go
+    /// once the commit of <paramref name="version"/> is done (using a persistent reservation changes the bind hook).
+    /// </summary>
+    public TableResult<Reservation> Authorize(TokenRequest request, Requester requester, long holderId, out long version)
     {
-        TableResult<Reservation> result = await ledger.AuthorizeAsync(request.Token, request.Protocol, requester, holderId).ConfigureAwait(false);
+        TableResult<Reservation> result = ledger.Authorize(request.Token, request.Protocol, requester, holderId, out version);
         return result.TryGet(out _, out Refusal? refusal) ? result : audit.Refused(refusal, "associate", requester.Pid, requester.Uid);
     }
 

@@ -120,6 +120,56 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
     }
 
     [Fact]
+    public void ChangesCommittedByTheCaller_ATurnOfThemIsOneWrite()
+    {
+        long last = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.True(_ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000 + i, 1), s_owner, out last).Succeeded());
+        }
+
+        Reservation released = _ledger.Acquire(new PortBlock(PortReservationProtocol.Udp, 6000, 1), s_owner, out _).Granted();
+        Assert.True(_ledger.Release(released.Token, s_owner.Pid, out last).Succeeded());
+        Exception? failure = _ledger.CommitThrough(last);
+
+        Assert.Null(failure);
+        Assert.Equal(1, _sink.Writes);
+        Assert.Equal([new PortRange(5000, 5)], _sink.Last.Ranges());
+        Assert.Null(_ledger.CommitThrough(last));
+        Assert.Equal(1, _sink.Writes);
+    }
+
+    [Fact]
+    public void CommitThrough_KernelRefuses_SettleTakesTheAcquireBackAndRefusesIt()
+    {
+        _sink.FailNext();
+        TableResult<Reservation> placed = _ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner, out long version);
+
+        Exception? failure = _ledger.CommitThrough(version);
+        Refusal refused = _ledger.Settle(placed, failure).Refused();
+
+        Assert.NotNull(failure);
+        Assert.Equal(PortReservationErrorKind.ServiceUnavailable, refused.Kind);
+        Assert.Equal(0, _ledger.Read(view => view.Counts.RuntimeTcp));
+        Assert.True(_ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner, out _).Succeeded());
+    }
+
+    [Fact]
+    public async Task Settle_HolderAlreadyGone_TakesNothingBackTwice()
+    {
+        var quotas = new QuotaPolicy(MaxRuntimePortsPerUid: 2, MaxRuntimeReservationsPerUid: 10);
+        await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), quotas, new FakePortUsage()), [_sink], _counters, NullLogger.Instance);
+        TableResult<Reservation> placed = ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner, out _);
+        ledger.ReleaseHolder(s_owner.HolderId);
+
+        ledger.Settle(placed, new IOException("the kernel said no")).Refused();
+
+        // Taken back once (by its holder's departure): the uid's quota has both ports to give again, and no more.
+        Assert.True(ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 7000, 2), s_owner, out _).Succeeded());
+        Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 8000, 1), s_owner, out _).Refused().Kind);
+    }
+
+    [Fact]
     public async Task NoActiveSink_ChangesNeedNoWrite()
     {
         var inactive = new ControlledSink { IsActive = false };

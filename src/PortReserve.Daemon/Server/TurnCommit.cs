@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Core;
+using PortReserve.Daemon.Reservations;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Server;
+
+/// <summary>
+/// Group commit for the event loop: the replies to a turn's changes wait here, the turn ends with one kernel commit
+/// covering them all (on the loop's thread: no hop, one write however many clients asked), and then they go out. An
+/// acquire the kernel refused is taken back and refused; a release or associate is answered either way (the next write
+/// retries what this one could not).
+/// </summary>
+internal sealed class TurnCommit(ReservationLedger ledger, RuntimeReservations runtime, ILogger logger)
+{
+    private List<Waiting> _waiting = [];
+    private List<Waiting> _answering = [];
+    private long _version;
+
+    /// <summary>Holds <paramref name="connection"/>'s reply to <paramref name="request"/> until the change <paramref name="version"/> is committed.</summary>
+    public void Add(ClientConnection connection, FrameHeader request, TableResult<Reservation> result, long version)
+    {
+        _waiting.Add(new Waiting(connection, request, result));
+        _version = Math.Max(_version, version);
+    }
+
+    /// <summary>Commits the turn's changes and sends the replies that waited for them.</summary>
+    public void OnTurnEnded()
+    {
+        if (_waiting.Count == 0)
+        {
+            return;
+        }
+
+        Exception? failure;
+        try
+        {
+            failure = ledger.CommitThrough(_version);
+        }
+        catch (Exception e)
+        {
+            // Not a refusal the kernel gave but a fault; still, nothing unenforced is granted.
+            DaemonLog.EventLoopHandlerFailed(logger, e);
+            failure = e;
+        }
+
+        // A reply may close its connection (the client is gone); the ports it held go back like any departed holder's.
+        (_answering, _waiting) = (_waiting, _answering);
+        _version = 0;
+        foreach (Waiting waiting in _answering)
+        {
+            TableResult<Reservation> result = waiting.Request.Operation == MessageType.Acquire
+                ? runtime.Acquired(waiting.Result, failure, waiting.Connection.Owner)
+                : waiting.Result;
+            waiting.Connection.Reply(waiting.Request, result);
+        }
+
+        _answering.Clear();
+    }
+
+    private readonly record struct Waiting(ClientConnection Connection, FrameHeader Request, TableResult<Reservation> Result);
+}
