@@ -21,12 +21,21 @@ internal static class KernelPortList
     /// </summary>
     public static PortSet Read(SafeFileHandle handle, ref byte[] buffer)
     {
+        var ports = new PortSet();
+        ReadInto(handle, ref buffer, ports);
+        return ports;
+    }
+
+    /// <summary>As <see cref="Read"/>, into <paramref name="ports"/> (cleared first): the commit path allocates nothing.</summary>
+    public static void ReadInto(SafeFileHandle handle, ref byte[] buffer, PortSet ports)
+    {
         while (true)
         {
             int length = RandomAccess.Read(handle, buffer, 0);
             if (length < buffer.Length)
             {
-                return Parse(buffer.AsSpan(0, length));
+                ParseInto(buffer.AsSpan(0, length), ports);
+                return;
             }
 
             buffer = new byte[buffer.Length * 4];
@@ -37,6 +46,13 @@ internal static class KernelPortList
     public static PortSet Parse(ReadOnlySpan<byte> text)
     {
         var ports = new PortSet();
+        ParseInto(text, ports);
+        return ports;
+    }
+
+    private static void ParseInto(ReadOnlySpan<byte> text, PortSet ports)
+    {
+        ports.Clear();
         while (!text.IsEmpty)
         {
             int comma = text.IndexOf((byte)',');
@@ -57,31 +73,64 @@ internal static class KernelPortList
 
             ports.Add(PortRange.FromBounds(start, end));
         }
-
-        return ports;
     }
 
     public static string Format(PortSet ports) => string.Join(',', ports.Ranges());
 
-    /// <summary>The list as UTF-8 chunks of at most <see cref="MaxChunkBytes"/>, each ending on an entry boundary.</summary>
-    public static List<byte[]> FormatChunks(PortSet ports)
+    /// <summary>
+    /// Formats the list into <paramref name="buffer"/> (grown as needed) as chunks of at most <see cref="MaxChunkBytes"/>,
+    /// each ending on an entry boundary, written back to back at successive offsets: <paramref name="chunkEnds"/> receives
+    /// where each chunk ends. No text is allocated on the way, since every kernel commit formats the whole list.
+    /// </summary>
+    public static void FormatChunks(PortSet ports, ref byte[] buffer, List<int> chunkEnds)
     {
-        var chunks = new List<byte[]>();
-        var current = new StringBuilder();
+        chunkEnds.Clear();
+        Span<byte> entry = stackalloc byte[2 * 5 + 1];
+        int length = 0;
+        int chunkStart = 0;
         foreach (PortRange range in ports.Ranges())
         {
-            string entry = range.ToString();
-            if (current.Length > 0 && current.Length + 1 + entry.Length > MaxChunkBytes)
+            int entryLength = FormatEntry(range, entry);
+            if (length > chunkStart && length - chunkStart + 1 + entryLength > MaxChunkBytes)
             {
-                chunks.Add(Encoding.ASCII.GetBytes(current.ToString()));
-                current.Clear();
+                chunkEnds.Add(length);
+                chunkStart = length;
             }
 
-            current.Append(current.Length > 0 ? "," : string.Empty).Append(entry);
+            EnsureRoom(ref buffer, length + 1 + entryLength + 1);
+            if (length > chunkStart)
+            {
+                buffer[length++] = (byte)',';
+            }
+
+            entry[..entryLength].CopyTo(buffer.AsSpan(length));
+            length += entryLength;
         }
 
-        chunks.Add(Encoding.ASCII.GetBytes(current.Append('\n').ToString()));
-        return chunks;
+        EnsureRoom(ref buffer, length + 1);
+        buffer[length++] = (byte)'\n';
+        chunkEnds.Add(length);
+    }
+
+    private static int FormatEntry(PortRange range, Span<byte> destination)
+    {
+        range.Start.TryFormat(destination, out int written, provider: CultureInfo.InvariantCulture);
+        if (range.Count > 1)
+        {
+            destination[written++] = (byte)'-';
+            range.End.TryFormat(destination[written..], out int more, provider: CultureInfo.InvariantCulture);
+            written += more;
+        }
+
+        return written;
+    }
+
+    private static void EnsureRoom(ref byte[] buffer, int needed)
+    {
+        if (buffer.Length < needed)
+        {
+            Array.Resize(ref buffer, Math.Max(needed, buffer.Length * 2));
+        }
     }
 
     private static int ParsePort(ReadOnlySpan<byte> value, ReadOnlySpan<byte> entry)

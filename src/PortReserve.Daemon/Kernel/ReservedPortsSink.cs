@@ -17,7 +17,9 @@ internal sealed class ReservedPortsSink : IKernelSink
     private readonly SafeFileHandle? _handle;
     private readonly OwnedPortsRecord _record;
     private readonly SafeFileHandle? _readHandle;
+    private readonly List<int> _chunkEnds = [];
     private byte[] _readBuffer = new byte[4096];
+    private byte[] _writeBuffer = new byte[4096];
 
     // What the kernel list holds (when known), which of it is the daemon's, and what the record covers.
     private readonly PortSet _lastWritten = new();
@@ -185,7 +187,7 @@ internal sealed class ReservedPortsSink : IKernelSink
         else
         {
             // 3. Anything else rewrites the list whole; entries someone added since our last write are kept.
-            discovered.CopyFrom(KernelPortList.Read(_readHandle ?? throw new IOException($"{Name} is not readable"), ref _readBuffer));
+            KernelPortList.ReadInto(_readHandle ?? throw new IOException($"{Name} is not readable"), ref _readBuffer, discovered);
             discovered.ExceptWith(_lastWritten);
             desired.UnionWith(discovered);
             WriteChunks(desired, startOffset: 0);
@@ -211,11 +213,12 @@ internal sealed class ReservedPortsSink : IKernelSink
     {
         // A write at offset 0 replaces the kernel's list; each later offset ORs into it (proc_do_large_bitmap).
         SafeFileHandle handle = _handle ?? throw new InvalidOperationException($"{Name} is not open for writing (kernel sync is off)");
-        long offset = startOffset;
-        foreach (byte[] chunk in KernelPortList.FormatChunks(ports))
+        KernelPortList.FormatChunks(ports, ref _writeBuffer, _chunkEnds);
+        int chunkStart = 0;
+        foreach (int chunkEnd in _chunkEnds)
         {
-            RandomAccess.Write(handle, chunk, offset);
-            offset += chunk.Length;
+            RandomAccess.Write(handle, _writeBuffer.AsSpan(chunkStart, chunkEnd - chunkStart), startOffset + chunkStart);
+            chunkStart = chunkEnd;
         }
     }
 }

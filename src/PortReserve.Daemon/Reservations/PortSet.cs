@@ -26,6 +26,12 @@ internal sealed class PortSet
     /// <summary>Writes the set as a little-endian bitmap of <see cref="ByteCount"/> bytes.</summary>
     public void CopyTo(Span<byte> destination)
     {
+        if (BitConverter.IsLittleEndian)
+        {
+            MemoryMarshal.AsBytes(_words.AsSpan()).CopyTo(destination);
+            return;
+        }
+
         for (int i = 0; i < WordCount; i++)
         {
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(destination[(i * sizeof(ulong))..], _words[i]);

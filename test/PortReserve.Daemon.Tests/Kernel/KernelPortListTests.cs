@@ -37,11 +37,26 @@ public sealed class KernelPortListTests
             ports.Add(new PortRange(port, 1));
         }
 
-        List<byte[]> chunks = KernelPortList.FormatChunks(ports);
+        byte[] buffer = new byte[16];
+        var chunkEnds = new List<int>();
+        KernelPortList.FormatChunks(ports, ref buffer, chunkEnds);
 
-        Assert.True(chunks.Count > 1);
+        Assert.True(chunkEnds.Count > 1);
+        string[] chunks = [.. chunkEnds.Select((end, i) => System.Text.Encoding.ASCII.GetString(buffer, i == 0 ? 0 : chunkEnds[i - 1], end - (i == 0 ? 0 : chunkEnds[i - 1])))];
         Assert.All(chunks, c => Assert.True(c.Length <= KernelPortList.MaxChunkBytes + 1));
-        string joined = string.Join(',', chunks.Select(c => System.Text.Encoding.ASCII.GetString(c).Trim()));
-        Assert.True(KernelPortList.Parse(joined).SetEquals(ports));
+        Assert.All(chunks, c => Assert.False(c.StartsWith(',') || c.TrimEnd('\n').EndsWith(',')));
+        Assert.True(KernelPortList.Parse(string.Join(',', chunks.Select(c => c.Trim()))).SetEquals(ports));
+    }
+
+    [Fact]
+    public void FormatChunks_ReusedBuffer_FormatsOnlyTheNewList()
+    {
+        byte[] buffer = new byte[4];
+        var chunkEnds = new List<int>();
+        KernelPortList.FormatChunks(KernelPortList.Parse("1-100,200,300-301"), ref buffer, chunkEnds);
+        KernelPortList.FormatChunks(KernelPortList.Parse("7"), ref buffer, chunkEnds);
+
+        Assert.Equal([2], chunkEnds);
+        Assert.Equal("7\n", System.Text.Encoding.ASCII.GetString(buffer, 0, 2));
     }
 }
