@@ -6,7 +6,10 @@ namespace PortReserve.Client;
 internal sealed partial class DaemonConnection
 {
     /// <summary>How often a connect is retried while the daemon's backlog is full (about two seconds in all).</summary>
-    private const int BusyRetries = 60;
+    private const int BusyRetries = 50;
+
+    /// <summary>How long one connect waits for room in the daemon's backlog before it gives the thread back for a while.</summary>
+    private const int BusyWaitMilliseconds = 10;
 
     /// <summary>Connects to the first candidate socket that answers; when none does, says where it looked and how to start the daemon.</summary>
     public static async ValueTask<DaemonConnection> ConnectAsync(IReadOnlyList<string> candidates, CancellationToken cancellationToken)
@@ -20,14 +23,20 @@ internal sealed partial class DaemonConnection
                 var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
                 try
                 {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    // The socket stays blocking for the reader thread, and no asynchronous call is ever made on it (that would
+                    // make it non-blocking for good). A connect waits only while the daemon's backlog is full, and the send
+                    // timeout bounds that wait: it then fails with EAGAIN, and is retried below.
+                    socket.SendTimeout = BusyWaitMilliseconds;
+                    socket.Connect(new UnixDomainSocketEndPoint(path));
+                    socket.SendTimeout = 0;
                     return new DaemonConnection(socket, path);
                 }
-                catch (SocketException e) when (e.SocketErrorCode == SocketError.TryAgain && attempt < BusyRetries)
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock && attempt < BusyRetries)
                 {
-                    // The daemon's accept backlog is full (a Unix socket connect says EAGAIN rather than waiting): busy, not absent.
+                    // The daemon's accept backlog stayed full for the whole wait: busy, not absent.
                     socket.Dispose();
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1 << Math.Min(attempt, 6), 50)), cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1 << Math.Min(attempt, 5), 30)), cancellationToken).ConfigureAwait(false);
                 }
                 catch (SocketException e)
                 {
@@ -57,7 +66,7 @@ internal sealed partial class DaemonConnection
         _ when !File.Exists(path) => "no such socket",
         SocketError.ConnectionRefused => "connection refused: nothing listens there",
         SocketError.AccessDenied => "permission denied",
-        SocketError.TryAgain => "busy: its connection backlog stayed full",
+        SocketError.TryAgain or SocketError.WouldBlock => "busy: its connection backlog stayed full",
         SocketError.ProtocolType or SocketError.ProtocolNotSupported => "not a portreserved socket",
         _ => error.Message,
     };

@@ -6,8 +6,8 @@ using PortReserve.Protocol;
 namespace PortReserve.Client;
 
 /// <summary>
-/// One SOCK_SEQPACKET connection to portreserved. Requests carry ids so that callers may pipeline; a receive loop
-/// matches replies to them. When the connection is lost every pending call fails with Aborted and
+/// One SOCK_SEQPACKET connection to portreserved. Requests carry ids so that callers may pipeline; a reader thread
+/// matches replies to them (see <see cref="StartReader"/>). When the connection is lost every pending call fails with Aborted and
 /// <see cref="Lost"/> fires, because the daemon drops the runtime reservations of a closed connection.
 /// </summary>
 internal sealed partial class DaemonConnection : IAsyncDisposable
@@ -15,7 +15,13 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     private readonly Socket _socket;
     private readonly ConcurrentDictionary<uint, PendingRequest> _pending = new();
     private readonly CancellationTokenSource _lost = new();
-    private readonly Task _receiveLoop;
+    private readonly byte[] _receiveBuffer = new byte[FrameHeader.MaxFrameSize + 1];
+    private readonly TaskCompletionSource _readerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Timer _handover;
+    private int _inline;
+    private int _inlineEpisodes;
+    private long _inlineSince;
+    private int _handoverArmed;
     private uint _nextRequestId;
     private PortReservationException? _refusal;
     private Exception? _lossCause;
@@ -26,7 +32,8 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     {
         _socket = socket;
         SocketPath = socketPath;
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        _handover = new Timer(static state => ((DaemonConnection)state!).CheckReader(), this, Timeout.Infinite, Timeout.Infinite);
+        StartReader();
     }
 
     public string SocketPath { get; }
@@ -97,9 +104,11 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         {
         }
 
+        // The reader sees the shutdown as the end of the stream; the socket is closed once no thread can be using it.
+        await _readerEnded.Task.ConfigureAwait(false);
+        await _handover.DisposeAsync().ConfigureAwait(false);
         _socket.Dispose();
         // _lost stays undisposed: reservations hand out its token, which must stay readable after the client is gone.
-        await _receiveLoop.ConfigureAwait(false);
     }
 
     private async ValueTask SendAsync<TRequest>(FrameHeader header, TRequest request, CancellationToken cancellationToken)
@@ -109,12 +118,17 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         try
         {
             int length = Encode(buffer, header, request);
-            await _socket.SendAsync(buffer.AsMemory(0, length), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            // The socket stays blocking for the reader, so sends say MSG_DONTWAIT. The daemon's queue for this connection
+            // is full only when it is far behind (or stopped): then wait a little, as long as the caller is willing to.
+            for (int wait = 1; !SocketSend.TrySend(_socket, buffer.AsSpan(0, length)); wait = Math.Min(wait * 2, 50))
+            {
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
         {
-            // A daemon that turned this connection away said why in a frame the receive loop may still be reading.
-            await Task.WhenAny(_receiveLoop, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
+            // A daemon that turned this connection away said why in a frame the reader may still be reading.
+            await Task.WhenAny(_readerEnded.Task, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
             throw _refusal ?? ConnectionLost(e);
         }
         finally

@@ -4,17 +4,19 @@ namespace PortReserve.Client;
 
 /// <summary>
 /// A request waiting for its reply frames. Its reply and its caller's cancellation may cross: exactly one of
-/// <see cref="TryComplete"/> (the receive loop) and <see cref="TryAbandon"/> (the cancelled caller) wins, so a late
-/// grant is always either handed to the caller or given back, never both and never neither.
+/// <see cref="TryClaim"/> (the reader) and <see cref="TryAbandon"/> (the cancelled caller) wins, so a late grant is
+/// always either handed to the caller or given back, never both and never neither.
 /// </summary>
-internal sealed class PendingRequest(MessageType type)
+internal sealed class PendingRequest(MessageType type) : IThreadPoolWorkItem
 {
     private const int Waiting = 0;
     private const int Completed = 1;
     private const int Abandoned = 2;
 
-    private readonly TaskCompletionSource<Reply> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run where the result is set: the reader decides where that is (DaemonConnection.Read).
+    private readonly TaskCompletionSource<Reply> _completion = new();
     private Reply? _reply;
+    private Exception? _failure;
     private int _state;
 
     public MessageType Type { get; } = type;
@@ -29,26 +31,37 @@ internal sealed class PendingRequest(MessageType type)
         return (header.Flags & FrameFlags.More) != 0 && header.Error is null ? null : _reply;
     }
 
-    /// <summary>Hands the reply to the caller; false when the caller gave up first, and the reply is the receiver's to undo.</summary>
-    public bool TryComplete(Reply reply)
-    {
-        if (Interlocked.CompareExchange(ref _state, Completed, Waiting) != Waiting)
-        {
-            return false;
-        }
+    /// <summary>Claims the whole reply for the caller; false when the caller gave up first, and the reply is the reader's to undo.</summary>
+    public bool TryClaim() => Interlocked.CompareExchange(ref _state, Completed, Waiting) == Waiting;
 
-        _completion.SetResult(reply);
-        return true;
-    }
+    /// <summary>Hands a claimed reply to the caller, whose continuation runs on this thread.</summary>
+    public void CompleteHere() => _completion.SetResult(_reply!);
+
+    /// <summary>Hands a claimed reply to the caller, whose continuation runs on the thread pool.</summary>
+    public void CompleteOnThreadPool() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
 
     /// <summary>The caller gives up; false when the reply was already handed over, and the caller must take it.</summary>
     public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Waiting) == Waiting;
 
+    /// <summary>Fails the caller, on the thread pool (the failing thread has others to fail), unless it has its answer.</summary>
     public void Fail(Exception exception)
     {
-        if (Interlocked.CompareExchange(ref _state, Completed, Waiting) == Waiting)
+        if (TryClaim())
         {
-            _completion.SetException(exception);
+            _failure = exception;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_failure is { } failure)
+        {
+            _completion.SetException(failure);
+        }
+        else
+        {
+            CompleteHere();
         }
     }
 }
