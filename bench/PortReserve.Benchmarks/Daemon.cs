@@ -43,10 +43,20 @@ internal sealed class Daemon : IAsyncDisposable
     }
 
     /// <summary>Resident set size in MiB, from /proc.</summary>
-    public double ResidentMegabytes()
+    public double ResidentMegabytes() => Resident().Total;
+
+    /// <summary>
+    /// Resident set size in MiB, and its parts: anonymous memory (the managed heap, native allocations), file pages
+    /// (mapped runtime and application code, clean and shared with every other .NET process) and shared memory (the bind
+    /// hook's maps, W^X double-mapped code).
+    /// </summary>
+    public (double Total, double Anonymous, double File, double Shared) Resident()
     {
-        string line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+        Dictionary<string, double> fields = File.ReadLines($"/proc/{_process.Id}/status")
+            .Select(line => line.Split(':', 2))
+            .Where(parts => parts.Length == 2 && parts[0].StartsWith("Rss", StringComparison.Ordinal) || parts[0] == "VmRSS")
+            .ToDictionary(parts => parts[0], parts => long.Parse(parts[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0);
+        return (fields["VmRSS"], fields["RssAnon"], fields["RssFile"], fields["RssShmem"]);
     }
 
     /// <summary>CPU time the daemon has used (user + system), from /proc/PID/stat.</summary>

@@ -115,7 +115,7 @@ internal static class ReservationBenchmarks
     }
 
     /// <summary>Acquire latency with <paramref name="live"/> reservations held by <paramref name="connections"/> connections; daemon RSS.</summary>
-    public static async Task<(Latencies Acquire, double ResidentMegabytes)> AtScaleAsync(Daemon daemon, int connections, int live, int count)
+    public static async Task<(Latencies Acquire, (double Total, double Anonymous, double File, double Shared) Resident)> AtScaleAsync(Daemon daemon, int connections, int live, int count)
     {
         var holders = new List<PortReservationClient>();
         for (int i = 0; i < connections; i++)
@@ -147,7 +147,7 @@ internal static class ReservationBenchmarks
             await reservation.ReleaseAsync();
         }
 
-        double rss = daemon.ResidentMegabytes();
+        var rss = daemon.Resident();
         foreach (PortReservationClient client in holders)
         {
             await client.DisposeAsync();
