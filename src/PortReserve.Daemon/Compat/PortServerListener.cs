@@ -31,7 +31,7 @@ internal sealed class PortServerListener : IAsyncDisposable
     {
         _runtime = runtime;
         _watcher = watcher;
-        _accepting = AcceptLoop.Start(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, logger);
+        _accepting = AcceptLoop.Start(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, logger, onOwnThread: true);
     }
 
     /// <summary>Listens on <paramref name="address"/> (a path, or '@' and an abstract name) and grants ports to who asks.</summary>
@@ -66,7 +66,7 @@ internal sealed class PortServerListener : IAsyncDisposable
                     return;
                 }
 
-                await GrantAsync(client, peer, requested, pidfd, stopping).ConfigureAwait(false);
+                Grant(client, peer, requested, pidfd);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
@@ -76,10 +76,10 @@ internal sealed class PortServerListener : IAsyncDisposable
     }
 
     /// <summary>Grants a port to the pid behind <paramref name="pidfd"/> and writes it; a refusal is silence (and a log line).</summary>
-    private async Task GrantAsync(Socket client, PeerCredentials peer, int pid, SafeFileHandle pidfd, CancellationToken stopping)
+    private void Grant(Socket client, PeerCredentials peer, int pid, SafeFileHandle pidfd)
     {
         long grantId = -Interlocked.Increment(ref _nextGrantId);
-        TableResult<Reservation> result = await _runtime.GrantAsync(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, IsAdministrator: peer.Uid == 0)).ConfigureAwait(false);
+        TableResult<Reservation> result = _runtime.Grant(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, IsAdministrator: peer.Uid == 0));
         if (!result.TryGet(out Reservation? granted, out _))
         {
             pidfd.Dispose();
@@ -89,7 +89,12 @@ internal sealed class PortServerListener : IAsyncDisposable
         // Watch before replying: if the process is already gone, the watch fires at once and the ports go back.
         _watcher.Watch(pidfd, () => _runtime.HolderGone(grantId, "portserver client process"));
         byte[] reply = Encoding.ASCII.GetBytes(granted.Block.Range.Start.ToString(CultureInfo.InvariantCulture) + "\n");
-        await client.SendAsync(reply, SocketFlags.None, stopping).ConfigureAwait(false);
+        if (client.Send(reply, SocketFlags.None) < reply.Length)
+        {
+            // Seven bytes on a fresh connection: a short send means the client is gone; the watch releases the grant.
+            return;
+        }
+
         client.Shutdown(SocketShutdown.Both);
     }
 
@@ -101,6 +106,16 @@ internal sealed class PortServerListener : IAsyncDisposable
     {
         byte[] buffer = new byte[MaxRequestBytes];
         int length = 0;
+        if (client.Available > 0)
+        {
+            // Usually the request came with the connection: read it on this thread, without arming a timeout.
+            length = client.Receive(buffer, SocketFlags.None);
+            if (length == 0 || buffer.AsSpan(0, length).Contains((byte)'\n'))
+            {
+                return ParsePid(buffer.AsSpan(0, length));
+            }
+        }
+
         while (length < buffer.Length && !buffer.AsSpan(0, length).Contains((byte)'\n'))
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);

@@ -43,9 +43,28 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     public Task<TableResult<Reservation>> AcquireAsync(PortBlock requested, ReservationOwner owner)
         => ChangeAndCommitAsync(table => table.Acquire(requested, owner), Withdraw);
 
-    /// <summary>Acquires one block free on both TCP and UDP (a portserver grant); granted once the kernel holds both.</summary>
-    public Task<TableResult<Reservation>> AcquireBothAsync(ReservationOwner owner)
-        => ChangeAndCommitAsync(table => table.AcquireBoth(1, owner), _ => ReleaseHolder(owner.HolderId));
+    /// <summary>
+    /// Acquires one block free on both TCP and UDP (a portserver grant), committing it on the calling thread: granted
+    /// once the kernel holds both, taken back when the kernel refused.
+    /// </summary>
+    public TableResult<Reservation> AcquireBoth(ReservationOwner owner)
+    {
+        TableResult<Reservation> result;
+        long version;
+        lock (_gate)
+        {
+            result = _table.AcquireBoth(1, owner);
+            version = result.TryGet(out _, out _) ? ++_version : 0;
+        }
+
+        if (CommitThrough(version) is not { } failure)
+        {
+            return result;
+        }
+
+        ReleaseHolder(owner.HolderId);
+        return KernelRefused(failure);
+    }
 
     /// <summary>
     /// Acquires a runtime reservation now; the caller must not grant it before <see cref="CommitThrough"/> of

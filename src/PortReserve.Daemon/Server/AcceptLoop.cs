@@ -19,27 +19,32 @@ internal sealed class AcceptLoop : IAsyncDisposable
     private readonly InFlight _served = new();
     private readonly Task _loop;
 
-    private AcceptLoop(Socket listener, UnixSocketFile? socketFile, Func<Socket, CancellationToken, Task> serve, ILogger logger)
+    private AcceptLoop(Socket listener, UnixSocketFile? socketFile, Func<Socket, CancellationToken, Task> serve, bool onOwnThread, ILogger logger)
     {
         _listener = listener;
         _socketFile = socketFile;
         _serve = serve;
         _logger = logger;
-        _loop = RunAsync();
+        _loop = onOwnThread ? RunOnOwnThread() : RunAsync();
     }
 
     /// <summary>
     /// Binds <paramref name="socket"/> with <paramref name="bind"/> (which returns the socket file it created, if any),
     /// listens, and serves what it accepts. On failure the socket is closed and only a file this bind created is removed.
     /// </summary>
-    public static AcceptLoop Start(Socket socket, Func<Socket, UnixSocketFile?> bind, int backlog, Func<Socket, CancellationToken, Task> serve, ILogger logger)
+    /// <param name="onOwnThread">
+    /// Accept on a thread of the loop's own, blocked in accept(2), and start serving each connection there: for an
+    /// endpoint whose requests arrive with the connection and complete without waiting (the portserver), the thread pool
+    /// would add a wakeup and its idle spinning to every one. Serve functions must then return at their first wait.
+    /// </param>
+    public static AcceptLoop Start(Socket socket, Func<Socket, UnixSocketFile?> bind, int backlog, Func<Socket, CancellationToken, Task> serve, ILogger logger, bool onOwnThread = false)
     {
         UnixSocketFile? socketFile = null;
         try
         {
             socketFile = bind(socket);
             socket.Listen(backlog);
-            return new AcceptLoop(socket, socketFile, serve, logger);
+            return new AcceptLoop(socket, socketFile, serve, onOwnThread, logger);
         }
         catch
         {
@@ -52,6 +57,15 @@ internal sealed class AcceptLoop : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            // Wakes a thread blocked in accept(2) (it returns EINVAL on a shut-down listener).
+            _listener.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+
         _listener.Dispose();
         await _loop.ConfigureAwait(false);
         await _served.DrainAsync().ConfigureAwait(false);
@@ -93,6 +107,53 @@ internal sealed class AcceptLoop : IAsyncDisposable
             {
                 DaemonLog.AcceptFailed(_logger, e.SocketErrorCode.ToString());
                 await Task.Delay(TimeSpan.FromMilliseconds(50), CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+
+            _served.Enter();
+            _ = ServeAsync(accepted);
+        }
+    }
+
+    private Task RunOnOwnThread()
+    {
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                AcceptUntilStopped();
+            }
+            finally
+            {
+                finished.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "portreserved accept",
+        };
+        thread.UnsafeStart();
+        return finished.Task;
+    }
+
+    private void AcceptUntilStopped()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = _listener.Accept();
+            }
+            catch (Exception e) when (e is ObjectDisposedException || _stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (SocketException e)
+            {
+                DaemonLog.AcceptFailed(_logger, e.SocketErrorCode.ToString());
+                Thread.Sleep(50);
                 continue;
             }
 
