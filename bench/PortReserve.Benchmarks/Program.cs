@@ -44,9 +44,9 @@ await using (daemon)
     }
 
     rows.Add(new("client CPU per acquire+release", $"{oneClient.ClientCpu:F0} µs (1 client)", $"{sixteenClients.ClientCpu:F0} µs with 16 clients", "—", "≤ 40 µs", Verdict(oneClient.ClientCpu <= 40),
-        "process CPU of the client library over the 1-client run, per pair; alone on a connection, each reply wakes the runtime's socket thread and then a thread-pool thread, which spins before it sleeps again; with 16 clients those wakeups are shared"));
+        "process CPU of the client over the 1-client run, per pair: a reply wakes only the connection's reader thread, blocked in recv(2), and a lone caller continues on it; two sends, two receives and two wakeups per pair"));
     rows.Add(new("daemon CPU per acquire+release", $"{sixteenClients.DaemonCpu:F0} µs (16 clients)", $"{oneClient.DaemonCpu:F0} µs with 1 client", "—", "≤ 30 µs", Verdict(sixteenClients.DaemonCpu <= 30),
-        "process CPU of portreserved over the 16-client run, per pair: one event-loop thread, one kernel list write per loop turn however many requests it served"));
+        $"process CPU of portreserved over the 16-client run, per pair: one event-loop thread, one kernel list write per loop turn however many requests it served; most of it is in the kernel (receives, sends, waking the clients, the bind probe, the list write). Alone, a client makes the loop sleep and wake for every request: {oneClient.DaemonCpu:F0} µs"));
 
     try
     {
@@ -82,7 +82,7 @@ await using (daemon)
         Comparison speed = await Interleaved.CompareAsync(rounds, () => portServer.GrantsPerSecondAsync(portServer.DebianAddress, grants), () => portServer.GrantsPerSecondAsync(portServerAddress, grants));
         double ceiling = await portServer.GrantsPerSecondAsync(portServer.ResponderAddress, grants * 2);
         rows.Add(new("portserver grants", $"{speed.Row:N0} grants/s", $"Debian portserver {speed.Floor:N0} grants/s", speed.Describe("F1"), "≥ 6×", Verdict(speed.Ratio >= 6),
-            $"same client, sequential, one pid; a responder that only answers gives this client {ceiling:N0} grants/s ({ceiling / speed.Floor:F1}× Debian's), the most any server can show here; each of ours is a connection, a pidfd, two bind probes and a kernel commit"));
+            $"same client, sequential, one pid; a responder that only answers gives this client {ceiling:N0} grants/s ({ceiling / speed.Floor:F1}× Debian's), the most any server can show here; each of ours is an accept, a pidfd, two bind probes, a kernel commit and a process watch, on one thread"));
     }
 
     loadedRss = daemon.ResidentMegabytes();
