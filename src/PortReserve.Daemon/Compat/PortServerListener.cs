@@ -31,7 +31,7 @@ internal sealed class PortServerListener : IAsyncDisposable
     {
         _runtime = runtime;
         _watcher = watcher;
-        _accepting = AcceptLoop.Start(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, logger, onOwnThread: true);
+        _accepting = AcceptLoop.Start(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, logger);
     }
 
     /// <summary>Listens on <paramref name="address"/> (a path, or '@' and an abstract name) and grants ports to who asks.</summary>

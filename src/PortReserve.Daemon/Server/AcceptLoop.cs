@@ -19,32 +19,32 @@ internal sealed class AcceptLoop : IAsyncDisposable
     private readonly InFlight _served = new();
     private readonly Task _loop;
 
-    private AcceptLoop(Socket listener, UnixSocketFile? socketFile, Func<Socket, CancellationToken, Task> serve, bool onOwnThread, ILogger logger)
+    private AcceptLoop(Socket listener, UnixSocketFile? socketFile, Func<Socket, CancellationToken, Task> serve, ILogger logger)
     {
         _listener = listener;
         _socketFile = socketFile;
         _serve = serve;
         _logger = logger;
-        _loop = onOwnThread ? RunOnOwnThread() : RunAsync();
+        _loop = RunOnOwnThread();
     }
 
     /// <summary>
     /// Binds <paramref name="socket"/> with <paramref name="bind"/> (which returns the socket file it created, if any),
     /// listens, and serves what it accepts. On failure the socket is closed and only a file this bind created is removed.
     /// </summary>
-    /// <param name="onOwnThread">
-    /// Accept on a thread of the loop's own, blocked in accept(2), and start serving each connection there: for an
+    /// <remarks>
+    /// Accepts on a thread of the loop's own, blocked in accept(2), and starts serving each connection there: for an
     /// endpoint whose requests arrive with the connection and complete without waiting (the portserver), the thread pool
-    /// would add a wakeup and its idle spinning to every one. Serve functions must then return at their first wait.
-    /// </param>
-    public static AcceptLoop Start(Socket socket, Func<Socket, UnixSocketFile?> bind, int backlog, Func<Socket, CancellationToken, Task> serve, ILogger logger, bool onOwnThread = false)
+    /// would add a wakeup and its idle spinning to every one. Serve functions must return at their first wait.
+    /// </remarks>
+    public static AcceptLoop Start(Socket socket, Func<Socket, UnixSocketFile?> bind, int backlog, Func<Socket, CancellationToken, Task> serve, ILogger logger)
     {
         UnixSocketFile? socketFile = null;
         try
         {
             socketFile = bind(socket);
             socket.Listen(backlog);
-            return new AcceptLoop(socket, socketFile, serve, onOwnThread, logger);
+            return new AcceptLoop(socket, socketFile, serve, logger);
         }
         catch
         {
@@ -83,35 +83,6 @@ internal sealed class AcceptLoop : IAsyncDisposable
         finally
         {
             _served.Exit();
-        }
-    }
-
-    private async Task RunAsync()
-    {
-        while (true)
-        {
-            Socket accepted;
-            try
-            {
-                accepted = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
-            {
-                break;
-            }
-            catch (SocketException e)
-            {
-                DaemonLog.AcceptFailed(_logger, e.SocketErrorCode.ToString());
-                await Task.Delay(TimeSpan.FromMilliseconds(50), CancellationToken.None).ConfigureAwait(false);
-                continue;
-            }
-
-            _served.Enter();
-            _ = ServeAsync(accepted);
         }
     }
 

@@ -54,8 +54,6 @@ internal sealed class EventLoop : IDisposable
     /// <summary>Runs on the loop's thread after each turn's ready handlers and posted work.</summary>
     public event Action? TurnEnded;
 
-    public bool IsLoopThread => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
-
     public void Start() => _thread.Start();
 
     /// <summary>Watches <paramref name="descriptor"/> for <paramref name="events"/>; returns the registration for <see cref="Change"/> and <see cref="Remove"/>.</summary>
