@@ -1,0 +1,164 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace PortReserve.Declarations;
+
+/// <summary>
+/// Everything a set of reservations.d files declares, checked the way both <c>portreserve check</c> and the daemon
+/// need: each line's syntax, whether its users and groups exist, and overlaps between lines (the earlier line, in
+/// reading order, keeps its ports; the later one is skipped). Conflicts with the machine's live state (other
+/// reservations, ports in use) are the daemon's to find.
+/// </summary>
+internal sealed partial class DeclarationSet
+{
+    /// <summary>A file larger than this is not read: a reservations file is a few lines.</summary>
+    public const long MaxFileBytes = 1024 * 1024;
+
+    private DeclarationSet(List<string> files, List<DeclaredBlock> blocks, List<DeclaredBlock> unresolved, List<DeclarationProblem> problems)
+    {
+        Files = files;
+        Blocks = blocks;
+        Unresolved = unresolved;
+        Problems = problems;
+    }
+
+    /// <summary>The files read, in order.</summary>
+    public IReadOnlyList<string> Files { get; }
+
+    /// <summary>The lines that declare a reservation: valid, names known, overlapping no earlier line.</summary>
+    public IReadOnlyList<DeclaredBlock> Blocks { get; }
+
+    /// <summary>
+    /// Lines whose block is valid but name a user or group this machine does not know (also in <see cref="Problems"/>):
+    /// the daemon keeps an existing reservation of exactly that block as it was, rather than drop it over a typo.
+    /// </summary>
+    public IReadOnlyList<DeclaredBlock> Unresolved { get; }
+
+    /// <summary>Every skipped line and unreadable file or directory, in reading order.</summary>
+    public IReadOnlyList<DeclarationProblem> Problems { get; }
+
+    /// <summary>Reads the files in the directories (see <see cref="DeclarationFiles"/>).</summary>
+    public static DeclarationSet LoadDirectories(IReadOnlyList<string> directories, Func<string, bool> userExists, Func<string, bool> groupExists)
+    {
+        (List<string> files, List<DeclarationProblem> problems) = DeclarationFiles.Find(directories);
+        return Load(files, problems, userExists, groupExists);
+    }
+
+    /// <summary>Reads exactly these files, in this order.</summary>
+    public static DeclarationSet LoadFiles(IReadOnlyList<string> files, Func<string, bool> userExists, Func<string, bool> groupExists)
+        => Load([.. files], [], userExists, groupExists);
+
+    private static DeclarationSet Load(List<string> files, List<DeclarationProblem> problems, Func<string, bool> userExists, Func<string, bool> groupExists)
+    {
+        var parsed = new List<DeclaredBlock>();
+        foreach (string file in files)
+        {
+            if (Read(file, out string text) is { } unreadable)
+            {
+                problems.Add(new DeclarationProblem(file, 0, unreadable));
+                continue;
+            }
+
+            (List<DeclaredBlock> blocks, List<DeclarationProblem> lineProblems) = DeclarationParser.Parse(file, text);
+            parsed.AddRange(blocks);
+            problems.AddRange(lineProblems);
+        }
+
+        var accepted = new List<DeclaredBlock>();
+        var unresolved = new List<DeclaredBlock>();
+        var owners = new Dictionary<PortReservationProtocol, DeclaredBlock?[]>();
+        foreach (DeclaredBlock block in parsed)
+        {
+            if (!owners.TryGetValue(block.Protocol, out DeclaredBlock?[]? owner))
+            {
+                owners[block.Protocol] = owner = new DeclaredBlock?[65536];
+            }
+
+            if (FirstOwner(owner, block) is { } earlier)
+            {
+                problems.Add(new DeclarationProblem(block.File, block.Line, $"{block.Describe()} overlaps {earlier.Describe()} declared at {earlier.Source}; remove one of them"));
+                continue;
+            }
+
+            Array.Fill(owner, block, block.Start, block.Count);
+            string? unknown = block.Users.Where(u => !userExists(u)).Select(u => $"allow-user={u}: no such user on this machine")
+                .Concat(block.Groups.Where(g => !groupExists(g)).Select(g => $"allow-group={g}: no such group on this machine"))
+                .FirstOrDefault();
+            if (unknown is null)
+            {
+                accepted.Add(block);
+            }
+            else
+            {
+                unresolved.Add(block);
+                problems.Add(new DeclarationProblem(block.File, block.Line, unknown));
+            }
+        }
+
+        // Reading order: by file, then line.
+        var order = files.Select((file, index) => (file, index)).ToDictionary(p => p.file, p => p.index, StringComparer.Ordinal);
+        problems.Sort((a, b) => (order.GetValueOrDefault(a.File, -1), a.Line).CompareTo((order.GetValueOrDefault(b.File, -1), b.Line)));
+        return new DeclarationSet(files, accepted, unresolved, problems);
+    }
+
+    private static DeclaredBlock? FirstOwner(DeclaredBlock?[] owner, DeclaredBlock block)
+    {
+        for (int port = block.Start; port <= block.End; port++)
+        {
+            if (owner[port] is { } earlier)
+            {
+                return earlier;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The file's text, or why it cannot be read.</summary>
+    private static string? Read(string file, out string text)
+    {
+        text = string.Empty;
+        try
+        {
+            // Opened non-blocking, so that a FIFO named *.conf reads as empty instead of hanging the reader.
+            using SafeFileHandle handle = OpenNonBlocking(file);
+            using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+            using var content = new MemoryStream();
+            byte[] chunk = new byte[16 * 1024];
+            int read;
+            while ((read = stream.Read(chunk)) > 0)
+            {
+                content.Write(chunk, 0, read);
+                if (content.Length > MaxFileBytes)
+                {
+                    return $"larger than {MaxFileBytes / 1024} KiB, so not read: a reservations file is a list of lines";
+                }
+            }
+
+            text = Encoding.UTF8.GetString(content.GetBuffer(), 0, (int)content.Length);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot be read ({e.Message}); none of its lines applied";
+        }
+    }
+
+    private static SafeFileHandle OpenNonBlocking(string file)
+    {
+        const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
+        var handle = new SafeFileHandle(Open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC), ownsHandle: true);
+        if (handle.IsInvalid)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            throw new IOException(Marshal.GetPInvokeErrorMessage(errno));
+        }
+
+        return handle;
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint Open(string path, int flags);
+}
