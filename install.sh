@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Installs PortReserve: both programs, the systemd unit, the admin group, and the client library's NuGet package.
-#   ./install.sh [--prefix DIR] [--skip-group]
-#     --prefix DIR   install under DIR (default /usr/local): DIR/lib/portreserve (programs), DIR/bin (links),
-#                    DIR/lib/systemd/system/portreserved.service, DIR/share/portreserve/packages (NuGet package)
-#     --skip-group   do not create the "portreserve" admin group (for staging installs)
+#   ./install.sh [--prefix DIR] [--sysconfdir DIR] [--skip-group]
+#     --prefix DIR      install under DIR (default /usr/local): DIR/lib/portreserve (programs), DIR/bin (links),
+#                       DIR/lib/systemd/system/portreserved.service, DIR/share/portreserve/packages (NuGet package)
+#     --sysconfdir DIR  where the administrator's reservations.d goes (default /etc): DIR/portreserve/reservations.d,
+#                       with a commented example; the daemon reads /etc/portreserve/reservations.d
+#     --skip-group      do not create the "portreserve" admin group (for staging installs)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 prefix=/usr/local
+sysconfdir=/etc
 create_group=yes
 while (($#)); do
   case $1 in
     --prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
     --prefix=*) prefix=${1#--prefix=}; shift ;;
+    --sysconfdir) sysconfdir=${2:?--sysconfdir needs a directory}; shift 2 ;;
+    --sysconfdir=*) sysconfdir=${1#--sysconfdir=}; shift ;;
     --skip-group) create_group=no; shift ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$1' (see ./install.sh --help)" >&2; exit 2 ;;
   esac
 done
@@ -33,6 +38,12 @@ ln -sfn "$libdir/portreserve" "$prefix/bin/portreserve"
 sed "s|@BINDIR@|$prefix/bin|g" contrib/systemd/portreserved.service > "$unitdir/portreserved.service"
 dotnet pack src/PortReserve -c Release --no-restore --nologo -v quiet -o "$prefix/share/portreserve/packages"
 
+# The administrator's reservations.d, with an example that declares nothing until its lines are uncommented.
+# An existing example is left as the administrator edited it.
+confdir=$sysconfdir/portreserve/reservations.d
+mkdir -p "$confdir"
+[[ -e $confdir/example.conf ]] || cp contrib/reservations.d/example.conf "$confdir/example.conf"
+
 if [[ $create_group == yes ]]; then
   if getent group portreserve >/dev/null; then
     echo "install.sh: group portreserve exists"
@@ -48,6 +59,7 @@ cat <<DONE
 Installed PortReserve in $prefix:
   $prefix/bin/portreserved, $prefix/bin/portreserve
   $unitdir/portreserved.service
+  $confdir/ (declare persistent reservations here; portreserve check --help)
   $(ls "$prefix"/share/portreserve/packages/*.nupkg | head -1)
 To run it as a service:
   sudo systemctl link $unitdir/portreserved.service     # unless $unitdir is already a systemd unit directory

@@ -26,7 +26,7 @@ internal sealed class Daemon : IAsyncDisposable
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("prb-").FullName;
         var start = new ProcessStartInfo(Executable) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string argument in (string[])["--socket", Path.Combine(directory, "s"), "--state-dir", Path.Combine(directory, "state"), "--log-level", "Warning", .. arguments])
+        foreach (string argument in (string[])["--socket", Path.Combine(directory, "s"), "--state-dir", Path.Combine(directory, "state"), "--config-dir", Path.Combine(directory, "reservations.d"), "--log-level", "Warning", .. arguments])
         {
             start.ArgumentList.Add(argument);
         }

@@ -32,6 +32,7 @@ internal static class CliApplication
         root.Subcommands.Add(ShowCommand.Create(globals));
         root.Subcommands.Add(StatusCommand.Create(globals));
         root.Subcommands.Add(RunCommand.Create(globals));
+        root.Subcommands.Add(ReloadCommand.Create(globals));
         root.Subcommands.Add(CheckCommand.Create(globals));
         return root;
     }

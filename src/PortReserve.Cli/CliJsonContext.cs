@@ -6,6 +6,7 @@ namespace PortReserve.Cli;
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(CheckJson))]
 [JsonSerializable(typeof(ErrorJson))]
+[JsonSerializable(typeof(ReloadJson))]
 [JsonSerializable(typeof(ReservationJson[]))]
 [JsonSerializable(typeof(StatusJson))]
 [JsonSerializable(typeof(TokenJson))]

@@ -58,4 +58,19 @@ internal sealed record StatusJson(
 
     [JsonPropertyName("exclusiveBindsDetail")]
     public string ExclusiveBindsDetail { get; init; } = string.Empty;
+
+    [JsonPropertyName("configDirectories")]
+    public IReadOnlyList<string> ConfigDirectories { get; init; } = [];
+
+    [JsonPropertyName("declaredReservations")]
+    public int DeclaredReservations { get; init; }
+
+    [JsonPropertyName("declaredSources")]
+    public IReadOnlyList<string> DeclaredSources { get; init; } = [];
+
+    [JsonPropertyName("declarationProblemCount")]
+    public int DeclarationProblemCount { get; init; }
+
+    [JsonPropertyName("declarationProblems")]
+    public IReadOnlyList<string> DeclarationProblems { get; init; } = [];
 }

@@ -21,11 +21,13 @@ internal sealed class DaemonHost : IAsyncDisposable
 {
     private readonly ShutdownSequence _shutdown;
     private readonly ILogger _logger;
+    private readonly DeclaredReservations _declared;
 
-    private DaemonHost(ShutdownSequence shutdown, ILogger logger)
+    private DaemonHost(ShutdownSequence shutdown, ILogger logger, DeclaredReservations declared)
     {
         _shutdown = shutdown;
         _logger = logger;
+        _declared = declared;
     }
 
     public static async Task<DaemonHost> StartAsync(DaemonOptions options, ILoggerFactory loggerFactory, TimeProvider time)
@@ -34,8 +36,8 @@ internal sealed class DaemonHost : IAsyncDisposable
         var shutdown = new ShutdownSequence();
         try
         {
-            await BuildAsync(options, logger, time, shutdown).ConfigureAwait(false);
-            return new DaemonHost(shutdown, logger);
+            DeclaredReservations declared = await BuildAsync(options, logger, time, shutdown).ConfigureAwait(false);
+            return new DaemonHost(shutdown, logger, declared);
         }
         catch
         {
@@ -44,13 +46,32 @@ internal sealed class DaemonHost : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGHUP: reads the reservations.d files again and applies the difference, in the background; the log tells what it did.</summary>
+    public void Reload() => _ = ReloadLoggedAsync();
+
     public async ValueTask DisposeAsync()
     {
         await _shutdown.RunAsync().ConfigureAwait(false);
         DaemonLog.Stopping(_logger);
     }
 
-    private static async Task BuildAsync(DaemonOptions options, ILogger logger, TimeProvider time, ShutdownSequence shutdown)
+    private async Task ReloadLoggedAsync()
+    {
+        try
+        {
+            await _declared.ApplyAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The daemon is stopping; the files are read again at the next start.
+        }
+        catch (Exception e)
+        {
+            DaemonLog.DeclarationsNotApplied(_logger, e.Message);
+        }
+    }
+
+    private static async Task<DeclaredReservations> BuildAsync(DaemonOptions options, ILogger logger, TimeProvider time, ShutdownSequence shutdown)
     {
         string version = typeof(DaemonHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
         Directory.CreateDirectory(options.StateDirectory);
@@ -62,14 +83,15 @@ internal sealed class DaemonHost : IAsyncDisposable
         // The bind hook first: the table keeps a journal of its changes only for it to mirror.
         ExclusiveBindsSink exclusive = shutdown.AddSync(ExclusiveBindsSink.Open(options.ExclusiveBinds, access.AdminGroupId, logger));
 
-        // The table as it starts: stored persistent reservations (new tokens), then the kernel list's system exclusions.
+        // The table as it starts: stored persistent reservations (new tokens; declared ones as the files last declared
+        // them, so their ports stay in the kernel while the files are read again), then the kernel list's system exclusions.
         PortRange wildcard = options.WildcardRange ?? ReadEphemeralRange();
         var quotas = new QuotaPolicy(options.MaxRuntimePortsPerUid, options.MaxRuntimeReservationsPerUid);
         var table = new ReservationTable(wildcard, quotas, new SocketPortUsage(), recordChanges: exclusive.IsActive);
         IReadOnlyList<StoredReservation> stored = store.LoadAll();
         foreach (StoredReservation reservation in stored)
         {
-            table.RestorePersistent(reservation.Block, ConsumerNames.WithGroupMembers(reservation.Consumers));
+            table.RestorePersistent(reservation.Block, ConsumerNames.WithGroupMembers(reservation.Consumers), reservation.Source);
         }
 
         DaemonLog.PersistentRestored(logger, stored.Count, store.FilePath, access.Describe());
@@ -88,9 +110,13 @@ internal sealed class DaemonHost : IAsyncDisposable
         var runtime = new RuntimeReservations(ledger, trees, audit, counters, logger);
         shutdown.Add(runtime.ReleaseAllAsync);
         PersistentReservations persistent = shutdown.AddSync(new PersistentReservations(ledger, store, access, audit, counters, time, logger));
+
+        // The reservations.d files, applied before anything is served: a line's ports are reserved when the daemon is ready.
+        var declared = new DeclaredReservations(ledger, store, persistent.Order, options.ConfigDirectories, counters, time, logger);
+        await declared.ApplyAsync().ConfigureAwait(false);
         var connections = new ConnectionLimits(options.MaxConnections, options.MaxConnectionsPerUid);
         var identity = new DaemonIdentity(version, options.SocketPath, options.StateDirectory, time) { PortServerAddress = options.PortServerAddress, MetricsAddress = options.MetricsListen };
-        var handlers = new RequestHandlers(runtime, persistent, new StatusReporter(identity, ledger, kernel, exclusive, connections), access);
+        var handlers = new RequestHandlers(runtime, persistent, declared, new StatusReporter(identity, ledger, kernel, exclusive, connections, declared), access);
 
         // Endpoints last, the main socket after the others: a status reply on it means every endpoint is up.
         if (options.MetricsListen is { } metricsAddress)
@@ -107,6 +133,7 @@ internal sealed class DaemonHost : IAsyncDisposable
 
         shutdown.Add(DaemonListener.Start(options.SocketPath, handlers, ledger, connections, logger));
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, exclusive.Detail, wildcard);
+        return declared;
     }
 
     private static FileStream LockStateDirectory(string stateDirectory)

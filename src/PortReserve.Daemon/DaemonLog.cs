@@ -98,4 +98,16 @@ internal static partial class DaemonLog
 
     [LoggerMessage(45, LogLevel.Error, "writing {Sink} failed; affected requests were refused and the next change rewrites it")]
     public static partial void KernelWriteFailed(ILogger logger, string sink, Exception exception);
+
+    [LoggerMessage(50, LogLevel.Information, "reloading the reservations.d files for {Requester}")]
+    public static partial void DeclarationsReloading(ILogger logger, string requester);
+
+    [LoggerMessage(51, LogLevel.Warning, "reservations.d: {Problem}")]
+    public static partial void DeclarationSkipped(ILogger logger, string problem);
+
+    [LoggerMessage(52, LogLevel.Information, "declared reservations applied from {Files} file(s) in {Directories}: {Added} added, {Removed} removed, {Updated} updated, {Unchanged} unchanged, {Problems} line(s) skipped")]
+    public static partial void DeclarationsApplied(ILogger logger, int files, string directories, int added, int removed, int updated, int unchanged, int problems);
+
+    [LoggerMessage(53, LogLevel.Error, "declared reservations not applied: {Reason}")]
+    public static partial void DeclarationsNotApplied(ILogger logger, string reason);
 }

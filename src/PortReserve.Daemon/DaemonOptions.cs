@@ -39,4 +39,7 @@ internal sealed record DaemonOptions
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
     public string KernelListPath { get; init; } = ReservedPortsSink.DefaultPath;
+
+    /// <summary>The reservations.d directories, in order: a file in a later one replaces the same-named file in an earlier one.</summary>
+    public IReadOnlyList<string> ConfigDirectories { get; init; } = Declarations.DeclarationFiles.DefaultDirectories;
 }

@@ -20,6 +20,11 @@ var maxPorts = new Option<int>("--max-runtime-ports-per-uid") { Description = "M
 var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None", DefaultValueFactory = _ => LogLevel.Information };
 var maxReservations = new Option<int>("--max-runtime-reservations-per-uid") { Description = "Most runtime reservations one non-administrator uid may hold", DefaultValueFactory = _ => new DaemonOptions().MaxRuntimeReservationsPerUid };
 var maxConnections = new Option<int>("--max-connections") { Description = "Most client connections served at once", DefaultValueFactory = _ => new DaemonOptions().MaxConnections };
+var configDirs = new Option<string[]>("--config-dir")
+{
+    Description = $"A reservations.d directory whose *.conf files declare persistent reservations; repeat for several, later ones overriding earlier ones by file name (default: {string.Join(", then ", PortReserve.Declarations.DeclarationFiles.DefaultDirectories)})",
+    AllowMultipleArgumentsPerToken = false,
+};
 var maxConnectionsPerUid = new Option<int>("--max-connections-per-uid") { Description = "Most client connections one non-root uid may hold open", DefaultValueFactory = _ => new DaemonOptions().MaxConnectionsPerUid };
 foreach (Option<int> limit in (Option<int>[])[maxReservations, maxConnections, maxConnectionsPerUid])
 {
@@ -30,7 +35,7 @@ maxPorts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError(
 
 var root = new RootCommand("portreserved: the PortReserve daemon. Owns the machine's TCP/UDP port reservation table and enforces it in the kernel's reserved port list.")
 {
-    socket, stateDir, kernelSync, exclusiveBinds, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, maxReservations, maxConnections, maxConnectionsPerUid, logLevel,
+    socket, stateDir, kernelSync, exclusiveBinds, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, maxReservations, maxConnections, maxConnectionsPerUid, configDirs, logLevel,
 };
 
 root.SetAction(async (parseResult, _) =>
@@ -51,6 +56,7 @@ root.SetAction(async (parseResult, _) =>
         MaxConnections = parseResult.GetValue(maxConnections),
         MaxConnectionsPerUid = parseResult.GetValue(maxConnectionsPerUid),
         LogLevel = parseResult.GetValue(logLevel),
+        ConfigDirectories = parseResult.GetValue(configDirs) is { Length: > 0 } directories ? [.. directories.Select(Path.GetFullPath)] : defaults.ConfigDirectories,
     };
 
     using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder
@@ -79,6 +85,12 @@ root.SetAction(async (parseResult, _) =>
 
     await using (daemon)
     {
+        // SIGHUP reads the reservations.d files again, one reload at a time (a signal during one queues the next).
+        using PosixSignalRegistration onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            daemon.Reload();
+        });
         SystemdNotifier.Notify("READY=1\nSTATUS=serving");
         await stop.Task;
         SystemdNotifier.Notify("STOPPING=1");

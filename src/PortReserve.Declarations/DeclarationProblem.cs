@@ -7,4 +7,16 @@ namespace PortReserve.Declarations;
 internal sealed record DeclarationProblem(string File, int Line, string Reason)
 {
     public override string ToString() => Line > 0 ? $"{File}:{Line}: {Reason}" : $"{File}: {Reason}";
+
+    /// <summary>Problems in reading order: by file, as <paramref name="files"/> were read (directories first), then by line.</summary>
+    public static List<DeclarationProblem> InReadingOrder(IEnumerable<DeclarationProblem> problems, IReadOnlyList<string> files)
+    {
+        var rank = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < files.Count; i++)
+        {
+            rank.TryAdd(files[i], i);
+        }
+
+        return [.. problems.OrderBy(p => rank.GetValueOrDefault(p.File, -1)).ThenBy(p => p.Line)];
+    }
 }

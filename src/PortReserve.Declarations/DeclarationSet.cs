@@ -96,10 +96,7 @@ internal sealed partial class DeclarationSet
             }
         }
 
-        // Reading order: by file, then line.
-        var order = files.Select((file, index) => (file, index)).ToDictionary(p => p.file, p => p.index, StringComparer.Ordinal);
-        problems.Sort((a, b) => (order.GetValueOrDefault(a.File, -1), a.Line).CompareTo((order.GetValueOrDefault(b.File, -1), b.Line)));
-        return new DeclarationSet(files, accepted, unresolved, problems);
+        return new DeclarationSet(files, accepted, unresolved, DeclarationProblem.InReadingOrder(problems, files));
     }
 
     private static DeclaredBlock? FirstOwner(DeclaredBlock?[] owner, DeclaredBlock block)

@@ -12,6 +12,7 @@ internal enum MessageType : byte
     LookupPersistent = 7,
     DeletePersistent = 8,
     ShareWithChildProcesses = 9,
+    ReloadDeclarations = 10,
 
     ReplyBit = 0x80,
 }

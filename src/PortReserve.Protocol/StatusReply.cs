@@ -39,6 +39,24 @@ internal sealed record StatusReply(
     /// <summary>A sentence on exclusive binds (where the hooks are, or why they are off).</summary>
     public string ExclusiveBindsDetail { get; init; } = string.Empty;
 
+    /// <summary>The reservations.d directories the daemon reads, in order.</summary>
+    public IReadOnlyList<string> ConfigDirectories { get; init; } = [];
+
+    /// <summary>How many persistent reservations come from reservations.d files.</summary>
+    public int DeclaredReservations { get; init; }
+
+    /// <summary>The first declared reservations, each as "TCP 8080 at FILE:LINE" (at most <see cref="MaxListed"/>).</summary>
+    public IReadOnlyList<string> DeclaredSources { get; init; } = [];
+
+    /// <summary>How many lines the last application of the files skipped.</summary>
+    public int DeclarationProblemCount { get; init; }
+
+    /// <summary>The first of those problems, each as "FILE:LINE: reason" (at most <see cref="MaxListed"/>).</summary>
+    public IReadOnlyList<string> DeclarationProblems { get; init; } = [];
+
+    /// <summary>The most declared reservations and problems a status lists; show and reload list them all.</summary>
+    public const int MaxListed = 10;
+
     public void Write(ref FrameWriter writer)
     {
         writer.WriteString(Version);
@@ -68,6 +86,11 @@ internal sealed record StatusReply(
         writer.WriteString(ExclusiveBindsMode);
         writer.WriteByte(ExclusiveBindsActive ? (byte)1 : (byte)0);
         writer.WriteString(ExclusiveBindsDetail);
+        writer.WriteStringList([.. ConfigDirectories.Take(MaxListed)]);
+        writer.WriteInt32(DeclaredReservations);
+        writer.WriteStringList([.. DeclaredSources.Take(MaxListed)]);
+        writer.WriteInt32(DeclarationProblemCount);
+        writer.WriteStringList([.. DeclarationProblems.Take(MaxListed)]);
     }
 
     public static StatusReply Read(ref FrameReader reader)
@@ -97,6 +120,11 @@ internal sealed record StatusReply(
             ExclusiveBindsMode = reader.ReadString(),
             ExclusiveBindsActive = reader.ReadByte() != 0,
             ExclusiveBindsDetail = reader.ReadString(),
+            ConfigDirectories = reader.ReadStringList(MaxListed),
+            DeclaredReservations = reader.ReadInt32(),
+            DeclaredSources = reader.ReadStringList(MaxListed),
+            DeclarationProblemCount = reader.ReadInt32(),
+            DeclarationProblems = reader.ReadStringList(MaxListed),
         };
         reader.EnsureEnd();
         return reply;

@@ -61,4 +61,30 @@ public sealed partial class PortReservationClient
         Reply reply = await _connection.RequestAsync(MessageType.DeletePersistent, block, cancellationToken).ConfigureAwait(false);
         reply.ThrowIfError();
     }
+
+    /// <summary>
+    /// Has the daemon read its reservations.d files again and apply the difference: new lines add persistent
+    /// reservations, reservations whose lines are gone are deleted, changed allow-lists are updated; reservations made
+    /// with <see cref="CreatePersistentAsync"/> are never touched. Lines that cannot apply are skipped and reported, and
+    /// every other line still applies. Needs an administrator (as does sending the daemon SIGHUP).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels waiting for the reply (the daemon still completes the reload).</param>
+    /// <returns>What changed, and every skipped line with its file, line number and reason.</returns>
+    /// <exception cref="PortReservationException">AccessDenied for a non-administrator; ServiceUnavailable when the daemon's store could not be written (nothing changed).</exception>
+    public async ValueTask<PortReservationReloadResult> ReloadDeclarationsAsync(CancellationToken cancellationToken = default)
+    {
+        Reply reply = (await _connection.RequestAsync(MessageType.ReloadDeclarations, default(EmptyRequest), cancellationToken).ConfigureAwait(false)).ThrowIfError();
+        var reader = new FrameReader(reply.Single);
+        ReloadReply reload = ReloadReply.Read(ref reader);
+        return new PortReservationReloadResult
+        {
+            Files = reload.Files,
+            Added = reload.Added,
+            Removed = reload.Removed,
+            Updated = reload.Updated,
+            Unchanged = reload.Unchanged,
+            Problems = [.. reload.Problems.Select(p => new PortReservationFileProblem(p.File, p.Line, p.Reason))],
+            TotalProblems = reload.TotalProblems,
+        };
+    }
 }

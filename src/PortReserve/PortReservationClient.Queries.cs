@@ -57,6 +57,11 @@ public sealed partial class PortReservationClient
             ExclusiveBindsMode = status.ExclusiveBindsMode,
             ExclusiveBindsActive = status.ExclusiveBindsActive,
             ExclusiveBindsDetail = status.ExclusiveBindsDetail,
+            ConfigDirectories = status.ConfigDirectories,
+            DeclaredReservations = status.DeclaredReservations,
+            DeclaredSources = status.DeclaredSources,
+            DeclarationProblemCount = status.DeclarationProblemCount,
+            DeclarationProblems = status.DeclarationProblems,
         };
     }
 
@@ -78,6 +83,7 @@ public sealed partial class PortReservationClient
                 Token = entry.Token == 0 ? null : entry.Token,
                 AllowedUsers = entry.AllowedUsers,
                 AllowedGroups = entry.AllowedGroups,
+                Source = entry.Source.Length == 0 ? null : entry.Source,
             });
         }
 

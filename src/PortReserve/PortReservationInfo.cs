@@ -32,4 +32,10 @@ public sealed class PortReservationInfo
 
     /// <summary>For a persistent reservation: the groups whose members may consume it.</summary>
     public IReadOnlyList<string> AllowedGroups { get; init; } = [];
+
+    /// <summary>
+    /// For a persistent reservation declared in a reservations.d file: where, as <c>FILE:LINE</c> (edit that line and
+    /// reload to change it); null for every other reservation.
+    /// </summary>
+    public string? Source { get; init; }
 }

@@ -78,6 +78,21 @@ public sealed class PortReserveStatus
     /// <summary>A sentence on exclusive binds: where the bind hooks are attached, or why they are off.</summary>
     public string ExclusiveBindsDetail { get; init; } = string.Empty;
 
+    /// <summary>The reservations.d directories the daemon reads, in order (later ones override earlier ones by file name).</summary>
+    public IReadOnlyList<string> ConfigDirectories { get; init; } = [];
+
+    /// <summary>How many persistent reservations come from reservations.d files.</summary>
+    public int DeclaredReservations { get; init; }
+
+    /// <summary>The first declared reservations, each as "TCP 8080 at FILE:LINE"; <c>ShowAsync</c> lists them all.</summary>
+    public IReadOnlyList<string> DeclaredSources { get; init; } = [];
+
+    /// <summary>How many lines of the reservations.d files the last reload (or the start) skipped.</summary>
+    public int DeclarationProblemCount { get; init; }
+
+    /// <summary>The first of those, each as "FILE:LINE: reason".</summary>
+    public IReadOnlyList<string> DeclarationProblems { get; init; } = [];
+
     /// <summary>The socket the daemon listens on.</summary>
     public required string SocketPath { get; init; }
 

@@ -77,6 +77,7 @@ static async Task<(long Sent, int Errors, bool WitnessIntact, long HeapGrowth)> 
         WildcardRange = new PortRange(40000, 2000),
         MaxConnections = 1024,
         MaxConnectionsPerUid = 1024,
+        ConfigDirectories = [Path.Combine(directory, "reservations.d")],
     };
     DaemonHost daemon = await DaemonHost.StartAsync(options, loggerFactory, TimeProvider.System);
 

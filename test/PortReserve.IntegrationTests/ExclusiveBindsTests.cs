@@ -199,7 +199,7 @@ public sealed class ExclusiveBindsTests
         {
             (int exit, string output) = await OtherUser.RunAsync(
                 OtherUser.Nobody, OtherUser.Nobody, Artifacts.Daemon,
-                ["--socket", Path.Combine(directory, "s"), "--state-dir", Path.Combine(directory, "state"), "--kernel-sync", "off", "--exclusive-binds", "on"],
+                ["--socket", Path.Combine(directory, "s"), "--state-dir", Path.Combine(directory, "state"), "--config-dir", Path.Combine(directory, "reservations.d"), "--kernel-sync", "off", "--exclusive-binds", "on"],
                 new Dictionary<string, string?>());
 
             Assert.True(exit == 1 && !output.Contains("Unhandled", StringComparison.Ordinal), output.Replace("\n", " | ", StringComparison.Ordinal));

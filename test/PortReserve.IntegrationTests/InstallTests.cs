@@ -13,13 +13,20 @@ public sealed class InstallTests
         try
         {
             // install.sh builds (ReadyToRun) before it installs: minutes on a fresh clone.
-            (int exit, string output) = await ChildProcess.RunAsync(Path.Combine(Artifacts.Root, "install.sh"), ["--prefix", prefix, "--skip-group"], timeout: TimeSpan.FromMinutes(9));
+            (int exit, string output) = await ChildProcess.RunAsync(Path.Combine(Artifacts.Root, "install.sh"), ["--prefix", prefix, "--sysconfdir", Path.Combine(prefix, "etc"), "--skip-group"], timeout: TimeSpan.FromMinutes(9));
             Assert.True(exit == 0, output);
             Assert.Contains("systemctl enable --now portreserved", output);
 
             string unit = await File.ReadAllTextAsync(Path.Combine(prefix, "lib/systemd/system/portreserved.service"), TestContext.Current.CancellationToken);
             Assert.Contains($"ExecStart={prefix}/bin/portreserved ", unit);
             Assert.Contains("Type=notify", unit);
+            Assert.Contains($"ExecReload={prefix}/bin/portreserve reload ", unit);
+
+            // The administrator's reservations.d with an example that is valid and declares nothing until edited.
+            string example = Path.Combine(prefix, "etc/portreserve/reservations.d/example.conf");
+            (int checkExit, string check) = await ChildProcess.RunAsync(Path.Combine(prefix, "bin/portreserve"), ["check", example]);
+            Assert.True(checkExit == 0, check);
+            Assert.Equal("0 reservations in 1 file: no problems", check.Trim());
 
             await using DaemonProcess daemon = await DaemonProcess.StartInstalledAsync(Path.Combine(prefix, "bin/portreserved"));
             (int statusExit, string status) = await ChildProcess.RunAsync(Path.Combine(prefix, "bin/portreserve"), ["status", "--socket", daemon.SocketPath]);

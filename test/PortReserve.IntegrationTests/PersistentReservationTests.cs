@@ -96,7 +96,7 @@ public sealed class PersistentReservationTests
         await File.WriteAllTextAsync(Path.Combine(daemon.StateDirectory, "reservations.db"), new string('#', 10_000), TestContext.Current.CancellationToken);
         File.Delete(Path.Combine(daemon.StateDirectory, "reservations.db-wal"));
 
-        (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--socket", daemon.SocketPath, "--state-dir", daemon.StateDirectory]);
+        (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--socket", daemon.SocketPath, "--state-dir", daemon.StateDirectory, "--config-dir", daemon.ConfigDirectory]);
 
         Assert.Equal(1, exit);
         Assert.Contains("reservations.db is corrupt or unreadable", output);

@@ -32,7 +32,7 @@ internal static class ShowCommand
     {
         ReservationJson[] rows = [.. listing.Select(r => new ReservationJson(
             Name(r.Protocol), r.StartPort, r.EndPort, r.Count, Name(r.Kind), r.OwnerPid, r.OwnerUid,
-            r.Token?.ToString(CultureInfo.InvariantCulture), r.AllowedUsers, r.AllowedGroups))];
+            r.Token?.ToString(CultureInfo.InvariantCulture), r.AllowedUsers, r.AllowedGroups, r.Source))];
         return output.WriteLineAsync(JsonSerializer.Serialize(rows, CliJsonContext.Default.ReservationJsonArray));
     }
 
@@ -44,10 +44,15 @@ internal static class ShowCommand
             return;
         }
 
-        var table = new TextTable("Protocol", "Start", "End", "Count", "Kind", "Owner / allowed", "Token");
+        // Declared reservations name their FILE:LINE; the column is there only when one is listed.
+        bool declared = listing.Any(r => r.Source is not null);
+        var table = declared
+            ? new TextTable("Protocol", "Start", "End", "Count", "Kind", "Owner / allowed", "Token", "Declared at")
+            : new TextTable("Protocol", "Start", "End", "Count", "Kind", "Owner / allowed", "Token");
         foreach (PortReservationInfo r in listing)
         {
-            table.Add(Name(r.Protocol), Invariant(r.StartPort), Invariant(r.EndPort), Invariant(r.Count), Name(r.Kind), Holder(r), r.Token?.ToString(CultureInfo.InvariantCulture) ?? "-");
+            string[] cells = [Name(r.Protocol), Invariant(r.StartPort), Invariant(r.EndPort), Invariant(r.Count), Name(r.Kind), Holder(r), r.Token?.ToString(CultureInfo.InvariantCulture) ?? "-"];
+            table.Add(declared ? [.. cells, r.Source ?? "-"] : cells);
         }
 
         await table.WriteAsync(output);

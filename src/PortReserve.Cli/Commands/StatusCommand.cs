@@ -43,6 +43,11 @@ internal static class StatusCommand
             ExclusiveBindsMode = s.ExclusiveBindsMode,
             ExclusiveBindsActive = s.ExclusiveBindsActive,
             ExclusiveBindsDetail = s.ExclusiveBindsDetail,
+            ConfigDirectories = s.ConfigDirectories,
+            DeclaredReservations = s.DeclaredReservations,
+            DeclaredSources = s.DeclaredSources,
+            DeclarationProblemCount = s.DeclarationProblemCount,
+            DeclarationProblems = s.DeclarationProblems,
         };
         return output.WriteLineAsync(JsonSerializer.Serialize(json, CliJsonContext.Default.StatusJson));
     }
@@ -61,6 +66,30 @@ internal static class StatusCommand
         await output.WriteLineAsync($"connections:    {s.Connections}");
         await output.WriteLineAsync($"portserver:     {s.PortServerAddress ?? "off (--portserver-address)"}");
         await output.WriteLineAsync($"metrics:        {s.MetricsAddress ?? "off (--metrics-listen)"}");
+        await output.WriteLineAsync($"declared:       {s.DeclaredReservations} persistent reservation(s) from the *.conf files of {string.Join(", then ", s.ConfigDirectories)}");
+        foreach (string source in s.DeclaredSources)
+        {
+            await output.WriteLineAsync($"                {source}");
+        }
+
+        if (s.DeclaredReservations > s.DeclaredSources.Count)
+        {
+            await output.WriteLineAsync($"                and {s.DeclaredReservations - s.DeclaredSources.Count} more (portreserve show)");
+        }
+
+        if (s.DeclarationProblemCount > 0)
+        {
+            await output.WriteLineAsync($"skipped lines:  {s.DeclarationProblemCount} at the last reload (fix them, then portreserve reload):");
+            foreach (string problem in s.DeclarationProblems)
+            {
+                await output.WriteLineAsync($"                {problem}");
+            }
+
+            if (s.DeclarationProblemCount > s.DeclarationProblems.Count)
+            {
+                await output.WriteLineAsync($"                and {s.DeclarationProblemCount - s.DeclarationProblems.Count} more (portreserve check, or the daemon's log)");
+            }
+        }
     }
 
     private static string FormatUptime(TimeSpan uptime) => uptime.TotalDays >= 1

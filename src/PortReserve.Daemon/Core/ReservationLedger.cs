@@ -151,8 +151,37 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// Places a persistent reservation, pending and invisible, and waits until the kernel holds it. The caller makes it
     /// durable and then publishes it, or withdraws it.
     /// </summary>
-    public Task<TableResult<Reservation>> PlacePersistentAsync(PortBlock block, PersistentConsumers consumers)
-        => ChangeAndCommitAsync(table => table.PlacePersistent(block, consumers), Withdraw);
+    public Task<TableResult<Reservation>> PlacePersistentAsync(PortBlock block, PersistentConsumers consumers, string? source = null)
+        => ChangeAndCommitAsync(table => table.PlacePersistent(block, consumers, source), Withdraw);
+
+    /// <summary>
+    /// Declared reservations read again from their files: each gets its line and consumers; done once the kernel sinks
+    /// know of every consumer change. How many changed consumers.
+    /// </summary>
+    public async Task<int> RedeclareAsync(IReadOnlyList<(Reservation Declared, PersistentConsumers Consumers, string Source)> lines)
+    {
+        int changed = 0;
+        KernelCommit? commit = null;
+        lock (_gate)
+        {
+            foreach ((Reservation declared, PersistentConsumers consumers, string source) in lines)
+            {
+                changed += _table.Redeclare(declared, consumers, source) ? 1 : 0;
+            }
+
+            if (changed > 0)
+            {
+                commit = Changed();
+            }
+        }
+
+        if (commit is { } written)
+        {
+            await WaitLoggedAsync(written).ConfigureAwait(false);
+        }
+
+        return changed;
+    }
 
     /// <summary>A placed persistent reservation is durable: from now on lookups, listings and deletes see it.</summary>
     public void Publish(Reservation pending)
@@ -174,12 +203,24 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>Takes a deleted persistent reservation (already gone from the store) out; done once the kernel no longer holds it.</summary>
-    public Task RemovePersistentAsync(Reservation deleted)
+    public Task RemovePersistentAsync(Reservation deleted) => RemovePersistentAsync([deleted]);
+
+    /// <summary>Takes deleted persistent reservations out in one change; done once the kernel no longer holds them.</summary>
+    public Task RemovePersistentAsync(IReadOnlyCollection<Reservation> deleted)
     {
+        if (deleted.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
         KernelCommit commit;
         lock (_gate)
         {
-            _table.Remove(deleted);
+            foreach (Reservation reservation in deleted)
+            {
+                _table.Remove(reservation);
+            }
+
             commit = Changed();
         }
 

@@ -174,6 +174,9 @@ internal sealed class ExclusiveBindsSink : IKernelSink
             case ReservationChangeKind.HolderGone:
                 HolderGone(maps, change.HolderId);
                 break;
+            case ReservationChangeKind.ConsumersChanged when change.Reservation is { } changed && _persistent.TryGetValue(changed, out PersistentPolicy? reallowed):
+                Reallow(maps, reallowed, changed.Consumers ?? PersistentConsumers.None);
+                break;
         }
     }
 
@@ -214,17 +217,10 @@ internal sealed class ExclusiveBindsSink : IKernelSink
     private PersistentPolicy Place(BindHookMaps maps, Reservation persistent)
     {
         uint id = _ids.Take();
-        PersistentConsumers consumers = persistent.Consumers ?? PersistentConsumers.None;
-        (uint Kind, uint Id)[] allowed =
-        [
-            .. consumers.Users.Select(u => (BindHookLayout.AllowUid, u.Id)),
-            .. consumers.GroupMemberUids.Select(uid => (BindHookLayout.AllowUid, uid)),
-            .. consumers.Groups.Select(g => (BindHookLayout.AllowGid, g.Id)),
-        ];
         var placed = new PersistentPolicy(id, []);
         try
         {
-            foreach ((uint kind, uint allowedId) in allowed.Distinct())
+            foreach ((uint kind, uint allowedId) in Allowed(persistent.Consumers ?? PersistentConsumers.None))
             {
                 maps.AddAllowed(id, kind, allowedId);
                 placed.Allowed.Add((kind, allowedId));
@@ -240,6 +236,34 @@ internal sealed class ExclusiveBindsSink : IKernelSink
         SetPorts(maps, persistent.Block, id);
         return placed;
     }
+
+    /// <summary>
+    /// A persistent reservation's users and groups changed (its reservations.d line did): the newly named are let in
+    /// first, then the no longer named are taken out, so nobody named both before and after is refused in between.
+    /// Processes granted a use of it keep that use.
+    /// </summary>
+    private static void Reallow(BindHookMaps maps, PersistentPolicy policy, PersistentConsumers consumers)
+    {
+        HashSet<(uint Kind, uint Id)> wanted = [.. Allowed(consumers)];
+        foreach ((uint kind, uint allowedId) in wanted.Where(entry => !policy.Allowed.Contains(entry)))
+        {
+            maps.AddAllowed(policy.Id, kind, allowedId);
+            policy.Allowed.Add((kind, allowedId));
+        }
+
+        foreach ((uint kind, uint allowedId) in policy.Allowed.Where(entry => entry.Kind != BindHookLayout.AllowProcess && !wanted.Contains(entry)).Distinct().ToList())
+        {
+            maps.RemoveAllowed(policy.Id, kind, allowedId);
+            policy.Allowed.RemoveAll(entry => entry == (kind, allowedId));
+        }
+    }
+
+    /// <summary>The uids and gids a persistent reservation's policy lets bind its ports, each once.</summary>
+    private static IEnumerable<(uint Kind, uint Id)> Allowed(PersistentConsumers consumers)
+        => consumers.Users.Select(u => (BindHookLayout.AllowUid, u.Id))
+            .Concat(consumers.GroupMemberUids.Select(uid => (BindHookLayout.AllowUid, uid)))
+            .Concat(consumers.Groups.Select(g => (BindHookLayout.AllowGid, g.Id)))
+            .Distinct();
 
     private void Remove(BindHookMaps maps, Reservation removed)
     {

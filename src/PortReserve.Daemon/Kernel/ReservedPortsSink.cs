@@ -156,9 +156,14 @@ internal sealed class ReservedPortsSink : IKernelSink
         _recorded.CopyFrom(owned);
         _lastWrittenKnown = true;
         current.ExceptWith(owned);
-        if (!_lastOwned.IsEmpty)
+
+        // What the first write takes away: the daemon's entries that no restored reservation still wants.
+        var stale = new PortSet();
+        stale.CopyFrom(_lastOwned);
+        stale.ExceptWith(daemonPorts);
+        if (!stale.IsEmpty)
         {
-            DaemonLog.RemovingStaleEntries(logger, KernelPortList.Format(_lastOwned));
+            DaemonLog.RemovingStaleEntries(logger, KernelPortList.Format(stale));
         }
 
         if (!current.IsEmpty)

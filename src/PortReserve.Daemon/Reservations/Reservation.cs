@@ -5,9 +5,10 @@ namespace PortReserve.Daemon.Reservations;
 /// <summary>
 /// One block in the table. Runtime reservations have an owner; persistent ones have consumers instead. A persistent
 /// reservation is placed pending (its ports are taken, but nobody sees it) until its store write and kernel commit are
-/// done, then published.
+/// done, then published. A persistent reservation declared in a reservations.d file names its line (<see cref="Source"/>).
 /// </summary>
-internal sealed class Reservation(PortBlock block, ulong token, PortReservationKind kind, ReservationOwner? owner, PersistentConsumers? consumers = null, bool pending = false)
+internal sealed class Reservation(
+    PortBlock block, ulong token, PortReservationKind kind, ReservationOwner? owner, PersistentConsumers? consumers = null, bool pending = false, string? source = null)
 {
     public PortBlock Block { get; } = block;
 
@@ -18,7 +19,13 @@ internal sealed class Reservation(PortBlock block, ulong token, PortReservationK
     public ReservationOwner? Owner { get; } = owner;
 
     /// <summary>Who besides administrators may consume a persistent reservation; null for runtime ones.</summary>
-    public PersistentConsumers? Consumers { get; } = consumers;
+    public PersistentConsumers? Consumers { get; private set; } = consumers;
+
+    /// <summary>
+    /// <c>FILE:LINE</c> of the reservations.d line that declares this persistent reservation; null for one created with
+    /// <c>portreserve add</c> (and for runtime ones). Declared reservations change only when their files do.
+    /// </summary>
+    public string? Source { get; private set; } = source;
 
     /// <summary>True while a persistent reservation is being created: it holds its ports but is not visible yet.</summary>
     public bool IsPending { get; private set; } = pending;
@@ -29,10 +36,17 @@ internal sealed class Reservation(PortBlock block, ulong token, PortReservationK
     /// <summary>How a conflict message names this block's holder.</summary>
     public string Describe()
     {
-        string what = $"{(Kind == PortReservationKind.Persistent ? "persistent" : "runtime")} reservation {Block}";
+        string what = $"{(Kind == PortReservationKind.Persistent ? "persistent" : "runtime")} reservation {Block}{(Source is null ? string.Empty : $" declared at {Source}")}";
         return Owner is { } o ? $"{what} held by pid {o.Pid} (uid {o.Uid})" : IsPending ? $"{what} (being created)" : what;
     }
 
     /// <summary>A pending persistent reservation becomes visible; called by the table that placed it.</summary>
     internal void Publish() => IsPending = false;
+
+    /// <summary>A declared reservation's line moved or its allow-lists changed; called by the table, which journals it.</summary>
+    internal void Redeclare(PersistentConsumers consumers, string source)
+    {
+        Consumers = consumers;
+        Source = source;
+    }
 }

@@ -3,7 +3,7 @@ namespace PortReserve.Daemon.Reservations;
 /// <summary>
 /// One change of the table that a kernel sink may have to mirror, in the order the table made them: a reservation
 /// placed or taken out, a runtime holder's process tree named (its cgroup), a process let use a persistent reservation
-/// for as long as its holder lasts, or a holder gone.
+/// for as long as its holder lasts, a holder gone, or a persistent reservation's allow-lists changed.
 /// </summary>
 internal readonly record struct ReservationChange(ReservationChangeKind Kind, Reservation? Reservation, long HolderId, int Pid, ulong Cgroup)
 {
@@ -16,4 +16,6 @@ internal readonly record struct ReservationChange(ReservationChangeKind Kind, Re
     public static ReservationChange UseGranted(Reservation persistent, long holderId, int pid) => new(ReservationChangeKind.UseGranted, persistent, holderId, pid, 0);
 
     public static ReservationChange HolderGone(long holderId) => new(ReservationChangeKind.HolderGone, null, holderId, 0, 0);
+
+    public static ReservationChange ConsumersChanged(Reservation persistent) => new(ReservationChangeKind.ConsumersChanged, persistent, 0, 0, 0);
 }

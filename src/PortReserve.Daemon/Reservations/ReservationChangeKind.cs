@@ -8,4 +8,5 @@ internal enum ReservationChangeKind
     TreeAssigned,
     UseGranted,
     HolderGone,
+    ConsumersChanged,
 }

@@ -227,14 +227,30 @@ internal sealed class ReservationTable : IReservationView
     /// is invisible (no lookup, listing, use or delete finds it) until <see cref="Publish"/>. Like an acquire, it may not
     /// overlap anything placed, a system exclusion, or a port in use.
     /// </summary>
-    public TableResult<Reservation> PlacePersistent(PortBlock block, PersistentConsumers consumers)
+    public TableResult<Reservation> PlacePersistent(PortBlock block, PersistentConsumers consumers, string? source = null)
     {
         if (block.Problem(wildcardAllowed: false) is { } problem)
         {
             return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
         }
 
-        return CheckFree(block) ?? (TableResult<Reservation>)Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true));
+        return CheckFree(block) ?? (TableResult<Reservation>)Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true, source));
+    }
+
+    /// <summary>
+    /// A declared persistent reservation's line was read again: it may have moved (<paramref name="source"/>) or changed
+    /// who may consume it. The kernel sinks learn of a consumer change; the block and token stay.
+    /// </summary>
+    public bool Redeclare(Reservation declared, PersistentConsumers consumers, string source)
+    {
+        bool consumersChanged = !SameConsumers(declared.Consumers ?? PersistentConsumers.None, consumers);
+        declared.Redeclare(consumers, source);
+        if (consumersChanged)
+        {
+            _changes?.Add(ReservationChange.ConsumersChanged(declared));
+        }
+
+        return consumersChanged;
     }
 
     /// <summary>Makes a placed persistent reservation visible: it is on disk and in the kernel.</summary>
@@ -244,7 +260,7 @@ internal sealed class ReservationTable : IReservationView
     /// Puts a stored persistent reservation back at start-up, visible, with a new token. No in-use check: the block was
     /// the machine's before anything now running bound it. Stored blocks never overlap; if they do, the store is corrupt.
     /// </summary>
-    public Reservation RestorePersistent(PortBlock block, PersistentConsumers consumers)
+    public Reservation RestorePersistent(PortBlock block, PersistentConsumers consumers, string? source = null)
     {
         int taken = block.Range.IsValid ? Space(block.Protocol).Occupied.FirstIn(block.Range) : -2;
         if (taken != -1)
@@ -252,7 +268,7 @@ internal sealed class ReservationTable : IReservationView
             throw new InvalidDataException($"stored persistent reservation {block} is invalid or overlaps another stored one");
         }
 
-        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers));
+        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, source: source));
     }
 
     /// <summary>The visible persistent reservation whose block is exactly <paramref name="block"/> (Windows lookup semantics).</summary>
@@ -300,6 +316,9 @@ internal sealed class ReservationTable : IReservationView
         all.CopyFrom(reserved);
         all.UnionWith(_system.Ports);
     }
+
+    private static bool SameConsumers(PersistentConsumers a, PersistentConsumers b)
+        => a.Users.SequenceEqual(b.Users) && a.Groups.SequenceEqual(b.Groups) && a.GroupMemberUids.SequenceEqual(b.GroupMemberUids);
 
     private static string Name(PortReservationProtocol protocol) => protocol == PortReservationProtocol.Tcp ? "TCP" : "UDP";
 

@@ -200,6 +200,10 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
                 PortBlock delete = PortBlock.Read(ref reader);
                 Offload(header, () => _handlers.Persistent.DeleteAsync(delete, _requester));
                 break;
+            case MessageType.ReloadDeclarations:
+                reader.EnsureEnd();
+                Offload(header, () => _handlers.Declared.ReloadAsync(_requester, _handlers.Access));
+                break;
             case MessageType.ShareWithChildProcesses:
                 reader.EnsureEnd();
                 Offload(header, () => _handlers.Runtime.ShareWithChildProcessesAsync(_owner));
@@ -259,6 +263,12 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
         else if (outcome is TableResult<Reservation> result)
         {
             Reply(header, result);
+        }
+        else if (outcome is TableResult<ReloadReply> reload)
+        {
+            Send(reload.TryGet(out ReloadReply? applied, out Refusal? refused)
+                ? ReplyFrames.Reload(_services.SendBuffer, header, applied)
+                : ReplyFrames.Error(_services.SendBuffer, header, refused.Kind, refused.Message));
         }
         else
         {

@@ -25,6 +25,9 @@ internal sealed class PersistentReservations(
 {
     private readonly SemaphoreSlim _order = new(1, 1);
 
+    /// <summary>Persistent changes run one at a time in this order; applying the reservations.d files takes its turn in it too.</summary>
+    public SemaphoreSlim Order => _order;
+
     /// <summary>Creates a persistent reservation: administrators only; acknowledged once the kernel and the store hold it.</summary>
     public async Task<TableResult<Reservation>> CreateAsync(CreatePersistentRequest request, Requester requester)
     {
@@ -80,6 +83,14 @@ internal sealed class PersistentReservations(
             if (!ledger.FindPersistent(block).TryGet(out Reservation? found, out Refusal? refusal))
             {
                 return audit.Refused(refusal, operation, requester.Pid, requester.Uid);
+            }
+
+            if (found.Source is { } source)
+            {
+                var declared = new Refusal(
+                    PortReservationErrorKind.AccessDenied,
+                    $"persistent reservation {found.Block} is declared at {source}: remove or edit that line, then run portreserve reload; delete removes only reservations made with portreserve add");
+                return audit.Refused(declared, operation, requester.Pid, requester.Uid);
             }
 
             if (Store(() => store.Remove(found.Block)) is { } storeFailure)

@@ -47,6 +47,13 @@ internal static class ReplyFrames
         return writer.Length;
     }
 
+    public static int Reload(Span<byte> buffer, FrameHeader request, ReloadReply reload)
+    {
+        var writer = new FrameWriter(buffer, Reply(request, 0));
+        reload.Write(ref writer);
+        return writer.Length;
+    }
+
     /// <summary>
     /// The next frame of a listing, from entry <paramref name="sent"/> on (which moves past the entries it holds); every
     /// frame but the last carries <see cref="FrameFlags.More"/>. Call until <paramref name="sent"/> reaches the count.

@@ -6,15 +6,18 @@ using PortReserve.Protocol;
 namespace PortReserve.Daemon.Server;
 
 /// <summary>What the daemon tells about itself and its reservations: status, and the listing <c>show</c> prints.</summary>
-internal sealed class StatusReporter(DaemonIdentity identity, ReservationLedger ledger, ReservedPortsSink kernel, ExclusiveBindsSink exclusive, ConnectionLimits connections)
+internal sealed class StatusReporter(
+    DaemonIdentity identity, ReservationLedger ledger, ReservedPortsSink kernel, ExclusiveBindsSink exclusive, ConnectionLimits connections, DeclaredReservations declared)
 {
     public StatusReply Status()
     {
         var all = new PortSet();
         var reserved = new PortSet();
+        ReloadReply? applied = declared.Last;
         StatusReply reply = ledger.Read(view =>
         {
             view.CopyKernelPorts(all, reserved);
+            List<Reservation> fromFiles = [.. view.Reservations.Where(r => r.Source is not null).OrderBy(r => r.Block.Protocol).ThenBy(r => r.Block.Range.Start)];
             return new StatusReply(
                 identity.Version,
                 (long)identity.Uptime.TotalMilliseconds,
@@ -36,6 +39,11 @@ internal sealed class StatusReporter(DaemonIdentity identity, ReservationLedger 
                 ExclusiveBindsMode = exclusive.Mode.ToString().ToLowerInvariant(),
                 ExclusiveBindsActive = exclusive.IsActive,
                 ExclusiveBindsDetail = exclusive.Detail,
+                ConfigDirectories = declared.Directories,
+                DeclaredReservations = fromFiles.Count,
+                DeclaredSources = [.. fromFiles.Take(StatusReply.MaxListed).Select(r => $"{r.Block} at {ShortSource(r.Source!)}")],
+                DeclarationProblemCount = applied?.TotalProblems ?? 0,
+                DeclarationProblems = [.. (applied?.Problems ?? []).Take(StatusReply.MaxListed).Select(p => new Declarations.DeclarationProblem(p.File, p.Line, p.Reason).ToString())],
             };
         });
 
@@ -55,7 +63,8 @@ internal sealed class StatusReporter(DaemonIdentity identity, ReservationLedger 
                 {
                     listed.Add(new ReservationEntry(
                         r.Block, r.Kind, r.Owner?.Pid ?? 0, r.Owner?.Uid ?? ReservationEntry.NoUid, r.MayBeUsedBy(requester) ? r.Token : 0,
-                        [.. r.Consumers?.Users.Select(u => u.ToString()) ?? []], [.. r.Consumers?.Groups.Select(g => g.ToString()) ?? []]));
+                        [.. r.Consumers?.Users.Select(u => u.ToString()) ?? []], [.. r.Consumers?.Groups.Select(g => g.ToString()) ?? []],
+                        r.Source is { } source ? ShortSource(source) : string.Empty));
                 }
             }
 
@@ -77,4 +86,8 @@ internal sealed class StatusReporter(DaemonIdentity identity, ReservationLedger 
         entries.Sort((a, b) => a.Block.Protocol != b.Block.Protocol ? a.Block.Protocol.CompareTo(b.Block.Protocol) : a.Block.Range.Start.CompareTo(b.Block.Range.Start));
         return entries;
     }
+
+    /// <summary>A source as the wire carries it: a path too long for a protocol string loses its head, never its line number.</summary>
+    private static string ShortSource(string source)
+        => System.Text.Encoding.UTF8.GetByteCount(source) <= FrameReader.MaxStringBytes - 64 ? source : "..." + source[^((FrameReader.MaxStringBytes - 64) / 4)..];
 }

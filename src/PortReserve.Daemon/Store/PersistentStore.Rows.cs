@@ -7,6 +7,8 @@ namespace PortReserve.Daemon.Store;
 
 internal sealed partial class PersistentStore
 {
+    private const string DeleteRow = "DELETE FROM persistent_reservation WHERE protocol = $protocol AND start_port = $start AND port_count = $count";
+
     /// <summary>Every stored reservation with its consumers, each row validated.</summary>
     public IReadOnlyList<StoredReservation> LoadAll()
     {
@@ -31,7 +33,7 @@ internal sealed partial class PersistentStore
         var stored = new List<StoredReservation>();
         using (SqliteCommand command = _connection.CreateCommand())
         {
-            command.CommandText = "SELECT protocol, start_port, port_count, created_by_uid, created_at FROM persistent_reservation ORDER BY protocol, start_port";
+            command.CommandText = "SELECT protocol, start_port, port_count, created_by_uid, created_at, source FROM persistent_reservation ORDER BY protocol, start_port";
             using SqliteDataReader reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -46,18 +48,48 @@ internal sealed partial class PersistentStore
     public void Add(StoredReservation reservation)
     {
         using SqliteTransaction transaction = _connection.BeginTransaction();
-        Execute(transaction, "INSERT INTO persistent_reservation VALUES ($protocol, $start, $count, $uid, $at)", reservation.Block,
-            ("$uid", reservation.CreatedByUid), ("$at", reservation.CreatedAt.ToString("O", CultureInfo.InvariantCulture)));
+        Insert(transaction, reservation);
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// One reload of the reservations.d files in one transaction, durable when this returns: <paramref name="removed"/>
+    /// go, and each of <paramref name="written"/> replaces the row of its block (or is added).
+    /// </summary>
+    public void ApplyDeclared(IReadOnlyList<PortBlock> removed, IReadOnlyList<StoredReservation> written)
+    {
+        if (removed.Count + written.Count == 0)
+        {
+            return;
+        }
+
+        using SqliteTransaction transaction = _connection.BeginTransaction();
+        foreach (PortBlock block in removed.Concat(written.Select(w => w.Block)))
+        {
+            Execute(transaction, DeleteRow, block);
+        }
+
+        foreach (StoredReservation reservation in written)
+        {
+            Insert(transaction, reservation);
+        }
+
+        transaction.Commit();
+    }
+
+    private void Insert(SqliteTransaction transaction, StoredReservation reservation)
+    {
+        Execute(transaction, "INSERT INTO persistent_reservation VALUES ($protocol, $start, $count, $uid, $at, $source)", reservation.Block,
+            ("$uid", reservation.CreatedByUid), ("$at", reservation.CreatedAt.ToString("O", CultureInfo.InvariantCulture)), ("$source", (object?)reservation.Source ?? DBNull.Value));
         InsertConsumers(transaction, reservation, "user", reservation.Consumers.Users);
         InsertConsumers(transaction, reservation, "group", reservation.Consumers.Groups);
-        transaction.Commit();
     }
 
     /// <summary>Removes a reservation and its consumers; durable when this returns. False when the store did not have it.</summary>
     public bool Remove(PortBlock block)
     {
         using SqliteTransaction transaction = _connection.BeginTransaction();
-        int removed = Execute(transaction, "DELETE FROM persistent_reservation WHERE protocol = $protocol AND start_port = $start AND port_count = $count", block);
+        int removed = Execute(transaction, DeleteRow, block);
         transaction.Commit();
         return removed == 1;
     }
@@ -103,6 +135,7 @@ internal sealed partial class PersistentStore
         }
 
         PersistentConsumers allowed = consumers.TryGetValue((protocol, range.Start), out var lists) ? new PersistentConsumers(lists.Users, lists.Groups) : PersistentConsumers.None;
-        return new StoredReservation(new PortBlock((PortReservationProtocol)protocol, range), allowed, checked((uint)reader.GetInt64(3)), createdAt);
+        string? source = reader.IsDBNull(5) ? null : reader.GetString(5);
+        return new StoredReservation(new PortBlock((PortReservationProtocol)protocol, range), allowed, checked((uint)reader.GetInt64(3)), createdAt, source);
     }
 }

@@ -27,6 +27,10 @@ internal static class StoreSchema
             FOREIGN KEY (protocol, start_port) REFERENCES persistent_reservation (protocol, start_port) ON DELETE CASCADE
         ) WITHOUT ROWID;
         """,
+        """
+        -- FILE:LINE of the reservations.d line that declares the reservation; NULL for one made with portreserve add.
+        ALTER TABLE persistent_reservation ADD COLUMN source TEXT;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

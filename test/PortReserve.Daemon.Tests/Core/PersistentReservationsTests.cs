@@ -50,7 +50,7 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
         {
             other.Open();
             using SqliteCommand insert = other.CreateCommand();
-            insert.CommandText = "INSERT INTO persistent_reservation VALUES (1, 30000, 2, 0, '2026-01-01T00:00:00Z')";
+            insert.CommandText = "INSERT INTO persistent_reservation VALUES (1, 30000, 2, 0, '2026-01-01T00:00:00Z', NULL)";
             insert.ExecuteNonQuery();
         }
 

@@ -47,6 +47,50 @@ public sealed class PersistentStoreTests : IDisposable
     }
 
     [Fact]
+    public void ApplyDeclared_RemovesRewritesAndAdds_InOneGo_AndKeepsSources()
+    {
+        var tcp8080 = new PortBlock(PortReservationProtocol.Tcp, new PortRange(8080, 1));
+        var udp5000 = new PortBlock(PortReservationProtocol.Udp, new PortRange(5000, 20));
+        var tcp9100 = new PortBlock(PortReservationProtocol.Tcp, new PortRange(9100, 2));
+        using (PersistentStore store = PersistentStore.Open(_directory))
+        {
+            store.Add(new StoredReservation(tcp8080, PersistentConsumers.None, 0, DateTimeOffset.UnixEpoch, "/etc/a.conf:1"));
+            store.Add(new StoredReservation(udp5000, PersistentConsumers.None, 0, DateTimeOffset.UnixEpoch, "/etc/a.conf:2"));
+            store.Add(new StoredReservation(new PortBlock(PortReservationProtocol.Tcp, new PortRange(80, 1)), PersistentConsumers.None, 0, DateTimeOffset.UnixEpoch));
+
+            store.ApplyDeclared(
+                [tcp8080],
+                [
+                    new StoredReservation(udp5000, new PersistentConsumers([], [new Consumer(2000, "media")]), 0, DateTimeOffset.UnixEpoch, "/etc/a.conf:1"),
+                    new StoredReservation(tcp9100, PersistentConsumers.None, 0, DateTimeOffset.UnixEpoch, "/etc/b.conf:3"),
+                ]);
+        }
+
+        using PersistentStore reopened = PersistentStore.Open(_directory);
+        IReadOnlyList<StoredReservation> loaded = reopened.LoadAll();
+
+        Assert.Equal([(80, (string?)null), (9100, "/etc/b.conf:3"), (5000, "/etc/a.conf:1")], loaded.Select(r => (r.Block.Range.Start, r.Source)));
+        Assert.Equal("media", Assert.Single(loaded.Single(r => r.Block == udp5000).Consumers.Groups).Name);
+    }
+
+    [Fact]
+    public void Open_StoreOfTheFirstSchema_IsMigrated_AndItsReservationsAreAddOnes()
+    {
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_directory, PersistentStore.FileName)};Pooling=False"))
+        {
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = StoreSchema.Migrations[0] + "; PRAGMA user_version = 1; INSERT INTO persistent_reservation VALUES (1, 8080, 1, 0, '2026-01-01T00:00:00Z');";
+            command.ExecuteNonQuery();
+        }
+
+        using PersistentStore store = PersistentStore.Open(_directory);
+
+        StoredReservation old = Assert.Single(store.LoadAll());
+        Assert.Equal((8080, (string?)null), (old.Block.Range.Start, old.Source));
+    }
+
+    [Fact]
     public void Open_FileThatIsNotADatabase_RefusesWithAClearMessage()
     {
         File.WriteAllText(Path.Combine(_directory, PersistentStore.FileName), new string('x', 8192));

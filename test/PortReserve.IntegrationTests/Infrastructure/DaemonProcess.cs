@@ -21,6 +21,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
         Directory = directory;
         _extraArguments = extraArguments;
         _notifications.Bind(new UnixDomainSocketEndPoint(System.IO.Path.Combine(directory, "n")));
+        System.IO.Directory.CreateDirectory(System.IO.Path.Combine(directory, "reservations.d"));
         _environment = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>()) { ["NOTIFY_SOCKET"] = System.IO.Path.Combine(directory, "n") };
     }
 
@@ -29,6 +30,12 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public string SocketPath => System.IO.Path.Combine(Directory, "s");
 
     public string StateDirectory => System.IO.Path.Combine(Directory, "state");
+
+    /// <summary>
+    /// The reservations.d directory the daemon reads unless a test names its own with --config-dir (never the
+    /// machine's /usr/lib and /etc ones); created empty.
+    /// </summary>
+    public string ConfigDirectory => System.IO.Path.Combine(Directory, "reservations.d");
 
     public int Pid => _process?.Pid ?? 0;
 
@@ -76,13 +83,17 @@ internal sealed class DaemonProcess : IAsyncDisposable
             await _process.DisposeAsync();
         }
 
-        _process = ChildProcess.Start(_executable, ["--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. _extraArguments], _environment);
+        string[] configuration = _extraArguments.Contains("--config-dir") ? [] : ["--config-dir", ConfigDirectory];
+        _process = ChildProcess.Start(_executable, ["--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. configuration, .. _extraArguments], _environment);
         await WaitUntilReadyAsync();
     }
 
     public Task<PortReservationClient> ConnectAsync() => PortReservationClient.ConnectAsync(ClientOptions, TestContext.Current.CancellationToken).WithTimeout();
 
     public void Kill9() => _process!.Kill9();
+
+    /// <summary>Sends the daemon a signal (SIGHUP reloads its reservations.d files).</summary>
+    public void Signal(int signal) => _process!.Signal(signal);
 
     public async Task<int> StopAsync()
     {

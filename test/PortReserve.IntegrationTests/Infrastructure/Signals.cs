@@ -4,6 +4,7 @@ namespace PortReserve.IntegrationTests.Infrastructure;
 
 internal static partial class Signals
 {
+    public const int SigHup = 1;
     public const int SigTerm = 15;
     public const int SigKill = 9;
 

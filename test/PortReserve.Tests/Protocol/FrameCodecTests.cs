@@ -64,7 +64,7 @@ public sealed class FrameCodecTests
     [Fact]
     public void ReservationEntry_EncodedSizeMatchesWhatIsWritten()
     {
-        var entry = new ReservationEntry(new PortBlock(PortReservationProtocol.Udp, 5000, 2), PortReservationKind.Persistent, 0, ReservationEntry.NoUid, 77, ["nobody(65534)"], ["web(2000)", "é"]);
+        var entry = new ReservationEntry(new PortBlock(PortReservationProtocol.Udp, 5000, 2), PortReservationKind.Persistent, 0, ReservationEntry.NoUid, 77, ["nobody(65534)"], ["web(2000)", "é"], "/etc/portreserve/reservations.d/web.conf:3");
         var buffer = new byte[256];
         var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Show | MessageType.ReplyBit, FrameFlags.None, 0, 1));
 
@@ -74,6 +74,7 @@ public sealed class FrameCodecTests
 
         Assert.Equal(entry.EncodedSize, writer.Length - FrameHeader.Size);
         Assert.Equal(entry.AllowedGroups, decoded.AllowedGroups);
+        Assert.Equal(entry.Source, decoded.Source);
     }
 
     [Fact]
@@ -146,7 +147,7 @@ public sealed class FrameCodecTests
 
     [Theory]
     [InlineData(new byte[] { 2, 1, 0, 0, 1, 0, 0, 0 }, "version")]
-    [InlineData(new byte[] { 1, 10, 0, 0, 1, 0, 0, 0 }, "unknown message type")]
+    [InlineData(new byte[] { 1, 11, 0, 0, 1, 0, 0, 0 }, "unknown message type")]
     [InlineData(new byte[] { 1, 1, 4, 0, 1, 0, 0, 0 }, "flags")]
     [InlineData(new byte[] { 1, 1, 0, 99, 1, 0, 0, 0 }, "status")]
     [InlineData(new byte[] { 1, 1, 0 }, "shorter")]

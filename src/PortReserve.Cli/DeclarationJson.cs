@@ -13,3 +13,13 @@ internal sealed record ProblemJson(
     [property: JsonPropertyName("file")] string File,
     [property: JsonPropertyName("line")] int Line,
     [property: JsonPropertyName("reason")] string Reason);
+
+/// <summary>The JSON form of <c>portreserve reload</c>.</summary>
+internal sealed record ReloadJson(
+    [property: JsonPropertyName("files")] int Files,
+    [property: JsonPropertyName("added")] int Added,
+    [property: JsonPropertyName("removed")] int Removed,
+    [property: JsonPropertyName("updated")] int Updated,
+    [property: JsonPropertyName("unchanged")] int Unchanged,
+    [property: JsonPropertyName("problems")] ProblemJson[] Problems,
+    [property: JsonPropertyName("totalProblems")] int TotalProblems);

@@ -1,0 +1,172 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using PortReserve.Daemon.Core;
+using PortReserve.Daemon.Metrics;
+using PortReserve.Daemon.Reservations;
+using PortReserve.Daemon.Store;
+using PortReserve.Declarations;
+using PortReserve.Protocol;
+
+namespace PortReserve.Daemon.Server;
+
+/// <summary>
+/// Persistent reservations declared in reservations.d files, applied at start (before the daemon serves anyone), on
+/// <c>portreserve reload</c> and on SIGHUP. Applying is a difference, never a rebuild: a line still there keeps its
+/// reservation and token (its allow-lists are updated), a new line adds one, a reservation whose line is gone goes.
+/// Reservations made with <c>portreserve add</c> are never touched. Declared reservations are in the store too, so that a
+/// restart knows which ports were declared before and keeps them in the kernel without a gap while it reads the files.
+/// </summary>
+/// <remarks>
+/// A line that names an unknown user or group is skipped, but an existing reservation of exactly its block is kept as it
+/// was: a typo in an allow-list must not take a running service's port away. Runs in the same order as persistent
+/// create and delete (<paramref name="order"/>), so a file and a command never change the same block at once.
+/// </remarks>
+internal sealed class DeclaredReservations(
+    ReservationLedger ledger, PersistentStore store, SemaphoreSlim order, IReadOnlyList<string> directories, DaemonCounters counters, TimeProvider time, ILogger logger)
+{
+    private volatile ReloadReply? _last;
+
+    /// <summary>The directories read, in order (later ones override earlier ones by file name).</summary>
+    public IReadOnlyList<string> Directories => directories;
+
+    /// <summary>What the last application did; null before the first.</summary>
+    public ReloadReply? Last => _last;
+
+    /// <summary><c>portreserve reload</c>: administrators only.</summary>
+    public async Task<TableResult<ReloadReply>> ReloadAsync(Requester requester, AccessPolicy access)
+    {
+        if (!requester.IsAdministrator)
+        {
+            return new Refusal(PortReservationErrorKind.AccessDenied, $"uid {requester.Uid} may not reload the reservations.d files: that needs an administrator, {access.Describe()}");
+        }
+
+        DaemonLog.DeclarationsReloading(logger, $"uid {requester.Uid} (pid {requester.Pid})");
+        return await ApplyAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the files and applies the difference; a store that cannot be written is the only refusal.</summary>
+    public async Task<TableResult<ReloadReply>> ApplyAsync()
+    {
+        DeclarationSet set = DeclarationSet.LoadDirectories(directories, name => Interop.Accounts.UserId(name) is not null, name => Interop.Accounts.GroupId(name) is not null);
+        await order.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            TableResult<ReloadReply> result = await ApplyAsync(set).ConfigureAwait(false);
+            if (result.TryGet(out ReloadReply? reply, out Refusal? refusal))
+            {
+                _last = reply;
+                foreach ((string file, int line, string reason) in reply.Problems)
+                {
+                    DaemonLog.DeclarationSkipped(logger, new DeclarationProblem(file, line, reason).ToString());
+                }
+
+                DaemonLog.DeclarationsApplied(logger, reply.Files, string.Join(", ", directories), reply.Added, reply.Removed, reply.Updated, reply.Unchanged, reply.TotalProblems);
+            }
+            else
+            {
+                DaemonLog.DeclarationsNotApplied(logger, refusal.Message);
+            }
+
+            return result;
+        }
+        finally
+        {
+            order.Release();
+        }
+    }
+
+    private async Task<TableResult<ReloadReply>> ApplyAsync(DeclarationSet set)
+    {
+        var problems = new List<DeclarationProblem>(set.Problems);
+        Dictionary<PortBlock, Reservation> current = ledger.Read(view => view.Reservations.Where(r => r.Source is not null).ToDictionary(r => r.Block));
+
+        // Each valid line with its users and groups as ids (and its groups' members, for the bind hook).
+        var wanted = new List<(DeclaredBlock Line, PortBlock Block, PersistentConsumers Consumers)>();
+        var keptAsTheyWere = new HashSet<PortBlock>(set.Unresolved.Select(BlockOf));
+        foreach (DeclaredBlock line in set.Blocks)
+        {
+            if (ConsumerNames.Resolve(line.Users, line.Groups).TryGet(out PersistentConsumers? consumers, out Refusal? unresolved))
+            {
+                wanted.Add((line, BlockOf(line), consumers));
+            }
+            else
+            {
+                problems.Add(new DeclarationProblem(line.File, line.Line, unresolved.Message));
+                keptAsTheyWere.Add(BlockOf(line));
+            }
+        }
+
+        HashSet<PortBlock> declared = [.. wanted.Select(w => w.Block)];
+        List<Reservation> removed = [.. current.Values.Where(r => !declared.Contains(r.Block) && !keptAsTheyWere.Contains(r.Block))];
+        var kept = wanted.Where(w => current.ContainsKey(w.Block)).Select(w => (Declared: current[w.Block], w.Consumers, w.Line.Source)).ToList();
+        var added = wanted.Where(w => !current.ContainsKey(w.Block)).ToList();
+        DateTimeOffset now = time.GetUtcNow();
+
+        // 1. Off disk first, as for a delete: what goes, and the new form of what changed.
+        List<StoredReservation> rewritten = [.. kept
+            .Where(k => k.Declared.Source != k.Source || !SameConsumers(k.Declared.Consumers, k.Consumers))
+            .Select(k => new StoredReservation(k.Declared.Block, k.Consumers, 0, now, k.Source))];
+        if (Store(() => store.ApplyDeclared([.. removed.Select(r => r.Block)], rewritten)) is { } storeFailure)
+        {
+            return storeFailure;
+        }
+
+        await ledger.RemovePersistentAsync(removed).ConfigureAwait(false);
+        int updated = await ledger.RedeclareAsync(kept).ConfigureAwait(false);
+        counters.OnReleased(removed.Count);
+
+        // 2. New lines as for a create: placed (checked against everything live, kernel first), stored, then published.
+        var placed = new List<Reservation>();
+        foreach ((DeclaredBlock line, PortBlock block, PersistentConsumers consumers) in added)
+        {
+            TableResult<Reservation> result = await ledger.PlacePersistentAsync(block, consumers, line.Source).ConfigureAwait(false);
+            if (result.TryGet(out Reservation? pending, out Refusal? conflict))
+            {
+                placed.Add(pending);
+            }
+            else
+            {
+                problems.Add(new DeclarationProblem(line.File, line.Line, $"{line.Describe()} not applied: {conflict.Message}"));
+            }
+        }
+
+        if (Store(() => store.ApplyDeclared([], [.. placed.Select(p => new StoredReservation(p.Block, p.Consumers!, 0, now, p.Source))])) is { } addFailure)
+        {
+            foreach (Reservation pending in placed)
+            {
+                ledger.Withdraw(pending);
+            }
+
+            problems.AddRange(added.Where(a => placed.Any(p => p.Block == a.Block)).Select(a => new DeclarationProblem(a.Line.File, a.Line.Line, $"{a.Line.Describe()} not applied: {addFailure.Message}")));
+            placed.Clear();
+        }
+
+        foreach (Reservation pending in placed)
+        {
+            ledger.Publish(pending);
+        }
+
+        counters.OnAcquired(placed.Count);
+        List<DeclarationProblem> ordered = DeclarationProblem.InReadingOrder(problems, set.Files);
+        return new ReloadReply(set.Files.Count, placed.Count, removed.Count, updated, kept.Count - updated, [.. ordered.Select(p => (p.File, p.Line, p.Reason))], ordered.Count);
+    }
+
+    private static PortBlock BlockOf(DeclaredBlock line) => new(line.Protocol, line.Start, line.Count);
+
+    private static bool SameConsumers(PersistentConsumers? a, PersistentConsumers b)
+        => a is not null && a.Users.SequenceEqual(b.Users) && a.Groups.SequenceEqual(b.Groups);
+
+    private Refusal? Store(Action write)
+    {
+        try
+        {
+            write();
+            return null;
+        }
+        catch (SqliteException e)
+        {
+            DaemonLog.StoreWriteFailed(logger, store.FilePath, e);
+            return new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the persistent store {store.FilePath} could not be written ({e.Message}); the declared reservations were not changed");
+        }
+    }
+}
