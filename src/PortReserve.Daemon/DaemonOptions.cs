@@ -41,5 +41,5 @@ internal sealed record DaemonOptions
     public string KernelListPath { get; init; } = ReservedPortsSink.DefaultPath;
 
     /// <summary>The reservations.d directories, in order: a file in a later one replaces the same-named file in an earlier one.</summary>
-    public IReadOnlyList<string> ConfigDirectories { get; init; } = Declarations.DeclarationFiles.DefaultDirectories;
+    public IReadOnlyList<string> ConfigDirectories { get; init; } = DaemonPaths.DefaultConfigDirectories;
 }

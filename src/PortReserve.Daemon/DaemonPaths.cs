@@ -13,18 +13,21 @@ internal static class DaemonPaths
 
     public static string DefaultStateDirectory => IsRoot ? SystemStateDirectory : UserStateDirectory;
 
-    /// <summary>$XDG_STATE_HOME/portreserve, with the XDG fallback ~/.local/state.</summary>
-    private static string UserStateDirectory
-    {
-        get
-        {
-            string? stateHome = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
-            if (string.IsNullOrEmpty(stateHome) || !Path.IsPathRooted(stateHome))
-            {
-                stateHome = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state");
-            }
+    /// <summary>
+    /// The reservations.d directories: the system's as root; a per-user daemon's own under $XDG_CONFIG_HOME (default
+    /// ~/.config), since the machine's files declare the machine's reservations, not a user's.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultConfigDirectories => IsRoot ? Declarations.DeclarationFiles.DefaultDirectories : [Path.Combine(XdgHome("XDG_CONFIG_HOME", ".config"), "portreserve", "reservations.d")];
 
-            return Path.Combine(stateHome, "portreserve");
-        }
+    /// <summary>$XDG_STATE_HOME/portreserve, with the XDG fallback ~/.local/state.</summary>
+    private static string UserStateDirectory => Path.Combine(XdgHome("XDG_STATE_HOME", Path.Combine(".local", "state")), "portreserve");
+
+    /// <summary>An XDG base directory: the variable when it holds an absolute path, else its fallback under the home directory.</summary>
+    private static string XdgHome(string variable, string fallback)
+    {
+        string? value = Environment.GetEnvironmentVariable(variable);
+        return string.IsNullOrEmpty(value) || !Path.IsPathRooted(value)
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), fallback)
+            : value;
     }
 }

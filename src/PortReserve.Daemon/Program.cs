@@ -22,7 +22,7 @@ var maxReservations = new Option<int>("--max-runtime-reservations-per-uid") { De
 var maxConnections = new Option<int>("--max-connections") { Description = "Most client connections served at once", DefaultValueFactory = _ => new DaemonOptions().MaxConnections };
 var configDirs = new Option<string[]>("--config-dir")
 {
-    Description = $"A reservations.d directory whose *.conf files declare persistent reservations; repeat for several, later ones overriding earlier ones by file name (default: {string.Join(", then ", PortReserve.Declarations.DeclarationFiles.DefaultDirectories)})",
+    Description = $"A reservations.d directory whose *.conf files declare persistent reservations; repeat for several, later ones overriding earlier ones by file name (default: {string.Join(", then ", PortReserve.Declarations.DeclarationFiles.DefaultDirectories)} as root, else $XDG_CONFIG_HOME/portreserve/reservations.d)",
     AllowMultipleArgumentsPerToken = false,
 };
 var maxConnectionsPerUid = new Option<int>("--max-connections-per-uid") { Description = "Most client connections one non-root uid may hold open", DefaultValueFactory = _ => new DaemonOptions().MaxConnectionsPerUid };
@@ -85,7 +85,9 @@ root.SetAction(async (parseResult, _) =>
 
     await using (daemon)
     {
-        // SIGHUP reads the reservations.d files again, one reload at a time (a signal during one queues the next).
+        // SIGHUP reads the reservations.d files again. A daemon started with SIGHUP ignored (nohup, some supervisors)
+        // would otherwise never see it: the runtime leaves signals that were ignored at start alone.
+        PortReserve.Daemon.Interop.Libc.Signal(PortReserve.Daemon.Interop.Libc.SIGHUP, 0);
         using PosixSignalRegistration onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;

@@ -10,4 +10,10 @@ internal static partial class Libc
     /// <summary>A descriptor that becomes readable when the process exits; pid reuse cannot fool it.</summary>
     [LibraryImport("libc", EntryPoint = "pidfd_open", SetLastError = true)]
     public static partial SafeFileHandle PidfdOpen(int pid, uint flags);
+
+    public const int SIGHUP = 1;
+
+    /// <summary>Sets a signal's disposition to a plain handler value (0 is SIG_DFL); returns the previous one.</summary>
+    [LibraryImport("libc", EntryPoint = "signal")]
+    public static partial nint Signal(int signal, nint handler);
 }
