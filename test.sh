@@ -18,6 +18,8 @@ set +e
 "${namespace[@]}" bash -c '
   set -e
   ip link set lo up
+  # The tests check that they run in this namespace before they write its reserved port list or attach bind hooks.
+  export PORTRESERVE_TEST_NETNS=$(readlink /proc/self/ns/net)
   exec dotnet test PortReserve.slnx -c Release --no-build --nologo \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$1" -- RunConfiguration.TreatNoTestsAsError=true
 ' test-namespace "$results" 2>&1 | grep -v -E '^\s*(Passed|Skipped) ' 

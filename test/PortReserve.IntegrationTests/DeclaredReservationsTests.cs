@@ -40,6 +40,12 @@ public sealed class DeclaredReservationsTests : IDisposable
         Assert.Equal(0, showExit);
         Assert.Contains("Declared at", text, StringComparison.Ordinal);
         Assert.Contains($"{file}:3", text, StringComparison.Ordinal);
+        (_, string json) = await Cli(daemon, "--json", "show", "--protocol", "udp");
+        using (JsonDocument rows = JsonDocument.Parse(json))
+        {
+            Assert.Equal($"{file}:3", Assert.Single(rows.RootElement.EnumerateArray(), r => r.GetProperty("kind").GetString() == "persistent").GetProperty("source").GetString());
+        }
+
         (_, string status) = await Cli(daemon, "status");
         Assert.Contains($"declared:       3 persistent reservation(s) from the *.conf files of {directory}", status, StringComparison.Ordinal);
         Assert.Contains($"TCP 8080 at {file}:2", status, StringComparison.Ordinal);

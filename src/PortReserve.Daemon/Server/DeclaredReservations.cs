@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Core;
 using PortReserve.Daemon.Metrics;
@@ -24,6 +23,7 @@ namespace PortReserve.Daemon.Server;
 internal sealed class DeclaredReservations(
     ReservationLedger ledger, PersistentStore store, SemaphoreSlim order, IReadOnlyList<string> directories, DaemonCounters counters, TimeProvider time, ILogger logger)
 {
+    private const string NotChanged = "the declared reservations were not changed";
     private volatile ReloadReply? _last;
 
     /// <summary>The directories read, in order (later ones override earlier ones by file name).</summary>
@@ -106,7 +106,7 @@ internal sealed class DeclaredReservations(
         List<StoredReservation> rewritten = [.. kept
             .Where(k => k.Declared.Source != k.Source || !SameConsumers(k.Declared.Consumers, k.Consumers))
             .Select(k => new StoredReservation(k.Declared.Block, k.Consumers, 0, now, k.Source))];
-        if (Store(() => store.ApplyDeclared([.. removed.Select(r => r.Block)], rewritten)) is { } storeFailure)
+        if (store.TryWrite(s => s.ApplyDeclared([.. removed.Select(r => r.Block)], rewritten), logger, NotChanged) is { } storeFailure)
         {
             return storeFailure;
         }
@@ -130,7 +130,7 @@ internal sealed class DeclaredReservations(
             }
         }
 
-        if (Store(() => store.ApplyDeclared([], [.. placed.Select(p => new StoredReservation(p.Block, p.Consumers!, 0, now, p.Source))])) is { } addFailure)
+        if (store.TryWrite(s => s.ApplyDeclared([], [.. placed.Select(p => new StoredReservation(p.Block, p.Consumers!, 0, now, p.Source))]), logger, NotChanged) is { } addFailure)
         {
             foreach (Reservation pending in placed)
             {
@@ -155,18 +155,4 @@ internal sealed class DeclaredReservations(
 
     private static bool SameConsumers(PersistentConsumers? a, PersistentConsumers b)
         => a is not null && a.Users.SequenceEqual(b.Users) && a.Groups.SequenceEqual(b.Groups);
-
-    private Refusal? Store(Action write)
-    {
-        try
-        {
-            write();
-            return null;
-        }
-        catch (SqliteException e)
-        {
-            DaemonLog.StoreWriteFailed(logger, store.FilePath, e);
-            return new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the persistent store {store.FilePath} could not be written ({e.Message}); the declared reservations were not changed");
-        }
-    }
 }

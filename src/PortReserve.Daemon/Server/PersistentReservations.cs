@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Core;
 using PortReserve.Daemon.Metrics;
@@ -23,6 +22,7 @@ namespace PortReserve.Daemon.Server;
 internal sealed class PersistentReservations(
     ReservationLedger ledger, PersistentStore store, AccessPolicy access, RequestAudit audit, DaemonCounters counters, TimeProvider time, ILogger logger) : IDisposable
 {
+    private const string NothingChanged = "nothing was changed";
     private readonly SemaphoreSlim _order = new(1, 1);
 
     /// <summary>Persistent changes run one at a time in this order; applying the reservations.d files takes its turn in it too.</summary>
@@ -51,7 +51,7 @@ internal sealed class PersistentReservations(
                 return audit.Refused(refusal, operation, requester.Pid, requester.Uid);
             }
 
-            if (Store(() => store.Add(new StoredReservation(pending.Block, consumers, requester.Uid, time.GetUtcNow()))) is { } storeFailure)
+            if (store.TryWrite(s => s.Add(new StoredReservation(pending.Block, consumers, requester.Uid, time.GetUtcNow())), logger, NothingChanged) is { } storeFailure)
             {
                 ledger.Withdraw(pending);
                 return audit.Refused(storeFailure, operation, requester.Pid, requester.Uid);
@@ -93,7 +93,7 @@ internal sealed class PersistentReservations(
                 return audit.Refused(declared, operation, requester.Pid, requester.Uid);
             }
 
-            if (Store(() => store.Remove(found.Block)) is { } storeFailure)
+            if (store.TryWrite(s => s.Remove(found.Block), logger, NothingChanged) is { } storeFailure)
             {
                 return audit.Refused(storeFailure, operation, requester.Pid, requester.Uid);
             }
@@ -120,18 +120,4 @@ internal sealed class PersistentReservations(
 
     private Refusal? RequireAdministrator(Requester requester, string what)
         => requester.IsAdministrator ? null : new Refusal(PortReservationErrorKind.AccessDenied, $"uid {requester.Uid} may not {what}: that needs an administrator, {access.Describe()}");
-
-    private Refusal? Store(Action write)
-    {
-        try
-        {
-            write();
-            return null;
-        }
-        catch (SqliteException e)
-        {
-            DaemonLog.StoreWriteFailed(logger, store.FilePath, e);
-            return new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the persistent store {store.FilePath} could not be written ({e.Message}); nothing was changed");
-        }
-    }
 }

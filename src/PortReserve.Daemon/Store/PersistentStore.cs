@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Protocol;
 
@@ -50,6 +51,24 @@ internal sealed partial class PersistentStore : IDisposable
     }
 
     public void Dispose() => _connection.Dispose();
+
+    /// <summary>
+    /// Runs one of this store's writes; a write SQLite refused is logged and becomes the refusal a client gets
+    /// (ServiceUnavailable, saying that <paramref name="unchanged"/>), or null when it is durable.
+    /// </summary>
+    public Refusal? TryWrite(Action<PersistentStore> write, ILogger logger, string unchanged)
+    {
+        try
+        {
+            write(this);
+            return null;
+        }
+        catch (SqliteException e)
+        {
+            DaemonLog.StoreWriteFailed(logger, FilePath, e);
+            return new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the persistent store {FilePath} could not be written ({e.Message}); {unchanged}");
+        }
+    }
 
     private static void CheckIntegrity(SqliteConnection connection, string path)
     {

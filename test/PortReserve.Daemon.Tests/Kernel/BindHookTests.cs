@@ -18,7 +18,7 @@ public sealed class BindHookTests : IDisposable
 
     public BindHookTests()
     {
-        bool privateNamespace = new FileInfo("/proc/self/ns/net").LinkTarget != new FileInfo("/proc/1/ns/net").LinkTarget;
+        bool privateNamespace = PortReserve.Testing.PrivateNamespace.IsCurrent;
         Assert.SkipUnless(Environment.UserName == "root" && privateNamespace, "attaching bind hooks needs root, in a private network namespace (./test.sh)");
         _cgroups = CgroupHierarchy.Find(out string? missing);
         Assert.SkipWhen(_cgroups is null, missing ?? string.Empty);

@@ -19,7 +19,7 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
 
     public ExclusiveBindsSinkTests()
     {
-        bool privateNamespace = new FileInfo("/proc/self/ns/net").LinkTarget != new FileInfo("/proc/1/ns/net").LinkTarget;
+        bool privateNamespace = PortReserve.Testing.PrivateNamespace.IsCurrent;
         Assert.SkipUnless(Environment.UserName == "root" && privateNamespace, "attaching bind hooks needs root, in a private network namespace (./test.sh)");
         _sink = ExclusiveBindsSink.Open(ExclusiveBindsMode.On, adminGroupId: null, NullLogger.Instance);
     }
