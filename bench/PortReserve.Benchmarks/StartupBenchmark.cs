@@ -42,7 +42,7 @@ internal static class StartupBenchmark
         using SqliteTransaction transaction = connection.BeginTransaction();
         using SqliteCommand insert = connection.CreateCommand();
         insert.Transaction = transaction;
-        insert.CommandText = "INSERT INTO persistent_reservation VALUES ($protocol, $start, 1, 0, $at)";
+        insert.CommandText = "INSERT INTO persistent_reservation (protocol, start_port, port_count, created_by_uid, created_at) VALUES ($protocol, $start, 1, 0, $at)";
         SqliteParameter protocol = insert.Parameters.Add("$protocol", SqliteType.Integer);
         SqliteParameter start = insert.Parameters.Add("$start", SqliteType.Integer);
         insert.Parameters.AddWithValue("$at", "2026-01-01T00:00:00.0000000+00:00");
