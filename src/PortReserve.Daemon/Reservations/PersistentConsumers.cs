@@ -20,6 +20,10 @@ internal sealed record PersistentConsumers(IReadOnlyList<Consumer> Users, IReadO
             ? "administrators only"
             : string.Join(", ", Users.Select(u => $"user {u}").Concat(Groups.Select(g => $"group {g}")));
 
+    /// <summary>The same users, groups and group members, in the same order (as resolution sorts them by id).</summary>
+    public bool SameAs(PersistentConsumers other)
+        => Users.SequenceEqual(other.Users) && Groups.SequenceEqual(other.Groups) && GroupMemberUids.SequenceEqual(other.GroupMemberUids);
+
     public bool Allows(Requester requester)
         => requester.IsAdministrator
         || Users.Any(u => u.Id == requester.Uid)

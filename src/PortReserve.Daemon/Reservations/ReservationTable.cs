@@ -243,7 +243,7 @@ internal sealed class ReservationTable : IReservationView
     /// </summary>
     public bool Redeclare(Reservation declared, PersistentConsumers consumers, string source)
     {
-        bool consumersChanged = !SameConsumers(declared.Consumers ?? PersistentConsumers.None, consumers);
+        bool consumersChanged = !(declared.Consumers ?? PersistentConsumers.None).SameAs(consumers);
         declared.Redeclare(consumers, source);
         if (consumersChanged)
         {
@@ -316,9 +316,6 @@ internal sealed class ReservationTable : IReservationView
         all.CopyFrom(reserved);
         all.UnionWith(_system.Ports);
     }
-
-    private static bool SameConsumers(PersistentConsumers a, PersistentConsumers b)
-        => a.Users.SequenceEqual(b.Users) && a.Groups.SequenceEqual(b.Groups) && a.GroupMemberUids.SequenceEqual(b.GroupMemberUids);
 
     private static string Name(PortReservationProtocol protocol) => protocol == PortReservationProtocol.Tcp ? "TCP" : "UDP";
 

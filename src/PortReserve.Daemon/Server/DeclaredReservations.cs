@@ -104,7 +104,7 @@ internal sealed class DeclaredReservations(
 
         // 1. Off disk first, as for a delete: what goes, and the new form of what changed.
         List<StoredReservation> rewritten = [.. kept
-            .Where(k => k.Declared.Source != k.Source || !SameConsumers(k.Declared.Consumers, k.Consumers))
+            .Where(k => k.Declared.Source != k.Source || !(k.Declared.Consumers ?? PersistentConsumers.None).SameAs(k.Consumers))
             .Select(k => new StoredReservation(k.Declared.Block, k.Consumers, 0, now, k.Source))];
         if (store.TryWrite(s => s.ApplyDeclared([.. removed.Select(r => r.Block)], rewritten), logger, NotChanged) is { } storeFailure)
         {
@@ -152,7 +152,4 @@ internal sealed class DeclaredReservations(
     }
 
     private static PortBlock BlockOf(DeclaredBlock line) => new(line.Protocol, line.Start, line.Count);
-
-    private static bool SameConsumers(PersistentConsumers? a, PersistentConsumers b)
-        => a is not null && a.Users.SequenceEqual(b.Users) && a.Groups.SequenceEqual(b.Groups);
 }
