@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs PortReserve: both programs, the systemd unit, the admin group, and the client library's NuGet package.
+# Installs PortReserve: both programs, the systemd unit, the admin group, and the client libraries' NuGet packages.
 #   ./install.sh [--prefix DIR] [--sysconfdir DIR] [--skip-group]
 #     --prefix DIR      install under DIR (default /usr/local): DIR/lib/portreserve (programs), DIR/bin (links),
-#                       DIR/lib/systemd/system/portreserved.service, DIR/share/portreserve/packages (NuGet package)
+#                       DIR/lib/systemd/system/portreserved.service, DIR/share/portreserve/packages (NuGet packages:
+#                       PortReserve and PortReserve.AspNetCore)
 #     --sysconfdir DIR  where the administrator's reservations.d goes (default /etc): DIR/portreserve/reservations.d,
 #                       with a commented example; the daemon reads /etc/portreserve/reservations.d
 #     --skip-group      do not create the "portreserve" admin group (for staging installs)
@@ -19,7 +20,7 @@ while (($#)); do
     --sysconfdir) sysconfdir=${2:?--sysconfdir needs a directory}; shift 2 ;;
     --sysconfdir=*) sysconfdir=${1#--sysconfdir=}; shift ;;
     --skip-group) create_group=no; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$1' (see ./install.sh --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +37,9 @@ rm -f "$libdir/.build-stamp"
 ln -sfn "$libdir/portreserved" "$prefix/bin/portreserved"
 ln -sfn "$libdir/portreserve" "$prefix/bin/portreserve"
 sed "s|@BINDIR@|$prefix/bin|g" contrib/systemd/portreserved.service > "$unitdir/portreserved.service"
-dotnet pack src/PortReserve -c Release --no-restore --nologo -v quiet -o "$prefix/share/portreserve/packages"
+for package in src/PortReserve src/PortReserve.AspNetCore; do
+  dotnet pack "$package" -c Release --no-restore --nologo -v quiet -o "$prefix/share/portreserve/packages"
+done
 
 # The administrator's reservations.d, with an example that declares nothing until its lines are uncommented.
 # An existing example is left as the administrator edited it.
@@ -60,7 +63,7 @@ Installed PortReserve in $prefix:
   $prefix/bin/portreserved, $prefix/bin/portreserve
   $unitdir/portreserved.service
   $confdir/ (declare persistent reservations here; portreserve check --help)
-  $(ls "$prefix"/share/portreserve/packages/*.nupkg | head -1)
+  $(ls "$prefix"/share/portreserve/packages/*.nupkg | tr '\n' ' ')
 To run it as a service:
   sudo systemctl link $unitdir/portreserved.service     # unless $unitdir is already a systemd unit directory
   sudo systemctl daemon-reload

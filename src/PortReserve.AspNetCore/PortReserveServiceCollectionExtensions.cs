@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace PortReserve.AspNetCore;
+
+/// <summary>Registering the app's shared connection to portreserved.</summary>
+public static class PortReserveServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="PortReservationClientProvider"/>, the app's one connection to portreserved, configured with
+    /// the options pattern (<c>services.Configure&lt;PortReservationClientOptions&gt;(...)</c> works as well).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the daemon's socket; by default the client's own ($PORTRESERVE_SOCKET, then the standard paths).</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddPortReservationClient(this IServiceCollection services, Action<PortReservationClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<PortReservationClientOptions>();
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddSingleton<PortReservationClientProvider>();
+        return services;
+    }
+}

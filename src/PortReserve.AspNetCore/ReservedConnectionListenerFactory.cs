@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace PortReserve.AspNetCore;
+
+/// <summary>
+/// Binds Kestrel's <see cref="ReservedEndPoint"/>s while Kestrel starts its endpoints, so that a missing daemon or a
+/// taken block fails the host's start: it acquires the runtime reservation (or looks up the persistent one), associates
+/// a socket with it, binds it from the block, and hands it to Kestrel's socket transport, which listens on it. The
+/// listener reports the address actually bound, which is what "Now listening on" and IServerAddressesFeature show.
+/// Other endpoints are left to the transports Kestrel already has.
+/// </summary>
+internal sealed partial class ReservedConnectionListenerFactory(
+    PortReservationClientProvider clients, IOptions<SocketTransportOptions> transportOptions, ILoggerFactory loggerFactory)
+    : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly SocketTransportFactory _transport = new(transportOptions, loggerFactory);
+    private readonly ILogger _logger = loggerFactory.CreateLogger("PortReserve.AspNetCore");
+
+    public bool CanBind(EndPoint endpoint) => endpoint is ReservedEndPoint;
+
+    public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        ReservedListenOptions options = (endpoint as ReservedEndPoint ?? throw new NotSupportedException($"{endpoint} is not a reserved endpoint")).Options;
+        PortReservationClient client = await clients.GetClientAsync(cancellationToken).ConfigureAwait(false);
+        PortReservation? runtime = null;
+        var socket = new Socket(options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (options.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            if (options.Persistent)
+            {
+                ulong token = await client.LookupPersistentAsync(PortReservationProtocol.Tcp, options.StartPort, options.Count, cancellationToken).ConfigureAwait(false);
+                await client.AssociateAsync(socket, token, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                runtime = await client.AcquireAsync(PortReservationProtocol.Tcp, options.StartPort, options.Count, cancellationToken).ConfigureAwait(false);
+                runtime.Associate(socket);
+            }
+
+            socket.BindReserved(new IPEndPoint(options.Address, options.Port));
+            var bound = (IPEndPoint)socket.LocalEndPoint!;
+
+            // The transport takes over a duplicate of the descriptor; this socket (and its copy) closes as usual.
+            int handle = Dup((int)socket.SafeHandle.DangerousGetHandle());
+            if (handle < 0)
+            {
+                throw new SocketException(Marshal.GetLastPInvokeError());
+            }
+
+            IConnectionListener listener = await _transport.BindAsync(new FileHandleEndPoint((ulong)handle, FileHandleType.Tcp), cancellationToken).ConfigureAwait(false);
+            Log.Listening(_logger, bound, options.ToString(), runtime?.Token ?? 0);
+            return new ReservedConnectionListener(listener, bound, socket, runtime);
+        }
+        catch
+        {
+            socket.Dispose();
+            if (runtime is not null)
+            {
+                await runtime.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "dup", SetLastError = true)]
+    private static partial int Dup(int descriptor);
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "listening on {EndPoint} from the reservation {Reservation} (token {Token}; 0 for a persistent one)")]
+        public static partial void Listening(ILogger logger, IPEndPoint endPoint, string reservation, ulong token);
+    }
+}
