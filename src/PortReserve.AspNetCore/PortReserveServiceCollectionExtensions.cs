@@ -8,7 +8,8 @@ public static class PortReserveServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="PortReservationClientProvider"/>, the app's one connection to portreserved, configured with
-    /// the options pattern (<c>services.Configure&lt;PortReservationClientOptions&gt;(...)</c> works as well).
+    /// the options pattern: first the configuration section <c>PortReserve</c> (<c>"SocketPath"</c>, or the environment
+    /// variable <c>PortReserve__SocketPath</c>), then <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the daemon's socket; by default the client's own ($PORTRESERVE_SOCKET, then the standard paths).</param>
@@ -16,7 +17,11 @@ public static class PortReserveServiceCollectionExtensions
     public static IServiceCollection AddPortReservationClient(this IServiceCollection services, Action<PortReservationClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<PortReservationClientOptions>();
+        if (!services.Any(d => d.ServiceType == typeof(PortReservationClientProvider)))
+        {
+            services.AddOptions<PortReservationClientOptions>().BindConfiguration("PortReserve");
+        }
+
         if (configure is not null)
         {
             services.Configure(configure);

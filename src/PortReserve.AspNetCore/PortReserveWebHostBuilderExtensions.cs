@@ -17,20 +17,29 @@ public static class PortReserveWebHostBuilderExtensions
     /// daemon or a taken block fails the host's start with a <see cref="PortReservationException"/>.
     /// </summary>
     /// <param name="builder">The web host builder (<c>WebApplicationBuilder.WebHost</c>).</param>
-    /// <param name="configure">Chooses the block, address and port; by default one free port on the loopback address.</param>
+    /// <param name="configure">
+    /// Chooses the block, address and port, after the configuration section <c>PortReserve:Listen</c> was read
+    /// (appsettings.json, or environment variables like <c>PortReserve__Listen__StartPort</c>); without either, one free
+    /// port on the loopback address.
+    /// </param>
     /// <param name="listen">Configures the endpoint as for any Kestrel listener (HTTPS, protocols).</param>
     /// <returns>The builder.</returns>
     public static IWebHostBuilder ListenReserved(this IWebHostBuilder builder, Action<ReservedListenOptions>? configure = null, Action<ListenOptions>? listen = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = new ReservedListenOptions();
-        configure?.Invoke(options);
         return builder
             .ConfigureServices(services =>
             {
                 services.AddPortReservationClient();
+                services.TryAddSingleton<ReservedListeners>();
                 services.TryAddEnumerable(ServiceDescriptor.Singleton<IConnectionListenerFactory, ReservedConnectionListenerFactory>());
             })
-            .ConfigureKestrel(kestrel => kestrel.Listen(new ReservedEndPoint(options), listen ?? (_ => { })));
+            .ConfigureKestrel((context, kestrel) =>
+            {
+                var options = new ReservedListenOptions();
+                ReservedListenConfiguration.Bind(context.Configuration, options);
+                configure?.Invoke(options);
+                kestrel.Listen(new ReservedEndPoint(options), listen ?? (_ => { }));
+            });
     }
 }

@@ -8,7 +8,7 @@ namespace PortReserve.AspNetCore;
 /// Kestrel's listener on a reserved port: the socket transport's, reporting the address bound from the reservation,
 /// and holding the runtime reservation until Kestrel disposes it (the host stops), when the ports go back.
 /// </summary>
-internal sealed class ReservedConnectionListener(IConnectionListener inner, IPEndPoint bound, Socket socket, PortReservation? runtime) : IConnectionListener
+internal sealed class ReservedConnectionListener(IConnectionListener inner, IPEndPoint bound, Socket socket, PortReservation? runtime, Action disposed) : IConnectionListener
 {
     public EndPoint EndPoint => bound;
 
@@ -18,6 +18,7 @@ internal sealed class ReservedConnectionListener(IConnectionListener inner, IPEn
 
     public async ValueTask DisposeAsync()
     {
+        disposed();
         await inner.DisposeAsync().ConfigureAwait(false);
         socket.Dispose();
         if (runtime is not null)

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +17,7 @@ namespace PortReserve.AspNetCore;
 /// Other endpoints are left to the transports Kestrel already has.
 /// </summary>
 internal sealed partial class ReservedConnectionListenerFactory(
-    PortReservationClientProvider clients, IOptions<SocketTransportOptions> transportOptions, ILoggerFactory loggerFactory)
+    PortReservationClientProvider clients, ReservedListeners listeners, IHostApplicationLifetime lifetime, IOptions<SocketTransportOptions> transportOptions, ILoggerFactory loggerFactory)
     : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly SocketTransportFactory _transport = new(transportOptions, loggerFactory);
@@ -60,7 +61,16 @@ internal sealed partial class ReservedConnectionListenerFactory(
 
             IConnectionListener listener = await _transport.BindAsync(new FileHandleEndPoint((ulong)handle, FileHandleType.Tcp), cancellationToken).ConfigureAwait(false);
             Log.Listening(_logger, bound, options.ToString(), runtime?.Token ?? 0);
-            return new ReservedConnectionListener(listener, bound, socket, runtime);
+
+            // The reservation lasts as long as the connection to the daemon; when that breaks, the app is told.
+            var entry = new ReservedListeners.Entry(options, bound, client.ConnectionLost);
+            listeners.Add(entry);
+            CancellationTokenRegistration onLost = client.ConnectionLost.Register(() => Lost(options, bound));
+            return new ReservedConnectionListener(listener, bound, socket, runtime, () =>
+            {
+                onLost.Dispose();
+                listeners.Remove(entry);
+            });
         }
         catch
         {
@@ -74,6 +84,19 @@ internal sealed partial class ReservedConnectionListenerFactory(
         }
     }
 
+    private void Lost(ReservedListenOptions options, IPEndPoint bound)
+    {
+        if (options.StopHostWhenLost)
+        {
+            Log.LostStopping(_logger, bound, options.ToString());
+            lifetime.StopApplication();
+        }
+        else
+        {
+            Log.LostServing(_logger, bound, options.ToString());
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "dup", SetLastError = true)]
     private static partial int Dup(int descriptor);
 
@@ -81,5 +104,11 @@ internal sealed partial class ReservedConnectionListenerFactory(
     {
         [LoggerMessage(1, LogLevel.Information, "listening on {EndPoint} from the reservation {Reservation} (token {Token}; 0 for a persistent one)")]
         public static partial void Listening(ILogger logger, IPEndPoint endPoint, string reservation, ulong token);
+
+        [LoggerMessage(2, LogLevel.Error, "the reservation behind {EndPoint} ({Reservation}) was lost: the connection to portreserved broke, so nothing holds the port for this app any more; stopping the host (ReservedListenOptions.StopHostWhenLost) so that it can be restarted on a port it holds")]
+        public static partial void LostStopping(ILogger logger, IPEndPoint endPoint, string reservation);
+
+        [LoggerMessage(3, LogLevel.Error, "the reservation behind {EndPoint} ({Reservation}) was lost: the connection to portreserved broke, so nothing holds the port for this app any more; still serving on it (ReservedListenOptions.StopHostWhenLost is false)")]
+        public static partial void LostServing(ILogger logger, IPEndPoint endPoint, string reservation);
     }
 }

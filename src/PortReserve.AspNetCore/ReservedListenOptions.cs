@@ -28,6 +28,13 @@ public sealed class ReservedListenOptions
     /// </summary>
     public bool Persistent { get; set; }
 
+    /// <summary>
+    /// When the reservation is lost (the connection to portreserved broke: the daemon stopped or crashed), log an error
+    /// and stop the host (true, the default), so that a supervisor restarts the app on a port it holds again; false
+    /// logs the error and keeps serving on a port nobody holds for it any more (the health check reports it).
+    /// </summary>
+    public bool StopHostWhenLost { get; set; } = true;
+
     /// <summary>"any free TCP port", "TCP 8080-8089", "persistent TCP 8080", for messages and logs.</summary>
     public override string ToString()
     {

@@ -2,7 +2,13 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PortReserve.AspNetCore;
 using PortReserve.IntegrationTests.Infrastructure;
 
@@ -84,12 +90,97 @@ public sealed class AspNetCoreTests
         Assert.Contains("/nonexistent/portreserved.sock", failure.Message, StringComparison.Ordinal);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task ConfigurationAlone_ChoosesTheDaemonAndTheBlock()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["PortReserve:SocketPath"] = daemon.SocketPath,
+            ["PortReserve:Listen:StartPort"] = "47300",
+            ["PortReserve:Listen:Count"] = "3",
+            ["PortReserve:Listen:Port"] = "47302",
+            ["PortReserve:Listen:Address"] = "127.0.0.1",
+        });
+        builder.WebHost.ListenReserved();
+        await using WebApplication app = Finish(builder);
+
+        await app.StartAsync(TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.Equal("http://127.0.0.1:47302", Assert.Single(app.Urls));
+        Assert.Equal("port 47302", await GetAsync(Assert.Single(app.Urls)));
+        Assert.Contains(await ShowAsync(daemon), r => r is { Kind: PortReservationKind.Runtime, StartPort: 47300, Count: 3 });
+        await app.StopAsync(TestContext.Current.CancellationToken).WithTimeout();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public void AnInvalidConfigurationValue_FailsWhenKestrelIsConfigured_NamingTheKey()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["PortReserve:Listen:StartPort"] = "eighty" });
+        builder.WebHost.ListenReserved();
+
+        InvalidOperationException failure = Assert.Throws<InvalidOperationException>(() => builder.Build().Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value);
+
+        Assert.Contains("PortReserve:Listen:StartPort is 'eighty', which is not a whole number from 0 to 65535", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task LosingTheDaemon_StopsTheHost_AndTheHealthCheckSaysWhy()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        await using WebApplication app = BuildApp(daemon, configure: null);
+        await app.StartAsync(TestContext.Current.CancellationToken).WithTimeout();
+        HealthReport before = await CheckHealthAsync(app);
+
+        daemon.Kill9();
+        await app.WaitForShutdownAsync(TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.Equal(HealthStatus.Healthy, before.Status);
+        Assert.Contains("reservations held for 127.0.0.1:", before.Entries["portreserve"].Description, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task LosingTheDaemon_WhenConfiguredToKeepRunning_KeepsServing_AndTheHealthCheckFlips()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        await using WebApplication app = BuildApp(daemon, o => o.StopHostWhenLost = false);
+        await app.StartAsync(TestContext.Current.CancellationToken).WithTimeout();
+        Assert.Equal(HealthStatus.Healthy, (await CheckHealthAsync(app)).Status);
+
+        daemon.Kill9();
+        await daemon.WaitForExitAsync();
+        HealthReport after = await CheckHealthAsync(app);
+        for (DateTimeOffset deadline = DateTimeOffset.UtcNow.AddSeconds(10); after.Status == HealthStatus.Healthy && DateTimeOffset.UtcNow < deadline;)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+            after = await CheckHealthAsync(app);
+        }
+
+        Assert.Equal(HealthStatus.Unhealthy, after.Status);
+        Assert.Contains("reservation lost for 127.0.0.1:", after.Entries["portreserve"].Description, StringComparison.Ordinal);
+        Assert.StartsWith("port ", await GetAsync(Assert.Single(app.Urls)), StringComparison.Ordinal);
+        Assert.False(app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested);
+        await app.StopAsync(TestContext.Current.CancellationToken).WithTimeout();
+    }
+
+    private static Task<HealthReport> CheckHealthAsync(WebApplication app)
+        => app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(TestContext.Current.CancellationToken).WithTimeout();
+
     private static WebApplication BuildApp(DaemonProcess daemon, Action<ReservedListenOptions>? configure)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddPortReservationClient(o => o.SocketPath = daemon.SocketPath);
         builder.WebHost.ListenReserved(configure);
+        return Finish(builder);
+    }
+
+    private static WebApplication Finish(WebApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks().AddPortReservation();
         WebApplication app = builder.Build();
         app.MapGet("/", (HttpContext context) => $"port {context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}");
         return app;
