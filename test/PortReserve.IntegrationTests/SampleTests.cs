@@ -23,6 +23,30 @@ public sealed partial class SampleTests
         Assert.Equal(string.Empty, KernelList.Text);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task WebOnReservedPortSample_ServesOnAWildcardReservedPort_AndGivesItBackWhenStopped()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--wildcard-range", "45000-45099");
+        await using ChildProcess web = ChildProcess.Start(Artifacts.WebSample, [], daemon.ClientEnvironment);
+
+        string listening = await web.WaitForLineAsync(line => line.Contains("Now listening on: ", StringComparison.Ordinal));
+        var url = new Uri(listening[(listening.IndexOf("http", StringComparison.Ordinal))..].Trim());
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string body = await http.GetStringAsync(url, TestContext.Current.CancellationToken).WithTimeout();
+        string health = await http.GetStringAsync(new Uri(url, "/healthz"), TestContext.Current.CancellationToken).WithTimeout();
+        await using PortReservationClient client = await daemon.ConnectAsync();
+        IReadOnlyList<PortReservationInfo> listing = await client.ShowAsync(cancellationToken: TestContext.Current.CancellationToken).WithTimeout();
+        web.Signal(Signals.SigTerm);
+        int exit = await web.WaitForExitAsync();
+
+        Assert.InRange(url.Port, 45000, 45099);
+        Assert.Equal($"Hello from port {url.Port}, reserved for this app.\n", body);
+        Assert.Equal("Healthy", health);
+        Assert.Contains(listing, r => r.Kind == PortReservationKind.Runtime && r.StartPort == url.Port && r.OwnerPid == web.Pid);
+        Assert.Equal(0, exit);
+        await Timeouts.Eventually(() => KernelList.Text.Length == 0, "the sample's port to leave the kernel list");
+    }
+
     [GeneratedRegex(@"Port number allocated = (\d+)")]
     private static partial Regex AllocatedPort();
 }

@@ -17,6 +17,8 @@ internal static class Artifacts
 
     public static string Sample => Output("samples/AcquirePortReservation", "AcquirePortReservation");
 
+    public static string WebSample => Output("samples/WebOnReservedPort", "WebOnReservedPort");
+
     private static string Output(string project, string executable)
     {
         string path = Path.Combine(s_root, project, "bin", s_configuration, "net10.0", executable);
