@@ -4,22 +4,29 @@ using System.Text;
 namespace PortReserve.Tests;
 
 /// <summary>
-/// Freezes the client library's public API: any change shows up as a diff against PublicApi.verified.txt, so it is made
-/// on purpose. To accept a change, copy the printed PublicApi.received.txt over the verified file.
+/// Freezes the packages' public APIs: any change shows up as a diff against the package's verified file, so it is made
+/// on purpose. To accept a change, copy the printed .received.txt over the verified file.
 /// </summary>
 public sealed class PublicApiTests
 {
-    [Fact]
-    public void PublicApi_MatchesVerifiedFile()
+    public static TheoryData<string, string> Packages => new()
     {
-        string actual = Describe(typeof(PortReservationClient).Assembly);
-        string verifiedPath = Path.Combine(AppContext.BaseDirectory, "PublicApi.verified.txt");
+        { "PortReserve", "PublicApi.verified.txt" },
+        { "PortReserve.AspNetCore", "PublicApi.AspNetCore.verified.txt" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Packages))]
+    public void PublicApi_MatchesVerifiedFile(string package, string verifiedFile)
+    {
+        string actual = Describe(package == "PortReserve" ? typeof(PortReservationClient).Assembly : typeof(PortReserve.AspNetCore.ReservedListenOptions).Assembly);
+        string verifiedPath = Path.Combine(AppContext.BaseDirectory, verifiedFile);
         string expected = File.Exists(verifiedPath) ? File.ReadAllText(verifiedPath).ReplaceLineEndings("\n") : string.Empty;
         if (actual != expected)
         {
-            string receivedPath = Path.Combine(AppContext.BaseDirectory, "PublicApi.received.txt");
+            string receivedPath = Path.Combine(AppContext.BaseDirectory, verifiedFile.Replace(".verified.", ".received.", StringComparison.Ordinal));
             File.WriteAllText(receivedPath, actual);
-            Assert.Fail($"The public API changed. Review {receivedPath} and copy it to test/PortReserve.Tests/PublicApi.verified.txt if intended.\n{actual}");
+            Assert.Fail($"The public API of {package} changed. Review {receivedPath} and copy it to test/PortReserve.Tests/{verifiedFile} if intended.\n{actual}");
         }
     }
 
