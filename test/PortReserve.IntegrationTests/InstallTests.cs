@@ -35,21 +35,18 @@ public sealed class InstallTests
             Assert.True(runExit == 0, run);
             Assert.Matches(@"^\d+-\d+\s*$", run);
 
-            string package = Assert.Single(Directory.GetFiles(Path.Combine(prefix, "share/portreserve/packages"), "PortReserve.*.nupkg"), p => !p.EndsWith(".snupkg", StringComparison.Ordinal) && !p.Contains("PortReserve.AspNetCore.", StringComparison.Ordinal));
-            using ZipArchive archive = ZipFile.OpenRead(package);
-            string[] entries = [.. archive.Entries.Select(e => e.FullName)];
-            Assert.Contains("README.md", entries);
-            Assert.Contains("LICENSE", entries);
-            Assert.Contains("lib/net10.0/PortReserve.dll", entries);
-            Assert.Contains("lib/net10.0/PortReserve.xml", entries);
-
-            string aspNetCore = Assert.Single(Directory.GetFiles(Path.Combine(prefix, "share/portreserve/packages"), "PortReserve.AspNetCore.*.nupkg"), p => !p.EndsWith(".snupkg", StringComparison.Ordinal));
-            using ZipArchive aspNetCoreArchive = ZipFile.OpenRead(aspNetCore);
-            string[] aspNetCoreEntries = [.. aspNetCoreArchive.Entries.Select(e => e.FullName)];
-            Assert.Contains("README.md", aspNetCoreEntries);
-            Assert.Contains("LICENSE", aspNetCoreEntries);
-            Assert.Contains("lib/net10.0/PortReserve.AspNetCore.dll", aspNetCoreEntries);
-            Assert.Contains("lib/net10.0/PortReserve.AspNetCore.xml", aspNetCoreEntries);
+            // Both packages, each with its README, license, assembly and XML docs (the version is all digits and dots).
+            string[] packages = [.. Directory.GetFiles(Path.Combine(prefix, "share/portreserve/packages"), "*.nupkg").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+            foreach (string id in (string[])["PortReserve", "PortReserve.AspNetCore"])
+            {
+                string package = Assert.Single(packages, p => p.StartsWith(id + ".", StringComparison.Ordinal) && char.IsAsciiDigit(p[id.Length + 1]));
+                using ZipArchive archive = ZipFile.OpenRead(Path.Combine(prefix, "share/portreserve/packages", package));
+                string[] entries = [.. archive.Entries.Select(e => e.FullName)];
+                Assert.Contains("README.md", entries);
+                Assert.Contains("LICENSE", entries);
+                Assert.Contains($"lib/net10.0/{id}.dll", entries);
+                Assert.Contains($"lib/net10.0/{id}.xml", entries);
+            }
         }
         finally
         {
