@@ -76,6 +76,25 @@ public sealed class AspNetCoreTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task TheListenOptionsCallback_ConfiguresTheEndpoint_HereForHttp2WithoutTls()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddPortReservationClient(o => o.SocketPath = daemon.SocketPath);
+        builder.WebHost.ListenReserved(listen: endpoint => endpoint.Protocols = HttpProtocols.Http2);
+        await using WebApplication app = Finish(builder);
+        await app.StartAsync(TestContext.Current.CancellationToken).WithTimeout();
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10), DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using HttpResponseMessage response = await http.GetAsync(new Uri(Assert.Single(app.Urls)), TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.Equal(System.Net.HttpVersion.Version20, response.Version);
+        Assert.StartsWith("port ", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        await app.StopAsync(TestContext.Current.CancellationToken).WithTimeout();
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task WithoutADaemon_TheHostFailsToStart_SayingWhereItLooked()
     {
         var builder = WebApplication.CreateSlimBuilder();

@@ -47,6 +47,35 @@ public sealed partial class SampleTests
         await Timeouts.Eventually(() => KernelList.Text.Length == 0, "the sample's port to leave the kernel list");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task WebOnReservedPortSample_RunsAsAnAllowedUser_OnAPersistentReservationChosenByConfiguration()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to run the app as another uid");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        (int addExit, string added) = await ChildProcess.RunAsync(Artifacts.Cli, ["add", "--protocol", "tcp", "--start", "47400", "--count", "2", "--allow-user", "nobody"], daemon.ClientEnvironment);
+        Assert.True(addExit == 0, added);
+        var environment = new Dictionary<string, string?>(daemon.ClientEnvironment)
+        {
+            ["PortReserve__Listen__StartPort"] = "47400",
+            ["PortReserve__Listen__Count"] = "2",
+            ["PortReserve__Listen__Persistent"] = "true",
+            ["HOME"] = "/nonexistent",
+        };
+        await using ChildProcess web = OtherUser.Start(OtherUser.Nobody, OtherUser.Nobody, Artifacts.WebSample, [], environment);
+
+        string listening = await web.WaitForLineAsync(line => line.Contains("Now listening on: ", StringComparison.Ordinal));
+        var url = new Uri(listening[listening.IndexOf("http", StringComparison.Ordinal)..].Trim());
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string body = await http.GetStringAsync(url, TestContext.Current.CancellationToken).WithTimeout();
+        web.Signal(Signals.SigTerm);
+        int exit = await web.WaitForExitAsync();
+
+        Assert.InRange(url.Port, 47400, 47401);
+        Assert.Equal($"Hello from port {url.Port}, reserved for this app.\n", body);
+        Assert.Equal(0, exit);
+        Assert.True(KernelList.ContainsAll(47400, 47401), KernelList.Text);
+    }
+
     [GeneratedRegex(@"Port number allocated = (\d+)")]
     private static partial Regex AllocatedPort();
 }

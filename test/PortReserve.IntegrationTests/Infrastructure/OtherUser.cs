@@ -14,9 +14,16 @@ internal static class OtherUser
     public static bool CanSwitch => File.ReadAllText("/proc/self/uid_map").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is ["0", "0", var count, ..] && count == "4294967295";
 
     public static Task<(int ExitCode, string Output)> RunAsync(uint uid, uint gid, string executable, IEnumerable<string> arguments, IDictionary<string, string?> environment, IEnumerable<uint>? supplementaryGroups = null)
+        => ChildProcess.RunAsync("setpriv", Arguments(uid, gid, executable, arguments, supplementaryGroups), environment);
+
+    /// <summary>Starts a long-running program as another uid; setpriv execs it, so the child's pid is the program's.</summary>
+    public static ChildProcess Start(uint uid, uint gid, string executable, IEnumerable<string> arguments, IDictionary<string, string?> environment)
+        => ChildProcess.Start("setpriv", Arguments(uid, gid, executable, arguments, supplementaryGroups: null), environment);
+
+    private static string[] Arguments(uint uid, uint gid, string executable, IEnumerable<string> arguments, IEnumerable<uint>? supplementaryGroups)
     {
         string groups = supplementaryGroups is null ? "--clear-groups" : $"--groups={string.Join(',', supplementaryGroups)}";
-        return ChildProcess.RunAsync("setpriv", [$"--reuid={uid}", $"--regid={gid}", groups, "--", Reachable(executable), .. arguments], environment);
+        return [$"--reuid={uid}", $"--regid={gid}", groups, "--", Reachable(executable), .. arguments];
     }
 
     /// <summary>
