@@ -54,13 +54,19 @@ public sealed partial class SampleTests
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();
         (int addExit, string added) = await ChildProcess.RunAsync(Artifacts.Cli, ["add", "--protocol", "tcp", "--start", "47400", "--count", "2", "--allow-user", "nobody"], daemon.ClientEnvironment);
         Assert.True(addExit == 0, added);
+
+        // The content root defaults to the working directory, which nobody may not enter here; a service gets its own.
+        DirectoryInfo contentRoot = Directory.CreateTempSubdirectory("prt-web-");
+        contentRoot.UnixFileMode = (UnixFileMode)0b111_101_101;
         var environment = new Dictionary<string, string?>(daemon.ClientEnvironment)
         {
             ["PortReserve__Listen__StartPort"] = "47400",
             ["PortReserve__Listen__Count"] = "2",
             ["PortReserve__Listen__Persistent"] = "true",
+            ["ASPNETCORE_CONTENTROOT"] = contentRoot.FullName,
             ["HOME"] = "/nonexistent",
         };
+        using var removeContentRoot = new DirectoryRemoval(contentRoot);
         await using ChildProcess web = OtherUser.Start(OtherUser.Nobody, OtherUser.Nobody, Artifacts.WebSample, [], environment);
 
         string listening = await web.WaitForLineAsync(line => line.Contains("Now listening on: ", StringComparison.Ordinal));
@@ -78,4 +84,9 @@ public sealed partial class SampleTests
 
     [GeneratedRegex(@"Port number allocated = (\d+)")]
     private static partial Regex AllocatedPort();
+
+    private sealed class DirectoryRemoval(DirectoryInfo directory) : IDisposable
+    {
+        public void Dispose() => directory.Delete(recursive: true);
+    }
 }
