@@ -48,10 +48,11 @@ internal static class CheckCommand
                 return await context.ReportAsync("InvalidArgument", (int)System.Net.Sockets.SocketError.InvalidArgument, "name files or --config-dir directories, not both", ExitCodes.Usage);
             }
 
+            IReadOnlyList<string> searched = directories.Length > 0 ? directories : DeclarationFiles.DefaultDirectories;
             DeclarationSet set = named.Length > 0
                 ? DeclarationSet.LoadFiles(named, UserExists, GroupExists)
-                : DeclarationSet.LoadDirectories(directories.Length > 0 ? directories : DeclarationFiles.DefaultDirectories, UserExists, GroupExists);
-            await (context.Json ? WriteJsonAsync(context.Output, set) : WriteTextAsync(context.Output, set, directories.Length > 0 ? directories : DeclarationFiles.DefaultDirectories, named.Length > 0));
+                : DeclarationSet.LoadDirectories(searched, UserExists, GroupExists);
+            await (context.Json ? WriteJsonAsync(context.Output, set) : WriteTextAsync(context.Output, set, searched, named.Length > 0));
             return set.Problems.Count == 0 ? ExitCodes.Success : ExitCodes.InvalidArgument;
         });
         return command;
