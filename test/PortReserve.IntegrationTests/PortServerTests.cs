@@ -75,6 +75,46 @@ public sealed class PortServerTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task KernelThreads_AreRefusedLikePid1_SinceTheyNeverExit()
+    {
+        (DaemonProcess daemon, string address) = await StartAsync();
+        await using (daemon)
+        {
+            // kthreadd is pid 2; any process whose parent it is, is a kernel thread too.
+            string kernelThread = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName)
+                .First(pid => pid!.All(char.IsAsciiDigit) && pid != "2" && File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[1] == "2")!;
+
+            foreach (string request in new[] { "2\n", kernelThread + "\n" })
+            {
+                Assert.True((await RawRequestAsync(address, request)).Length == 0, $"kernel thread {request.Trim()} got a port");
+            }
+
+            Assert.Equal(string.Empty, KernelList.Text);
+            await Timeouts.Eventually(() => daemon.Log.Contains($"pid {kernelThread} is a kernel thread, which never exits", StringComparison.Ordinal), "the refusal is logged with its reason");
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Grant_IsBoundByAChildOfTheRequester_WhileOthersKeepAwayFromItsAutomaticChoice()
+    {
+        // Exclusive binds on: a grant must still not be exclusive, since portpicker's callers start the servers that bind it.
+        string address = $"@portreserve-test-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--portserver-address", address, "--exclusive-binds", "on");
+        string script = $$"""
+            import subprocess, portpicker
+            port = portpicker.pick_unused_port()
+            for protocol in ("tcp", "udp"):
+                bound = subprocess.run(["{{Artifacts.Peer}}", "try-bind", protocol, str(port)], capture_output=True, text=True)
+                print(protocol, bound.stdout.strip(), flush=True)
+            """;
+
+        (int exit, string output) = await ChildProcess.RunAsync(Python, ["-c", script], PortServerEnvironment(address));
+
+        Assert.True(exit == 0, output);
+        Assert.Matches(@"^tcp ok \d+\nudp ok \d+$", output.Trim().ReplaceLineEndings("\n"));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task GarbageAndIdleConnections_DoNotDisturbTheEndpoint()
     {
         (DaemonProcess daemon, string address) = await StartAsync();

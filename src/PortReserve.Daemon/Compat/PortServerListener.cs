@@ -60,9 +60,10 @@ internal sealed class PortServerListener : IAsyncDisposable
                 // Grants need only the requesting uid (for quotas), not its groups.
                 PeerCredentials peer = PeerCredentials.Read(client, withGroups: false);
                 int? pid = await ReadPidAsync(client, stopping).ConfigureAwait(false);
-                if (pid is not { } requested || requested <= 1 || ProcessExitWatcher.TryOpen(requested) is not { } pidfd)
+                string? why = "the request is not a pid";
+                if (pid is not { } requested || OpenRequested(requested, out why) is not { } pidfd)
                 {
-                    _runtime.GrantRefused(pid is null ? "the request is not a pid" : pid <= 1 ? $"pid {pid} is not a process a port can be held for" : $"no process has pid {pid}", pid ?? 0, peer.Uid);
+                    _runtime.GrantRefused(why ?? "refused", pid ?? 0, peer.Uid);
                     return;
                 }
 
@@ -75,11 +76,24 @@ internal sealed class PortServerListener : IAsyncDisposable
         }
     }
 
+    /// <summary>A pidfd of the requested process, or null and why not: pid 1 and kernel threads never exit, so they hold nothing.</summary>
+    private static SafeFileHandle? OpenRequested(int pid, out string? why)
+    {
+        if (pid <= 1)
+        {
+            why = $"pid {pid} is not a process a port can be held for";
+            return null;
+        }
+
+        return ProcessExitWatcher.TryOpenUserProcess(pid, out why);
+    }
+
     /// <summary>Grants a port to the pid behind <paramref name="pidfd"/> and writes it; a refusal is silence (and a log line).</summary>
     private void Grant(Socket client, PeerCredentials peer, int pid, SafeFileHandle pidfd)
     {
         long grantId = -Interlocked.Increment(ref _nextGrantId);
-        TableResult<Reservation> result = _runtime.Grant(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, IsAdministrator: peer.Uid == 0));
+        // Not exclusive: portpicker's callers hand the port to servers they start, which must bind it.
+        TableResult<Reservation> result = _runtime.Grant(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, IsAdministrator: peer.Uid == 0, Exclusive: false));
         if (!result.TryGet(out Reservation? granted, out _))
         {
             pidfd.Dispose();

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using PortReserve.Daemon.Interop;
+using PortReserve.Daemon.Processes;
 
 namespace PortReserve.Daemon.Compat;
 
@@ -35,16 +36,30 @@ internal sealed class ProcessExitWatcher : IDisposable
 
     public int Count => _watches.Count;
 
-    /// <summary>Opens a pidfd for <paramref name="pid"/>; null when no such process exists (or it cannot be watched).</summary>
-    public static SafeFileHandle? TryOpen(int pid)
+    /// <summary>
+    /// Opens a pidfd for <paramref name="pid"/> when it is a user process, one that will exit some day; null (and why
+    /// not) when no such process exists or it is a kernel thread, which never exits and would hold its ports for good.
+    /// </summary>
+    public static SafeFileHandle? TryOpenUserProcess(int pid, out string? why)
     {
         SafeFileHandle pidfd = Libc.PidfdOpen(pid, 0);
-        if (!pidfd.IsInvalid)
+        if (pidfd.IsInvalid)
         {
+            pidfd.Dispose();
+            why = $"no process has pid {pid}";
+            return null;
+        }
+
+        // The flags are read by pid, so they count only if the pidfd's process still holds that pid afterwards.
+        bool? kernelThread = ProcessStat.IsKernelThread(pid);
+        if (kernelThread is false && Libc.PidfdIsAlive(pidfd))
+        {
+            why = null;
             return pidfd;
         }
 
         pidfd.Dispose();
+        why = kernelThread is true ? $"pid {pid} is a kernel thread, which never exits" : $"no process has pid {pid}";
         return null;
     }
 

@@ -11,6 +11,15 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "pidfd_open", SetLastError = true)]
     public static partial SafeFileHandle PidfdOpen(int pid, uint flags);
 
+    /// <summary>
+    /// True while the pidfd's process holds its pid: alive, or exited but not yet reaped. Once false, the pid may belong
+    /// to someone else.
+    /// </summary>
+    public static bool PidfdIsAlive(SafeFileHandle pidfd) => PidfdSendSignal(pidfd, 0, 0, 0) == 0;
+
+    [LibraryImport("libc", EntryPoint = "pidfd_send_signal", SetLastError = true)]
+    private static partial int PidfdSendSignal(SafeFileHandle pidfd, int signal, nint info, uint flags);
+
     public const int SIGHUP = 1;
 
     /// <summary>Sets a signal's disposition to a plain handler value (0 is SIG_DFL); returns the previous one.</summary>
