@@ -87,7 +87,8 @@ internal sealed class DaemonHost : IAsyncDisposable
         // them, so their ports stay in the kernel while the files are read again), then the kernel list's system exclusions.
         PortRange wildcard = options.WildcardRange ?? ReadEphemeralRange();
         var quotas = new QuotaPolicy(options.MaxRuntimePortsPerUid, options.MaxRuntimeReservationsPerUid);
-        var table = new ReservationTable(wildcard, quotas, new SocketPortUsage(), recordChanges: exclusive.IsActive);
+        UnprivilegedPortStart unprivileged = shutdown.AddSync(new UnprivilegedPortStart());
+        var table = new ReservationTable(wildcard, quotas, new SocketPortUsage(), recordChanges: exclusive.IsActive, unprivilegedPortStart: unprivileged.Read);
         IReadOnlyList<StoredReservation> stored = store.LoadAll();
         foreach (StoredReservation reservation in stored)
         {

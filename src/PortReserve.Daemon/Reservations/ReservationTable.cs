@@ -18,13 +18,18 @@ internal sealed class ReservationTable : IReservationView
     private readonly WildcardSearch _wildcard;
     private readonly IPortUsage _portUsage;
     private readonly List<ReservationChange>? _changes;
+    private readonly Func<int> _unprivilegedPortStart;
 
     /// <param name="wildcardRange">Where wildcard requests are served from.</param>
     /// <param name="quotas">Per-uid limits on runtime reservations.</param>
     /// <param name="portUsage">Tells whether a port is bound by a socket.</param>
     /// <param name="tokenSource">Token generator (cryptographic random unless a test gives one).</param>
     /// <param name="recordChanges">Keep a journal of changes for <see cref="TakeChanges"/> (a kernel sink mirrors them).</param>
-    public ReservationTable(PortRange wildcardRange, QuotaPolicy quotas, IPortUsage portUsage, Func<ulong>? tokenSource = null, bool recordChanges = false)
+    /// <param name="unprivilegedPortStart">
+    /// The first port anyone may bind (net.ipv4.ip_unprivileged_port_start); runtime reservations of ports below it need
+    /// an administrator. Without it, no port is privileged.
+    /// </param>
+    public ReservationTable(PortRange wildcardRange, QuotaPolicy quotas, IPortUsage portUsage, Func<ulong>? tokenSource = null, bool recordChanges = false, Func<int>? unprivilegedPortStart = null)
     {
         if (!wildcardRange.IsValid)
         {
@@ -36,6 +41,7 @@ internal sealed class ReservationTable : IReservationView
         _portUsage = portUsage;
         _tokens = new TokenIndex(tokenSource ?? new TokenSource().Next);
         _changes = recordChanges ? [] : null;
+        _unprivilegedPortStart = unprivilegedPortStart ?? (() => 0);
     }
 
     public PortRange WildcardRange => _wildcard.Range;
@@ -82,10 +88,16 @@ internal sealed class ReservationTable : IReservationView
             return overQuota;
         }
 
+        int lowest = owner.IsAdministrator ? 1 : _unprivilegedPortStart();
+        if (!requested.IsWildcard && requested.Range.Start < lowest)
+        {
+            return PrivilegedPorts(requested, lowest);
+        }
+
         PortBlock block;
         if (requested.IsWildcard)
         {
-            int found = _wildcard.Find(requested.Protocol, Space(requested.Protocol).Occupied, requested.Range.Count);
+            int found = _wildcard.Find(requested.Protocol, Space(requested.Protocol).Occupied, requested.Range.Count, lowest);
             if (found < 0)
             {
                 return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"no free block of {requested.Range.Count} consecutive {Name(requested.Protocol)} port(s) in the wildcard range {WildcardRange}: release reservations, ask for fewer ports, or widen --wildcard-range");
@@ -121,7 +133,7 @@ internal sealed class ReservationTable : IReservationView
             return overQuota;
         }
 
-        int found = _wildcard.FindInBoth(_tcp.Occupied, _udp.Occupied, count);
+        int found = _wildcard.FindInBoth(_tcp.Occupied, _udp.Occupied, count, owner.IsAdministrator ? 1 : _unprivilegedPortStart());
         if (found < 0)
         {
             return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"no {count} consecutive port(s) free on both TCP and UDP in the wildcard range {WildcardRange}");
@@ -318,6 +330,9 @@ internal sealed class ReservationTable : IReservationView
     }
 
     private static string Name(PortReservationProtocol protocol) => protocol == PortReservationProtocol.Tcp ? "TCP" : "UDP";
+
+    private static Refusal PrivilegedPorts(PortBlock requested, int unprivilegedStart)
+        => new(PortReservationErrorKind.AccessDenied, $"{requested} includes {Name(requested.Protocol)} ports below {unprivilegedStart} (net.ipv4.ip_unprivileged_port_start), which only an administrator may reserve, as binding them needs CAP_NET_BIND_SERVICE; ask one for a persistent reservation allowed to you (portreserve add --allow-user), or reserve ports from {unprivilegedStart} up");
 
     private static Refusal UnknownToken(ulong token)
         => new(PortReservationErrorKind.InvalidArgument, $"token {token} does not name a live reservation");

@@ -16,12 +16,12 @@ internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusion
 
     public PortRange Range { get; } = range;
 
-    /// <summary>The first port of a free block of <paramref name="count"/> ports of <paramref name="protocol"/>, or -1.</summary>
-    public int Find(PortReservationProtocol protocol, PortSet occupied, int count)
-        => Search(occupied, block => FirstInUse(protocol, block), count, ref protocol == PortReservationProtocol.Tcp ? ref _tcpCursor : ref _udpCursor);
+    /// <summary>The first port of a free block of <paramref name="count"/> ports of <paramref name="protocol"/> from <paramref name="lowest"/> up, or -1.</summary>
+    public int Find(PortReservationProtocol protocol, PortSet occupied, int count, int lowest = 1)
+        => Search(occupied, block => FirstInUse(protocol, block), count, lowest, ref protocol == PortReservationProtocol.Tcp ? ref _tcpCursor : ref _udpCursor);
 
-    /// <summary>The first port of a block of <paramref name="count"/> ports free in both protocols, or -1.</summary>
-    public int FindInBoth(PortSet tcpOccupied, PortSet udpOccupied, int count)
+    /// <summary>The first port of a block of <paramref name="count"/> ports free in both protocols from <paramref name="lowest"/> up, or -1.</summary>
+    public int FindInBoth(PortSet tcpOccupied, PortSet udpOccupied, int count, int lowest = 1)
     {
         _eitherProtocol.CopyFrom(tcpOccupied);
         _eitherProtocol.UnionWith(udpOccupied);
@@ -31,6 +31,7 @@ internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusion
             _eitherProtocol,
             block => Math.Max(FirstInUse(PortReservationProtocol.Tcp, block), FirstInUse(PortReservationProtocol.Udp, block)),
             count,
+            lowest,
             ref _bothCursor);
     }
 
@@ -57,19 +58,23 @@ internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusion
         return largest;
     }
 
-    /// <summary>From the cursor to the end of the range, then from its start; moves the cursor past the block found.</summary>
-    private int Search(PortSet occupied, Func<PortRange, int> firstInUse, int count, ref int cursor)
+    /// <summary>
+    /// From the cursor to the end of the range, then from its start (or <paramref name="lowest"/>, when that is higher);
+    /// moves the cursor past the block found.
+    /// </summary>
+    private int Search(PortSet occupied, Func<PortRange, int> firstInUse, int count, int lowest, ref int cursor)
     {
-        if (count > Range.Count)
+        int start = Math.Max(Range.Start, lowest);
+        if (count > Range.End - start + 1)
         {
             return -1;
         }
 
-        int from = Range.Contains(cursor) ? cursor : Range.Start;
+        int from = cursor >= start && cursor <= Range.End ? cursor : start;
         int found = FindFreeBlock(occupied, firstInUse, count, from, Range.End);
-        if (found < 0 && from > Range.Start)
+        if (found < 0 && from > start)
         {
-            found = FindFreeBlock(occupied, firstInUse, count, Range.Start, Range.End);
+            found = FindFreeBlock(occupied, firstInUse, count, start, Range.End);
         }
 
         if (found >= 0)

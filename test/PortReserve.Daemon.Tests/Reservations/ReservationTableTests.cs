@@ -182,6 +182,35 @@ public sealed class ReservationTableTests
     }
 
     [Fact]
+    public void Acquire_PortsBelowTheUnprivilegedStart_NeedAnAdministrator()
+    {
+        var table = new ReservationTable(new PortRange(1000, 100), QuotaPolicy.Unlimited, _usage, unprivilegedPortStart: () => 1024);
+        var root = new ReservationOwner(3, 300, 0, 0, IsAdministrator: true);
+
+        Refusal squat = table.Acquire(PortReservationProtocol.Tcp, 1, 1023, s_alice).Refused();
+        Refusal straddle = table.Acquire(PortReservationProtocol.Udp, 1020, 10, s_alice).Refused();
+        Reservation wildcard = table.Acquire(PortReservationProtocol.Tcp, 0, 4, s_alice).Granted();
+        Reservation both = table.AcquireBoth(1, s_bob).Granted();
+
+        Assert.Equal(PortReservationErrorKind.AccessDenied, squat.Kind);
+        Assert.Contains("below 1024 (net.ipv4.ip_unprivileged_port_start)", squat.Message);
+        Assert.Equal(PortReservationErrorKind.AccessDenied, straddle.Kind);
+        Assert.Equal(1024, wildcard.Block.Range.Start);
+        Assert.True(both.Block.Range.Start >= 1024);
+        Assert.True(table.Acquire(PortReservationProtocol.Tcp, 80, 1, root).Succeeded());
+        Assert.Equal(1000, table.Acquire(PortReservationProtocol.Udp, 0, 4, root).Granted().Block.Range.Start);
+        Assert.True(table.Acquire(PortReservationProtocol.Tcp, 2000, 1, s_bob).Succeeded());
+    }
+
+    [Fact]
+    public void Acquire_WildcardEntirelyBelowTheUnprivilegedStart_HasNoRoomForOthers()
+    {
+        var table = new ReservationTable(new PortRange(500, 100), QuotaPolicy.Unlimited, _usage, unprivilegedPortStart: () => 1024);
+
+        Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, table.Acquire(PortReservationProtocol.Tcp, 0, 1, s_alice).Refused().Kind);
+    }
+
+    [Fact]
     public void CopyKernelPorts_IsUnionOfBothProtocolsAndSystemExclusions()
     {
         ReservationTable table = NewTable();

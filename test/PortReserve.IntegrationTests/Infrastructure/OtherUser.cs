@@ -17,8 +17,8 @@ internal static class OtherUser
         => ChildProcess.RunAsync("setpriv", Arguments(uid, gid, executable, arguments, supplementaryGroups), environment);
 
     /// <summary>Starts a long-running program as another uid; setpriv execs it, so the child's pid is the program's.</summary>
-    public static ChildProcess Start(uint uid, uint gid, string executable, IEnumerable<string> arguments, IDictionary<string, string?> environment)
-        => ChildProcess.Start("setpriv", Arguments(uid, gid, executable, arguments, supplementaryGroups: null), environment);
+    public static ChildProcess Start(uint uid, uint gid, string executable, IEnumerable<string> arguments, IDictionary<string, string?> environment, IEnumerable<uint>? supplementaryGroups = null, bool redirectInput = false)
+        => ChildProcess.Start("setpriv", Arguments(uid, gid, executable, arguments, supplementaryGroups), environment, redirectInput);
 
     private static string[] Arguments(uint uid, uint gid, string executable, IEnumerable<string> arguments, IEnumerable<uint>? supplementaryGroups)
     {
