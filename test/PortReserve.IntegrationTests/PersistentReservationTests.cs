@@ -102,6 +102,30 @@ public sealed class PersistentReservationTests
         Assert.Contains("reservations.db is corrupt or unreadable", output);
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData("UPDATE persistent_consumer SET id = 5000000000", "invalid consumer: id 5000000000")]
+    [InlineData("UPDATE persistent_consumer SET name = printf('%.*c', 70000, 'x')", "a name of 70000 characters")]
+    [InlineData("UPDATE persistent_reservation SET created_by_uid = -1", "created by uid -1")]
+    public async Task CraftedStore_WithValuesNoCreateCouldWrite_StopsTheDaemonWithTheCorruptStoreMessage(string tampering, string named)
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        Assert.Equal(0, (await Cli(daemon, "add", "--protocol", "tcp", "--start", "9300", "--count", "1", "--allow-user", "nobody")).ExitCode);
+        Assert.Equal(0, await daemon.StopAsync());
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(daemon.StateDirectory, "reservations.db")};Pooling=False"))
+        {
+            connection.Open();
+            using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
+            command.CommandText = tampering;
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--socket", daemon.SocketPath, "--state-dir", daemon.StateDirectory, "--config-dir", daemon.ConfigDirectory], timeout: TimeSpan.FromSeconds(20));
+
+        Assert.True(exit == 1 && !output.Contains("Unhandled", StringComparison.Ordinal), output);
+        Assert.Contains("reservations.db is corrupt or unreadable", output);
+        Assert.Contains(named, output);
+    }
+
     private static Task<(int ExitCode, string Output)> Cli(DaemonProcess daemon, params string[] arguments)
         => ChildProcess.RunAsync(Artifacts.Cli, arguments, daemon.ClientEnvironment);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using PortReserve.Daemon.Reservations;
+using PortReserve.Daemon.Server;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Store;
@@ -25,8 +26,9 @@ internal sealed partial class PersistentStore
                     consumers[key] = lists = ([], []);
                 }
 
-                var consumer = new Consumer(checked((uint)reader.GetInt64(3)), reader.GetString(4));
-                (reader.GetString(2) == "user" ? lists.Users : lists.Groups).Add(consumer);
+                Consumer consumer = ReadConsumer(reader);
+                List<Consumer> list = reader.GetString(2) == "user" ? lists.Users : lists.Groups;
+                list.Add(list.Count < CreatePersistentRequest.MaxConsumers ? consumer : throw Corrupt(FilePath, $"more than {CreatePersistentRequest.MaxConsumers} {reader.GetString(2)}s allowed on one reservation", null));
             }
         }
 
@@ -124,6 +126,19 @@ internal sealed partial class PersistentStore
         return command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// A consumer row, held to the limits a create or a reservations.d line keeps to: an id a user or group can have, and
+    /// a name of 1-64 characters (any longer would not fit the frames that list it).
+    /// </summary>
+    private Consumer ReadConsumer(SqliteDataReader reader)
+    {
+        long id = reader.GetInt64(3);
+        string name = reader.GetString(4);
+        return id is >= 0 and < uint.MaxValue && name.Length is > 0 and <= ConsumerNames.MaxLength
+            ? new Consumer((uint)id, name)
+            : throw Corrupt(FilePath, $"invalid consumer: id {id}, a name of {name.Length} characters", null);
+    }
+
     private StoredReservation ReadRow(SqliteDataReader reader, Dictionary<(int, int), (List<Consumer> Users, List<Consumer> Groups)> consumers)
     {
         int protocol = reader.GetInt32(0);
@@ -136,6 +151,12 @@ internal sealed partial class PersistentStore
 
         PersistentConsumers allowed = consumers.TryGetValue((protocol, range.Start), out var lists) ? new PersistentConsumers(lists.Users, lists.Groups) : PersistentConsumers.None;
         string? source = reader.IsDBNull(5) ? null : reader.GetString(5);
-        return new StoredReservation(new PortBlock((PortReservationProtocol)protocol, range), allowed, checked((uint)reader.GetInt64(3)), createdAt, source);
+        long createdBy = reader.GetInt64(3);
+        if (createdBy is < 0 or >= uint.MaxValue || source is not null && (source.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(source) > FrameReader.MaxStringBytes))
+        {
+            throw Corrupt(FilePath, $"invalid row for block {range}: created by uid {createdBy}, a source of {source?.Length ?? 0} characters (at most {FrameReader.MaxStringBytes} bytes)", null);
+        }
+
+        return new StoredReservation(new PortBlock((PortReservationProtocol)protocol, range), allowed, (uint)createdBy, createdAt, source);
     }
 }
