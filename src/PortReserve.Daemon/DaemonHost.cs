@@ -19,6 +19,8 @@ namespace PortReserve.Daemon;
 /// </summary>
 internal sealed class DaemonHost : IAsyncDisposable
 {
+    private static readonly TimeSpan s_reconcileInterval = TimeSpan.FromMilliseconds(500);
+
     private readonly ShutdownSequence _shutdown;
     private readonly ILogger _logger;
     private readonly DeclaredReservations _declared;
@@ -106,6 +108,10 @@ internal sealed class DaemonHost : IAsyncDisposable
         // From here on the ledger owns the table. Its first commit enforces the restored reservations before anything is served.
         ReservationLedger ledger = shutdown.Add(new ReservationLedger(table, [kernel, exclusive], counters, logger));
         await ledger.StartAsync().ConfigureAwait(false);
+
+        // Someone may rewrite the kernel list behind the daemon's back (root echoing into the sysctl): within a second
+        // the table's entries are back, and what they added is kept as system exclusions.
+        shutdown.AddSync(time.CreateTimer(_ => ledger.ReconcileKernel(), null, s_reconcileInterval, s_reconcileInterval));
         ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups, Path.Combine(options.StateDirectory, "process-trees"), time)) : null;
         var audit = new RequestAudit(counters, logger);
         var runtime = new RuntimeReservations(ledger, trees, audit, counters, logger);

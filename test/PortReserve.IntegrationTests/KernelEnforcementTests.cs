@@ -22,6 +22,22 @@ public sealed class KernelEnforcementTests
         Assert.False(heldAfterRelease, $"kernel list after release: {KernelList.Text}");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task KernelListOverwrittenByRoot_HasTheDaemonsEntriesBackWithinASecond_AndKeepsWhatRootWrote()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        await using PortReservationClient client = await daemon.ConnectAsync();
+        await using PortReservation held = await client.AcquireAsync(PortReservationProtocol.Tcp, 5100, 3, TestContext.Current.CancellationToken).WithTimeout();
+
+        KernelList.Write("7777");
+        await Timeouts.Eventually(() => KernelList.ContainsAll(5100, 5102), $"the held block is back in the kernel list (now {KernelList.Text})", TimeSpan.FromSeconds(1.5));
+        await held.ReleaseAsync(TestContext.Current.CancellationToken).WithTimeout();
+        IReadOnlyList<PortReservationInfo> listed = await client.ShowAsync(cancellationToken: TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.Equal("7777", KernelList.Text);
+        Assert.Equal([(PortReservationProtocol.Tcp, PortReservationKind.System), (PortReservationProtocol.Udp, PortReservationKind.System)], listed.Where(r => r.StartPort == 7777).Select(r => (r.Protocol, r.Kind)).Order());
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task BindToPortZero_ThousandsOfTimes_NeverLandsInAReservedBlock()
     {

@@ -278,6 +278,9 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         DaemonLog.SystemExclusionsFound(_logger, KernelPortList.Format(discovered));
     }
 
+    /// <summary>Writes the table to the kernel again where the kernel drifted from it (see <see cref="KernelCommitter.Reconcile"/>).</summary>
+    public void ReconcileKernel() => _committer.Reconcile();
+
     public ValueTask DisposeAsync() => _committer.DisposeAsync();
 
     /// <summary>

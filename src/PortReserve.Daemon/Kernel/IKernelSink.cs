@@ -17,4 +17,10 @@ internal interface IKernelSink : IDisposable
     /// <see cref="KernelSnapshot.Discovered"/>. Throws <see cref="IOException"/> (or another I/O exception) when the kernel refused.
     /// </summary>
     void Apply(KernelSnapshot snapshot);
+
+    /// <summary>
+    /// True when the kernel no longer holds what the last <see cref="Apply"/> wrote (someone else rewrote it, or the last
+    /// write failed), so the committer must write again; called between writes, never during one.
+    /// </summary>
+    bool Drifted() => false;
 }

@@ -76,6 +76,33 @@ internal sealed class KernelCommitter : IAsyncDisposable
         return failure;
     }
 
+    /// <summary>
+    /// Writes a round when a sink's kernel state drifted from what was written (an administrator rewrote the sysctl, a
+    /// write failed), so the table is back in the kernel without waiting for an unrelated change. Skipped while another
+    /// write runs: that write converges anyway.
+    /// </summary>
+    public void Reconcile()
+    {
+        if (_sinks.Length == 0 || !_writing.TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            if (_sinks.Any(sink => sink.Drifted()))
+            {
+                WriteRound();
+            }
+        }
+        finally
+        {
+            _writing.Exit();
+        }
+
+        KickIfWaiting();
+    }
+
     public async ValueTask DisposeAsync()
     {
         _signal.Writer.TryComplete();

@@ -80,6 +80,32 @@ internal sealed class ReservedPortsSink : IKernelSink
         }
     }
 
+    public bool Drifted()
+    {
+        if (!_lastWrittenKnown)
+        {
+            return true;
+        }
+
+        try
+        {
+            KernelPortList.ReadInto(_readHandle ?? throw new IOException($"{Name} is not readable"), ref _readBuffer, _scratch);
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            return false;
+        }
+
+        if (_scratch.SetEquals(_lastWritten))
+        {
+            return false;
+        }
+
+        // The next write re-reads the list whole: entries added meanwhile become system exclusions, ours come back.
+        _lastWrittenKnown = false;
+        return true;
+    }
+
     /// <summary>True when the kernel list holds exactly <paramref name="expected"/>; null when sync is off or the list is unreadable.</summary>
     public bool? KernelListEquals(PortSet expected)
     {
