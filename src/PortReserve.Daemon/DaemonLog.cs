@@ -81,7 +81,7 @@ internal static partial class DaemonLog
     [LoggerMessage(40, LogLevel.Warning, "kernel sync off: {Path} is not writable ({Reason}); reservations are not enforced in the kernel (use --kernel-sync on to require it)")]
     public static partial void KernelSyncUnavailable(ILogger logger, string path, string reason);
 
-    [LoggerMessage(47, LogLevel.Warning, "exclusive binds off: {Reason}; reserved ports are kept from automatic port choice, but anyone may still bind them by number (use --exclusive-binds on to require them)")]
+    [LoggerMessage(47, LogLevel.Warning, "exclusive binds off: {Reason}; anyone may bind reserved ports by number (use --exclusive-binds on to require them)")]
     public static partial void ExclusiveBindsUnavailable(ILogger logger, string reason);
 
     [LoggerMessage(41, LogLevel.Warning, "cannot read {Path}: {Reason}; no system exclusions known")]

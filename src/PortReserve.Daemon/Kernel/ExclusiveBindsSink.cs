@@ -52,7 +52,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink
     {
         if (mode == ExclusiveBindsMode.Off)
         {
-            return new ExclusiveBindsSink(mode, "off (--exclusive-binds off): reserved ports are kept from automatic port choice only");
+            return new ExclusiveBindsSink(mode, "off (--exclusive-binds off): anyone may bind reserved ports by number");
         }
 
         BindHookMaps? maps = null;
@@ -79,7 +79,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink
             }
 
             DaemonLog.ExclusiveBindsUnavailable(logger, e.Message);
-            return new ExclusiveBindsSink(mode, $"off: {e.Message}; reserved ports are kept from automatic port choice only");
+            return new ExclusiveBindsSink(mode, $"off: {e.Message}; anyone may bind reserved ports by number");
         }
     }
 
