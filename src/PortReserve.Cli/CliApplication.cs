@@ -22,6 +22,7 @@ internal static class CliApplication
             """)
         {
             globals.Socket,
+            globals.Timeout,
             globals.Json,
             new HelpOption(),
             new VersionOption(),

@@ -19,7 +19,11 @@ internal sealed class CommandContext(ParseResult parseResult, GlobalOptions glob
     {
         try
         {
-            var options = new PortReservationClientOptions { SocketPath = ParseResult.GetValue(globals.Socket) };
+            var options = new PortReservationClientOptions
+            {
+                SocketPath = ParseResult.GetValue(globals.Socket),
+                RequestTimeout = TimeSpan.FromSeconds(ParseResult.GetValue(globals.Timeout)),
+            };
             await using PortReservationClient client = await PortReservationClient.ConnectAsync(options, cancellationToken);
             return await action(client);
         }

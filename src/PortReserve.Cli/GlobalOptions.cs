@@ -11,9 +11,30 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    public Option<double> Timeout { get; } = CreateTimeout();
+
     public Option<bool> Json { get; } = new("--json")
     {
         Description = "Print JSON for scripts instead of tables",
         Recursive = true,
     };
+
+    private static Option<double> CreateTimeout()
+    {
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "Seconds to wait for each answer of the daemon before giving up (exit 3); default 30",
+            Recursive = true,
+            HelpName = "SECONDS",
+            DefaultValueFactory = _ => PortReservationClientOptions.DefaultRequestTimeout.TotalSeconds,
+        };
+        timeout.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is not (> 0 and <= 86_400))
+            {
+                result.AddError("--timeout must be a number of seconds above 0 and at most 86400");
+            }
+        });
+        return timeout;
+    }
 }

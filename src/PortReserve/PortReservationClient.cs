@@ -33,7 +33,7 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     public static async ValueTask<PortReservationClient> ConnectAsync(PortReservationClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         IReadOnlyList<string> candidates = options?.SocketPath is { Length: > 0 } path ? [path] : SocketCandidates.Default();
-        DaemonConnection connection = await DaemonConnection.ConnectAsync(candidates, cancellationToken).ConfigureAwait(false);
+        DaemonConnection connection = await DaemonConnection.ConnectAsync(candidates, options?.RequestTimeout ?? PortReservationClientOptions.DefaultRequestTimeout, cancellationToken).ConfigureAwait(false);
         return new PortReservationClient(connection);
     }
 

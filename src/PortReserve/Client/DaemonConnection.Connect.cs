@@ -12,7 +12,7 @@ internal sealed partial class DaemonConnection
     private const int BusyWaitMilliseconds = 10;
 
     /// <summary>Connects to the first candidate socket that answers; when none does, says where it looked and how to start the daemon.</summary>
-    public static async ValueTask<DaemonConnection> ConnectAsync(IReadOnlyList<string> candidates, CancellationToken cancellationToken)
+    public static async ValueTask<DaemonConnection> ConnectAsync(IReadOnlyList<string> candidates, TimeSpan requestTimeout, CancellationToken cancellationToken)
     {
         var failures = new List<string>();
         SocketException? lastError = null;
@@ -30,7 +30,7 @@ internal sealed partial class DaemonConnection
                     socket.SendTimeout = BusyWaitMilliseconds;
                     socket.Connect(new UnixDomainSocketEndPoint(path));
                     socket.SendTimeout = 0;
-                    return new DaemonConnection(socket, path);
+                    return new DaemonConnection(socket, path, requestTimeout);
                 }
                 catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock && attempt < BusyRetries)
                 {

@@ -18,6 +18,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     private readonly byte[] _receiveBuffer = new byte[FrameHeader.MaxFrameSize + 1];
     private readonly TaskCompletionSource _readerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Timer _handover;
+    private readonly TimeSpan _requestTimeout;
     private int _inline;
     private int _inlineEpisodes;
     private long _inlineSince;
@@ -28,10 +29,11 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     private volatile bool _closed;
     private int _disposed;
 
-    private DaemonConnection(Socket socket, string socketPath)
+    private DaemonConnection(Socket socket, string socketPath, TimeSpan requestTimeout)
     {
         _socket = socket;
         SocketPath = socketPath;
+        _requestTimeout = requestTimeout;
         _handover = new Timer(static state => ((DaemonConnection)state!).CheckReader(), this, Timeout.Infinite, Timeout.Infinite);
         StartReader();
     }
@@ -64,7 +66,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
                 throw _refusal ?? ConnectionLost(_lossCause);
             }
 
-            await SendAsync(new FrameHeader(type, FrameFlags.None, 0, id), request, cancellationToken).ConfigureAwait(false);
+            await SendAsync(new FrameHeader(type, FrameFlags.None, 0, id), request, type, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -75,16 +77,19 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
 
         try
         {
-            return await pending.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await (_requestTimeout == Timeout.InfiniteTimeSpan
+                ? pending.Completion.WaitAsync(cancellationToken)
+                : pending.Completion.WaitAsync(_requestTimeout, cancellationToken)).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             if (pending.TryAbandon())
             {
-                throw;
+                // A late grant of an abandoned acquire is given back when it comes (UndoAbandoned).
+                throw e is TimeoutException ? NotAnswering(type, e) : e;
             }
 
-            // The reply was handed over as the cancellation came: the operation happened, so it is the answer.
+            // The reply was handed over as the cancellation or the timeout came: the operation happened, so it is the answer.
             return await pending.Completion.ConfigureAwait(false);
         }
     }
@@ -111,7 +116,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         // _lost stays undisposed: reservations hand out its token, which must stay readable after the client is gone.
     }
 
-    private async ValueTask SendAsync<TRequest>(FrameHeader header, TRequest request, CancellationToken cancellationToken)
+    private async ValueTask SendAsync<TRequest>(FrameHeader header, TRequest request, MessageType type, CancellationToken cancellationToken)
         where TRequest : IRequestPayload
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(FrameHeader.MaxRequestSize);
@@ -119,9 +124,16 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         {
             int length = Encode(buffer, header, request);
             // The socket stays blocking for the reader, so sends say MSG_DONTWAIT. The daemon's queue for this connection
-            // is full only when it is far behind (or stopped): then wait a little, as long as the caller is willing to.
+            // is full only when it is far behind (or stopped): then wait a little, as long as the caller is willing to and
+            // for no longer than the request timeout.
+            long started = Environment.TickCount64;
             for (int wait = 1; !SocketSend.TrySend(_socket, buffer.AsSpan(0, length)); wait = Math.Min(wait * 2, 50))
             {
+                if (_requestTimeout != Timeout.InfiniteTimeSpan && Environment.TickCount64 - started > _requestTimeout.TotalMilliseconds)
+                {
+                    throw NotAnswering(type, null);
+                }
+
                 await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -144,6 +156,12 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         request.Write(ref writer);
         return writer.Length;
     }
+
+    private PortReservationException NotAnswering(MessageType type, Exception? cause) => new(
+        PortReservationErrorKind.ServiceUnavailable,
+        $"portreserved at {SocketPath} did not answer a {type} request within {_requestTimeout.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} s: it is stopped, hung or overloaded. " +
+        "Check it (portreserve status, its log), or allow more time (PortReservationClientOptions.RequestTimeout, portreserve --timeout).",
+        cause);
 
     private PortReservationException ConnectionLost(Exception? cause = null) => new(
         PortReservationErrorKind.Aborted,
