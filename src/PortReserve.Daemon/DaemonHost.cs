@@ -76,7 +76,7 @@ internal sealed class DaemonHost : IAsyncDisposable
     private static async Task<DeclaredReservations> BuildAsync(DaemonOptions options, ILogger logger, TimeProvider time, ShutdownSequence shutdown)
     {
         string version = typeof(DaemonHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-        Directory.CreateDirectory(options.StateDirectory);
+        TrustedDirectory.Ensure(options.StateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, "state directory", "--state-dir");
         shutdown.AddSync(LockStateDirectory(options.StateDirectory));
         PersistentStore store = shutdown.AddSync(PersistentStore.Open(options.StateDirectory));
         AccessPolicy access = AccessPolicy.Resolve(options.AdminGroup);
@@ -143,18 +143,18 @@ internal sealed class DaemonHost : IAsyncDisposable
         return declared;
     }
 
-    private static FileStream LockStateDirectory(string stateDirectory)
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle LockStateDirectory(string stateDirectory)
     {
+        // An exclusive flock: one daemon per state directory.
         string path = Path.Combine(stateDirectory, "portreserved.lock");
-        try
+        Microsoft.Win32.SafeHandles.SafeFileHandle lockFile = Interop.Libc.OpenNoFollow(path, Interop.Libc.O_RDWR | Interop.Libc.O_CREAT);
+        if (!Interop.Libc.TryLockExclusive(lockFile))
         {
-            // FileShare.None takes an exclusive flock: one daemon per state directory.
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            lockFile.Dispose();
+            throw new InvalidOperationException($"state directory {stateDirectory} is in use by another portreserved; stop it or choose another --state-dir");
         }
-        catch (IOException e)
-        {
-            throw new InvalidOperationException($"state directory {stateDirectory} is in use by another portreserved ({e.Message}); stop it or choose another --state-dir", e);
-        }
+
+        return lockFile;
     }
 
     private static PortRange ReadEphemeralRange()

@@ -194,7 +194,8 @@ public sealed class ExclusiveBindsTests
     {
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to start the daemon as another uid");
         string directory = Directory.CreateTempSubdirectory("prt-nobody-").FullName;
-        File.SetUnixFileMode(directory, (UnixFileMode)0b111_111_111);
+        FileOwner.Set(directory, OtherUser.Nobody);
+        File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
         try
         {
             (int exit, string output) = await OtherUser.RunAsync(

@@ -44,7 +44,7 @@ internal sealed class PortServerListener : IAsyncDisposable
     {
         if (!address.StartsWith('@'))
         {
-            return UnixSocketFile.Bind(socket, address, UnixSocketFile.EveryoneReadWrite);
+            return UnixSocketFile.Bind(socket, address, UnixSocketFile.EveryoneReadWrite, "--portserver-address");
         }
 
         socket.Bind(new UnixDomainSocketEndPoint("\0" + address[1..]));

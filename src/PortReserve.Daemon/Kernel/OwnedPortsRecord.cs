@@ -28,15 +28,24 @@ internal sealed class OwnedPortsRecord(string path) : IDisposable
     /// <summary>The ports recorded for this boot and namespace, or an empty set when the record is absent or stale.</summary>
     public PortSet Load()
     {
-        if (!File.Exists(FilePath))
+        SafeFileHandle file;
+        try
+        {
+            file = Interop.Libc.OpenNoFollow(FilePath, Interop.Libc.O_RDONLY);
+        }
+        catch (FileNotFoundException)
         {
             return new PortSet();
         }
 
-        byte[] content = File.ReadAllBytes(FilePath);
-        return content.Length == HeaderSize + PortSet.ByteCount && Header().AsSpan().SequenceEqual(content.AsSpan(0, HeaderSize))
-            ? PortSet.FromBytes(content.AsSpan(HeaderSize))
-            : new PortSet();
+        using (file)
+        {
+            byte[] content = new byte[HeaderSize + PortSet.ByteCount];
+            int length = RandomAccess.Read(file, content, 0);
+            return length == content.Length && RandomAccess.GetLength(file) == content.Length && Header().AsSpan().SequenceEqual(content.AsSpan(0, HeaderSize))
+                ? PortSet.FromBytes(content.AsSpan(HeaderSize))
+                : new PortSet();
+        }
     }
 
     /// <summary>Records <paramref name="ports"/> as the daemon's; the first call starts a new record for this boot and namespace.</summary>
@@ -44,7 +53,7 @@ internal sealed class OwnedPortsRecord(string path) : IDisposable
     {
         if (_handle is null)
         {
-            _handle = File.OpenHandle(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+            _handle = Interop.Libc.OpenNoFollow(FilePath, Interop.Libc.O_RDWR | Interop.Libc.O_CREAT);
             RandomAccess.SetLength(_handle, HeaderSize + PortSet.ByteCount);
             ports.CopyTo(_bitmap);
             RandomAccess.Write(_handle, _bitmap, HeaderSize);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Win32.SafeHandles;
 
 namespace PortReserve.Daemon.Kernel;
 
@@ -31,7 +32,7 @@ internal sealed class ProcessTrees : IDisposable
         _retry = time.CreateTimer(_ => RetryBusy(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lock (_byHolder)
         {
-            string[] leftovers = File.Exists(recordPath) ? File.ReadAllLines(recordPath) : [];
+            string[] leftovers = ReadRecord(recordPath);
             _busy.AddRange(leftovers.Where(cgroup => IsOurs(cgroups, cgroup) && !TryRemove(cgroup)));
             Saved();
             if (_busy.Count > 0)
@@ -144,8 +145,30 @@ internal sealed class ProcessTrees : IDisposable
             return;
         }
 
-        File.WriteAllLines(_recordPath + ".new", cgroups);
-        File.Move(_recordPath + ".new", _recordPath, overwrite: true);
+        // A fresh file (O_EXCL, never through a link someone left there), then renamed over the record.
+        string next = _recordPath + ".new";
+        File.Delete(next);
+        using (SafeFileHandle file = Interop.Libc.OpenNoFollow(next, Interop.Libc.O_WRONLY | Interop.Libc.O_CREAT | Interop.Libc.O_EXCL))
+        {
+            RandomAccess.Write(file, System.Text.Encoding.UTF8.GetBytes(string.Join('\n', cgroups) + "\n"), 0);
+        }
+
+        File.Move(next, _recordPath, overwrite: true);
+    }
+
+    /// <summary>The cgroups an earlier run recorded; the record is read only if it is a file of its own, not a link.</summary>
+    private static string[] ReadRecord(string path)
+    {
+        try
+        {
+            using SafeFileHandle file = Interop.Libc.OpenNoFollow(path, Interop.Libc.O_RDONLY);
+            using var reader = new StreamReader(new FileStream(file, FileAccess.Read));
+            return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
     }
 
     private static bool TryRemove(string cgroup)

@@ -56,7 +56,7 @@ internal sealed class MetricsEndpoint : IAsyncDisposable
     {
         if (endPoint is null)
         {
-            return UnixSocketFile.Bind(socket, address, mode: null);
+            return UnixSocketFile.Bind(socket, address, mode: null, "--metrics-listen");
         }
 
         socket.Bind(endPoint);

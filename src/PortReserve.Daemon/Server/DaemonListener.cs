@@ -53,7 +53,7 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
         EventLoop? loop = null;
         try
         {
-            socketFile = UnixSocketFile.Bind(listener, socketPath, UnixSocketFile.EveryoneReadWrite);
+            socketFile = UnixSocketFile.Bind(listener, socketPath, UnixSocketFile.EveryoneReadWrite, "--socket");
             listener.Listen(Backlog);
             listener.Blocking = false;
             loop = new EventLoop("portreserved requests", logger);

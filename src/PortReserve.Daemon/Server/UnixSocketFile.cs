@@ -3,9 +3,10 @@ using System.Net.Sockets;
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// A Unix socket path a listener bound: it creates the directory, removes a stale socket left by a crash (never a live
-/// one), binds, and sets the file's mode; disposing it removes the file. A listener that failed to bind owns no file, so
-/// it can never remove another daemon's socket.
+/// A Unix socket path a listener bound: it creates the directory (or checks that only the daemon's user can write the
+/// one that is there, <see cref="TrustedDirectory"/>), removes a stale socket left by a crash (never a live one), binds,
+/// and sets the file's mode without following a link; disposing it removes the file. A listener that failed to bind
+/// owns no file, so it can never remove another daemon's socket.
 /// </summary>
 internal sealed class UnixSocketFile : IDisposable
 {
@@ -16,17 +17,20 @@ internal sealed class UnixSocketFile : IDisposable
 
     public string Path { get; }
 
-    /// <summary>Binds <paramref name="socket"/> to <paramref name="path"/> and makes the file <paramref name="mode"/> (null: as the umask leaves it).</summary>
-    public static UnixSocketFile Bind(Socket socket, string path, UnixFileMode? mode)
+    /// <summary>
+    /// Binds <paramref name="socket"/> to <paramref name="path"/> and makes the file <paramref name="mode"/> (null: as
+    /// the umask leaves it); <paramref name="option"/> names the option a refused path came from.
+    /// </summary>
+    public static UnixSocketFile Bind(Socket socket, string path, UnixFileMode? mode, string option)
     {
-        PrepareForBind(path, socket.SocketType);
+        PrepareForBind(path, socket.SocketType, option);
         socket.Bind(new UnixDomainSocketEndPoint(path));
         var bound = new UnixSocketFile(path);
         try
         {
             if (mode is { } chosen)
             {
-                File.SetUnixFileMode(path, chosen);
+                Interop.Libc.ChmodNoFollow(path, chosen);
             }
 
             return bound;
@@ -49,13 +53,10 @@ internal sealed class UnixSocketFile : IDisposable
         }
     }
 
-    private static void PrepareForBind(string path, SocketType type)
+    private static void PrepareForBind(string path, SocketType type, string option)
     {
-        string? directory = System.IO.Path.GetDirectoryName(path);
-        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        }
+        string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? "/";
+        TrustedDirectory.Ensure(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute, "socket directory", option, stickyWillDo: true);
 
         var info = new FileInfo(path);
         if (!info.Exists && info.LinkTarget is null)

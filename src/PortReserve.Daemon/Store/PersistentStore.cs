@@ -29,6 +29,7 @@ internal sealed partial class PersistentStore : IDisposable
     public static PersistentStore Open(string stateDirectory)
     {
         string path = Path.Combine(stateDirectory, FileName);
+        RefuseLinks(path);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
         try
         {
@@ -51,6 +52,18 @@ internal sealed partial class PersistentStore : IDisposable
     }
 
     public void Dispose() => _connection.Dispose();
+
+    /// <summary>SQLite follows links; the store and its journals must be files of their own, so a link is refused first.</summary>
+    private static void RefuseLinks(string path)
+    {
+        foreach (string file in (string[])[path, path + "-wal", path + "-shm", path + "-journal"])
+        {
+            if (Interop.Libc.StatNoFollow(file) is { IsRegularFile: false } status)
+            {
+                throw new InvalidDataException($"{file} is {(status.IsSymbolicLink ? "a symbolic link" : "not a regular file")}; portreserved does not open its store through one. Remove it (or put the real file there)");
+            }
+        }
+    }
 
     /// <summary>
     /// Runs one of this store's writes; a write SQLite refused is logged and becomes the refusal a client gets

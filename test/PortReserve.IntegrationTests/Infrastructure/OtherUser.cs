@@ -28,9 +28,9 @@ internal static class OtherUser
 
     /// <summary>
     /// The checkout may sit under a directory other users cannot enter (a fresh clone in a 0700 temp directory), so
-    /// other uids run a world-readable copy of the program's directory.
+    /// other uids run a world-readable copy of the program's directory. The system's own programs are used as they are.
     /// </summary>
-    private static string Reachable(string executable) => s_reachableCopies.GetOrAdd(executable, static path =>
+    public static string Reachable(string executable) => executable.StartsWith("/usr/", StringComparison.Ordinal) || !executable.Contains('/', StringComparison.Ordinal) ? executable : s_reachableCopies.GetOrAdd(executable, static path =>
     {
         string source = Path.GetDirectoryName(path)!;
         DirectoryInfo copy = Directory.CreateTempSubdirectory("prt-bin-");
