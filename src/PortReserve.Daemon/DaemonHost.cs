@@ -113,7 +113,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         // the table's entries are back, and what they added is kept as system exclusions.
         shutdown.AddSync(time.CreateTimer(_ => ledger.ReconcileKernel(), null, s_reconcileInterval, s_reconcileInterval));
         ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups, Path.Combine(options.StateDirectory, "process-trees"), time)) : null;
-        var audit = new RequestAudit(counters, logger);
+        RequestAudit audit = shutdown.AddSync(new RequestAudit(counters, logger, time));
         var runtime = new RuntimeReservations(ledger, trees, audit, counters, logger);
         shutdown.Add(runtime.ReleaseAllAsync);
         PersistentReservations persistent = shutdown.AddSync(new PersistentReservations(ledger, store, access, audit, counters, time, logger));
@@ -121,7 +121,8 @@ internal sealed class DaemonHost : IAsyncDisposable
         // The reservations.d files, applied before anything is served: a line's ports are reserved when the daemon is ready.
         var declared = new DeclaredReservations(ledger, store, persistent.Order, options.ConfigDirectories, counters, time, logger);
         await declared.ApplyAsync().ConfigureAwait(false);
-        var connections = new ConnectionLimits(options.MaxConnections, options.MaxConnectionsPerUid);
+        DescriptorBudget descriptors = DescriptorBudget.ForThisProcess();
+        var connections = new ConnectionLimits(options.MaxConnections, options.MaxConnectionsPerUid, descriptors);
         var identity = new DaemonIdentity(version, options.SocketPath, options.StateDirectory, time) { PortServerAddress = options.PortServerAddress, MetricsAddress = options.MetricsListen };
         var handlers = new RequestHandlers(runtime, persistent, declared, new StatusReporter(identity, ledger, kernel, exclusive, connections, declared), access);
 
@@ -134,11 +135,11 @@ internal sealed class DaemonHost : IAsyncDisposable
         if (options.PortServerAddress is { } portServerAddress)
         {
             ProcessExitWatcher watcher = shutdown.AddSync(new ProcessExitWatcher());
-            shutdown.Add(PortServerListener.Start(portServerAddress, runtime, watcher, logger));
+            shutdown.Add(PortServerListener.Start(portServerAddress, runtime, watcher, new PortServerAdmission(access, connections, descriptors, audit), logger));
             DaemonLog.PortServerListening(logger, portServerAddress);
         }
 
-        shutdown.Add(DaemonListener.Start(options.SocketPath, handlers, ledger, connections, logger));
+        shutdown.Add(DaemonListener.Start(options.SocketPath, handlers, ledger, connections, audit, logger));
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, exclusive.Detail, wildcard);
         return declared;
     }

@@ -57,6 +57,9 @@ internal static partial class DaemonLog
     [LoggerMessage(26, LogLevel.Warning, "refused a connection from pid {Pid} uid {Uid}: {Reason}")]
     public static partial void ConnectionRefused(ILogger logger, int pid, uint uid, string reason);
 
+    [LoggerMessage(27, LogLevel.Warning, "{Count} more refusal(s) of uid {Uid} were not logged: at most {Lines} lines per uid every {Seconds} s (each is counted in the refusals metric)")]
+    public static partial void RefusalsSuppressed(ILogger logger, int count, uint uid, int lines, double seconds);
+
     [LoggerMessage(30, LogLevel.Debug, "connection {ConnectionId} opened by pid {Pid} uid {Uid}")]
     public static partial void ConnectionOpened(ILogger logger, long connectionId, int pid, uint uid);
 

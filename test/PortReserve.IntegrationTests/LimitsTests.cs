@@ -6,36 +6,22 @@ namespace PortReserve.IntegrationTests;
 public sealed class LimitsTests
 {
     [Fact(Timeout = 60_000)]
-    public async Task ConnectionFlood_MeetsTheLimit_WithAClearErrorAndTheDaemonServesOn()
+    public async Task ConnectionFlood_MeetsTheLimit_WithAClearError_AndTheDaemonServesOn()
     {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to flood as other uids (administrators are exempt from the limit)");
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--max-connections", "8");
-        var clients = new List<PortReservationClient> { await FirstConnectionAloneAsync(daemon) };
-        try
-        {
-            for (int i = 1; i < 8; i++)
-            {
-                PortReservationClient client = await daemon.ConnectAsync();
-                await client.GetStatusAsync(TestContext.Current.CancellationToken).WithTimeout();
-                clients.Add(client);
-            }
+        await using ChildProcess flood = Attacker.Start(OtherUser.Nobody, ["hold-connections", daemon.SocketPath, "8", "30"]);
+        await flood.WaitForLineAsync(l => l.StartsWith("holding 8 ", StringComparison.Ordinal));
 
-            await using PortReservationClient extra = await daemon.ConnectAsync();
-            PortReservationException refused = await Assert.ThrowsAsync<PortReservationException>(() => extra.GetStatusAsync(TestContext.Current.CancellationToken).AsTask().WithTimeout());
-            Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, refused.Kind);
-            Assert.Contains("--max-connections", refused.Message);
+        (int refusedExit, string refused) = await OtherUser.RunAsync(OtherUser.Stranger, OtherUser.Stranger, Artifacts.Cli, ["status"], daemon.ClientEnvironment);
+        await using PortReservationClient root = await daemon.ConnectAsync();
+        await using PortReservation held = await root.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
+        await flood.DisposeAsync();
+        (int servedExit, string served) = await ServedEventuallyAsync(daemon);
 
-            await using PortReservation held = await clients[0].AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
-            await clients[^1].DisposeAsync();
-            clients.RemoveAt(clients.Count - 1);
-            await AcceptedAgainAsync(daemon);
-        }
-        finally
-        {
-            foreach (PortReservationClient client in clients)
-            {
-                await client.DisposeAsync();
-            }
-        }
+        Assert.True(refusedExit == 7, refused);
+        Assert.Contains("NoBufferSpaceAvailable: portreserved already serves 8 connections, its limit (--max-connections)", refused);
+        Assert.True(servedExit == 0, served);
     }
 
     [Fact(Timeout = 60_000)]
@@ -53,29 +39,18 @@ public sealed class LimitsTests
         Assert.Contains("quota of 10", output);
     }
 
-    /// <summary>The daemon's first connection (its readiness is a notification, not a connection): it counts it as its only one.</summary>
-    private static async Task<PortReservationClient> FirstConnectionAloneAsync(DaemonProcess daemon)
-    {
-        PortReservationClient client = await daemon.ConnectAsync();
-        Assert.Equal(1, (await client.GetStatusAsync(TestContext.Current.CancellationToken).WithTimeout()).Connections);
-        return client;
-    }
-
-    /// <summary>Once a connection closes, a new one is served again (the daemon notices the close asynchronously).</summary>
-    private static async Task AcceptedAgainAsync(DaemonProcess daemon)
+    /// <summary>Once the flood's connections close, another uid is served again (the daemon notices the closes asynchronously).</summary>
+    private static async Task<(int ExitCode, string Output)> ServedEventuallyAsync(DaemonProcess daemon)
     {
         for (int attempt = 0; ; attempt++)
         {
-            try
+            (int exit, string output) = await OtherUser.RunAsync(OtherUser.Stranger, OtherUser.Stranger, Artifacts.Cli, ["status"], daemon.ClientEnvironment);
+            if (exit == 0 || attempt == 50)
             {
-                await using PortReservationClient client = await daemon.ConnectAsync();
-                await client.GetStatusAsync(TestContext.Current.CancellationToken).WithTimeout();
-                return;
+                return (exit, output);
             }
-            catch (PortReservationException) when (attempt < 100)
-            {
-                await Task.Delay(20, TestContext.Current.CancellationToken);
-            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
         }
     }
 }

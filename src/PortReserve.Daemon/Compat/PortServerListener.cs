@@ -24,18 +24,20 @@ internal sealed class PortServerListener : IAsyncDisposable
 
     private readonly RuntimeReservations _runtime;
     private readonly ProcessExitWatcher _watcher;
+    private readonly PortServerAdmission _admission;
     private readonly AcceptLoop _accepting;
     private long _nextGrantId;
 
-    private PortServerListener(string address, RuntimeReservations runtime, ProcessExitWatcher watcher, ILogger logger)
+    private PortServerListener(string address, RuntimeReservations runtime, ProcessExitWatcher watcher, PortServerAdmission admission, ILogger logger)
     {
         _runtime = runtime;
         _watcher = watcher;
+        _admission = admission;
         _accepting = AcceptLoop.Start(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, logger);
     }
 
     /// <summary>Listens on <paramref name="address"/> (a path, or '@' and an abstract name) and grants ports to who asks.</summary>
-    public static PortServerListener Start(string address, RuntimeReservations runtime, ProcessExitWatcher watcher, ILogger logger) => new(address, runtime, watcher, logger);
+    public static PortServerListener Start(string address, RuntimeReservations runtime, ProcessExitWatcher watcher, PortServerAdmission admission, ILogger logger) => new(address, runtime, watcher, admission, logger);
 
     public ValueTask DisposeAsync() => _accepting.DisposeAsync();
 
@@ -55,23 +57,53 @@ internal sealed class PortServerListener : IAsyncDisposable
     {
         using (client)
         {
+            PeerCredentials peer;
             try
             {
-                // Grants need only the requesting uid (for quotas), not its groups.
-                PeerCredentials peer = PeerCredentials.Read(client, withGroups: false);
+                peer = PeerCredentials.Read(client);
+            }
+            catch (SocketException)
+            {
+                return;
+            }
+
+            Requester requester = _admission.Access.RequesterFor(peer);
+            if (!_admission.TryEnter(peer, requester.IsAdministrator))
+            {
+                return;
+            }
+
+            try
+            {
                 int? pid = await ReadPidAsync(client, stopping).ConfigureAwait(false);
-                string? why = "the request is not a pid";
-                if (pid is not { } requested || OpenRequested(requested, out why) is not { } pidfd)
+                if (pid is not { } requested)
                 {
-                    _runtime.GrantRefused(why ?? "refused", pid ?? 0, peer.Uid);
+                    _runtime.GrantRefused("the request is not a pid", 0, peer.Uid);
                     return;
                 }
 
-                Grant(client, peer, requested, pidfd);
+                if (_admission.TryWatch(requester.IsAdministrator) is { } spent)
+                {
+                    _runtime.GrantRefused(spent, requested, peer.Uid);
+                    return;
+                }
+
+                if (OpenRequested(requested, out string? why) is not { } pidfd)
+                {
+                    _admission.WatchEnded();
+                    _runtime.GrantRefused(why ?? "refused", requested, peer.Uid);
+                    return;
+                }
+
+                Grant(client, peer, requester.IsAdministrator, requested, pidfd);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
                 // The client went away or the daemon is stopping; a grant already made is held by the pid's watch.
+            }
+            finally
+            {
+                _admission.Left(peer);
             }
         }
     }
@@ -89,19 +121,24 @@ internal sealed class PortServerListener : IAsyncDisposable
     }
 
     /// <summary>Grants a port to the pid behind <paramref name="pidfd"/> and writes it; a refusal is silence (and a log line).</summary>
-    private void Grant(Socket client, PeerCredentials peer, int pid, SafeFileHandle pidfd)
+    private void Grant(Socket client, PeerCredentials peer, bool administrator, int pid, SafeFileHandle pidfd)
     {
         long grantId = -Interlocked.Increment(ref _nextGrantId);
         // Not exclusive: portpicker's callers hand the port to servers they start, which must bind it.
-        TableResult<Reservation> result = _runtime.Grant(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, IsAdministrator: peer.Uid == 0, Exclusive: false));
+        TableResult<Reservation> result = _runtime.Grant(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, administrator, Exclusive: false));
         if (!result.TryGet(out Reservation? granted, out _))
         {
             pidfd.Dispose();
+            _admission.WatchEnded();
             return;
         }
 
         // Watch before replying: if the process is already gone, the watch fires at once and the ports go back.
-        _watcher.Watch(pidfd, () => _runtime.HolderGone(grantId, "portserver client process"));
+        _watcher.Watch(pidfd, () =>
+        {
+            _runtime.HolderGone(grantId, "portserver client process");
+            _admission.WatchEnded();
+        });
         byte[] reply = Encoding.ASCII.GetBytes(granted.Block.Range.Start.ToString(CultureInfo.InvariantCulture) + "\n");
         if (client.Send(reply, SocketFlags.None) < reply.Length)
         {

@@ -363,7 +363,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
 
     private void Violation(string reason)
     {
-        DaemonLog.ProtocolViolation(_services.Logger, Id, Peer.Pid, Peer.Uid, reason);
+        _services.Audit.ProtocolViolation(Id, Peer.Pid, Peer.Uid, reason);
         Close();
     }
 

@@ -1,10 +1,12 @@
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// How many client connections the daemon keeps open: in all, and per uid (root exempt from the per-uid limit), so
-/// that a client opening connections without end meets a limit instead of exhausting the daemon's descriptors.
+/// How many client connections the daemon keeps open, over all its endpoints: in all, and per uid, so that a client
+/// opening connections without end meets a limit instead of exhausting the daemon's descriptors. Administrators are
+/// exempt from the limit in all (others' connections never lock them out) and root from the per-uid one; every
+/// connection also takes its descriptors from the <see cref="DescriptorBudget"/>, administrators' from a larger share.
 /// </summary>
-internal sealed class ConnectionLimits(int maxTotal, int maxPerUid)
+internal sealed class ConnectionLimits(int maxTotal, int maxPerUid, DescriptorBudget? descriptors = null)
 {
     public const int DefaultMaxTotal = 4096;
     public const int DefaultMaxPerUid = 512;
@@ -28,13 +30,16 @@ internal sealed class ConnectionLimits(int maxTotal, int maxPerUid)
         }
     }
 
-    /// <summary>Counts a new connection of <paramref name="uid"/>, or says why it may not open.</summary>
-    public string? TryOpen(uint uid)
+    /// <summary>
+    /// Counts a new connection of <paramref name="uid"/> holding <paramref name="descriptorCount"/> descriptors, or says
+    /// why it may not open.
+    /// </summary>
+    public string? TryOpen(uint uid, bool administrator, int descriptorCount = 1)
     {
         lock (_perUid)
         {
             int held = _perUid.GetValueOrDefault(uid);
-            if (_total >= MaxTotal)
+            if (!administrator && _total >= MaxTotal)
             {
                 return $"portreserved already serves {_total} connections, its limit (--max-connections); close idle clients or raise it";
             }
@@ -44,13 +49,19 @@ internal sealed class ConnectionLimits(int maxTotal, int maxPerUid)
                 return $"uid {uid} already has {held} connections open, the per-uid limit (--max-connections-per-uid); close some first";
             }
 
+            if (descriptors?.TryTake(descriptorCount, administrator) == false)
+            {
+                return descriptors.Spent;
+            }
+
             _perUid[uid] = held + 1;
             _total++;
             return null;
         }
     }
 
-    public void Closed(uint uid)
+    /// <summary>A connection opened with <see cref="TryOpen"/> closed, giving back its <paramref name="descriptorCount"/> descriptors.</summary>
+    public void Closed(uint uid, int descriptorCount = 1)
     {
         lock (_perUid)
         {
@@ -59,6 +70,8 @@ internal sealed class ConnectionLimits(int maxTotal, int maxPerUid)
             {
                 _perUid.Remove(uid);
             }
+
+            descriptors?.Return(descriptorCount);
         }
     }
 }

@@ -7,7 +7,7 @@ namespace PortReserve.Daemon.Server;
 /// What the connections of one event loop share: the loop, the request handlers, the turn's kernel commit, and one
 /// receive and one send buffer (only the loop's thread touches them, one frame at a time, so idle connections cost none).
 /// </summary>
-internal sealed class ConnectionServices(EventLoop loop, RequestHandlers handlers, TurnCommit commit, Action<ClientConnection> finished, ILogger logger)
+internal sealed class ConnectionServices(EventLoop loop, RequestHandlers handlers, TurnCommit commit, Action<ClientConnection> finished, RequestAudit audit, ILogger logger)
 {
     public EventLoop Loop { get; } = loop;
 
@@ -16,6 +16,8 @@ internal sealed class ConnectionServices(EventLoop loop, RequestHandlers handler
     public TurnCommit Commit { get; } = commit;
 
     public ILogger Logger { get; } = logger;
+
+    public RequestAudit Audit { get; } = audit;
 
     public byte[] ReceiveBuffer { get; } = new byte[FrameHeader.MaxRequestSize + 1];
 

@@ -17,6 +17,12 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
     // The kernel caps the backlog at net.core.somaxconn; a large one absorbs bursts of connecting test runners.
     private const int Backlog = 4096;
     private const int AcceptsPerTurn = 64;
+
+    // A connection holds its socket.
+    private const int DescriptorsPerConnection = 1;
+
+    // Refusals told their reason at once; more than this (a flood) are closed without one.
+    private const int MaxRefusing = 64;
     private static readonly TimeSpan s_acceptPause = TimeSpan.FromMilliseconds(50);
 
     private readonly EventLoop _loop;
@@ -25,6 +31,7 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
     private readonly ConnectionServices _services;
     private readonly ConnectionLimits _limits;
     private readonly ILogger _logger;
+    private readonly RequestAudit _audit;
     private readonly HashSet<ClientConnection> _open = [];
     private readonly InFlight _refusing = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,20 +39,21 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
     private long _nextConnectionId;
     private bool _stopping;
 
-    private DaemonListener(EventLoop loop, Socket listener, UnixSocketFile socketFile, RequestHandlers handlers, ReservationLedger ledger, ConnectionLimits limits, ILogger logger)
+    private DaemonListener(EventLoop loop, Socket listener, UnixSocketFile socketFile, RequestHandlers handlers, ReservationLedger ledger, ConnectionLimits limits, RequestAudit audit, ILogger logger)
     {
         _loop = loop;
         _listener = listener;
         _socketFile = socketFile;
         _limits = limits;
         _logger = logger;
+        _audit = audit;
         var commit = new TurnCommit(ledger, handlers.Runtime, logger);
-        _services = new ConnectionServices(loop, handlers, commit, Finished, logger);
+        _services = new ConnectionServices(loop, handlers, commit, Finished, audit, logger);
         loop.TurnEnded += commit.OnTurnEnded;
         _listenerSlot = loop.Add(listener.SafeHandle, Libc.EPOLLIN, this);
     }
 
-    public static DaemonListener Start(string socketPath, RequestHandlers handlers, ReservationLedger ledger, ConnectionLimits limits, ILogger logger)
+    public static DaemonListener Start(string socketPath, RequestHandlers handlers, ReservationLedger ledger, ConnectionLimits limits, RequestAudit audit, ILogger logger)
     {
         // Everyone may connect; each request is checked against the peer's kernel credentials.
         var listener = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
@@ -57,7 +65,7 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
             listener.Listen(Backlog);
             listener.Blocking = false;
             loop = new EventLoop("portreserved requests", logger);
-            var started = new DaemonListener(loop, listener, socketFile, handlers, ledger, limits, logger);
+            var started = new DaemonListener(loop, listener, socketFile, handlers, ledger, limits, audit, logger);
             loop.Start();
             return started;
         }
@@ -140,9 +148,17 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
             return;
         }
 
-        if (_limits.TryOpen(peer.Uid) is { } refusal)
+        bool administrator = _services.Handlers.Access.RequesterFor(peer).IsAdministrator;
+        if (_limits.TryOpen(peer.Uid, administrator, DescriptorsPerConnection) is { } refusal)
         {
-            DaemonLog.ConnectionRefused(_logger, peer.Pid, peer.Uid, refusal);
+            _audit.ConnectionRefused(peer.Pid, peer.Uid, refusal);
+            if (_refusing.Count >= MaxRefusing)
+            {
+                // A flood: no courtesy frame, so that refusing costs no descriptor for longer than this.
+                accepted.Dispose();
+                return;
+            }
+
             _refusing.Enter();
             _ = RefuseAsync(accepted, refusal);
             return;
@@ -157,7 +173,7 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
     private void Finished(ClientConnection connection)
     {
         _open.Remove(connection);
-        _limits.Closed(connection.Peer.Uid);
+        _limits.Closed(connection.Peer.Uid, DescriptorsPerConnection);
         DaemonLog.ConnectionClosed(_logger, connection.Id, connection.Peer.Pid);
         if (_stopping && _open.Count == 0)
         {

@@ -28,7 +28,7 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
         _store = PersistentStore.Open(_directory);
         _ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), QuotaPolicy.Unlimited, new FakePortUsage()), [_sink], _counters, NullLogger.Instance);
         var access = new AccessPolicy("portreserve", adminGroupId: null);
-        _persistent = new PersistentReservations(_ledger, _store, access, new RequestAudit(_counters, NullLogger.Instance), _counters, TimeProvider.System, NullLogger.Instance);
+        _persistent = new PersistentReservations(_ledger, _store, access, new RequestAudit(_counters, NullLogger.Instance, TimeProvider.System), _counters, TimeProvider.System, NullLogger.Instance);
     }
 
     public async ValueTask DisposeAsync()

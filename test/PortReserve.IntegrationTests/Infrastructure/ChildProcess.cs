@@ -11,6 +11,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly List<string> _lines = [];
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string?> Found)> _waiters = [];
     private Task _exited = Task.CompletedTask;
+    private int _disposed;
 
     private ChildProcess(Process process) => _process = process;
 
@@ -110,8 +111,14 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public void Signal(int signal) => Signals.Send(_process.Id, signal);
 
+    /// <summary>Kills the process (and what it started) if it still runs; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

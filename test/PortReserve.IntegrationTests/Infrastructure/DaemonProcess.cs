@@ -11,13 +11,15 @@ internal sealed class DaemonProcess : IAsyncDisposable
 {
     private readonly string _executable;
     private readonly string[] _extraArguments;
+    private readonly string[] _launcher;
     private readonly Dictionary<string, string?> _environment;
     private readonly Socket _notifications = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
     private ChildProcess? _process;
 
-    private DaemonProcess(string executable, string directory, string[] extraArguments, IDictionary<string, string?>? environment)
+    private DaemonProcess(string executable, string directory, string[] extraArguments, IDictionary<string, string?>? environment, string[]? launcher = null)
     {
         _executable = executable;
+        _launcher = launcher ?? [];
         Directory = directory;
         _extraArguments = extraArguments;
         _notifications.Bind(new UnixDomainSocketEndPoint(System.IO.Path.Combine(directory, "n")));
@@ -39,6 +41,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public int Pid => _process?.Pid ?? 0;
 
+    public bool HasExited => _process?.HasExited ?? true;
+
     public string Log => _process?.Output ?? string.Empty;
 
     public PortReservationClientOptions ClientOptions => new() { SocketPath = SocketPath };
@@ -56,16 +60,24 @@ internal sealed class DaemonProcess : IAsyncDisposable
         return StartAsync(Artifacts.Daemon, environment, arguments);
     }
 
+    /// <summary>Starts with at most <paramref name="openFiles"/> open files (RLIMIT_NOFILE, as LimitNOFILE= would set it).</summary>
+    public static Task<DaemonProcess> StartWithOpenFileLimitAsync(int openFiles, params string[] arguments)
+    {
+        KernelList.EnsurePrivateNamespace();
+        KernelList.Write(string.Empty);
+        return StartAsync(Artifacts.Daemon, null, arguments, ["prlimit", $"--nofile={openFiles}:{openFiles}", "--"]);
+    }
+
     /// <summary>Starts an installed portreserved (any executable path), leaving the kernel list alone.</summary>
     public static Task<DaemonProcess> StartInstalledAsync(string executable) => StartAsync(executable, null, ["--kernel-sync", "off"]);
 
-    private static async Task<DaemonProcess> StartAsync(string executable, IDictionary<string, string?>? environment, string[] arguments)
+    private static async Task<DaemonProcess> StartAsync(string executable, IDictionary<string, string?>? environment, string[] arguments, string[]? launcher = null)
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("prt-").FullName;
 
         // Clients running under other uids must reach the socket inside.
         File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
-        var daemon = new DaemonProcess(executable, directory, arguments, environment);
+        var daemon = new DaemonProcess(executable, directory, arguments, environment, launcher);
         await daemon.RestartAsync();
         return daemon;
     }
@@ -84,7 +96,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
         }
 
         string[] configuration = _extraArguments.Contains("--config-dir") ? [] : ["--config-dir", ConfigDirectory];
-        _process = ChildProcess.Start(_executable, ["--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. configuration, .. _extraArguments], _environment);
+        string[] command = [_executable, "--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. configuration, .. _extraArguments];
+        _process = _launcher.Length == 0 ? ChildProcess.Start(command[0], command[1..], _environment) : ChildProcess.Start(_launcher[0], [.. _launcher[1..], .. command], _environment);
         await WaitUntilReadyAsync();
     }
 
