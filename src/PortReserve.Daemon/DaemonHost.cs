@@ -90,7 +90,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         PortRange wildcard = options.WildcardRange ?? ReadEphemeralRange();
         var quotas = new QuotaPolicy(options.MaxRuntimePortsPerUid, options.MaxRuntimeReservationsPerUid);
         UnprivilegedPortStart unprivileged = shutdown.AddSync(new UnprivilegedPortStart());
-        var table = new ReservationTable(wildcard, quotas, new SocketPortUsage(), recordChanges: exclusive.IsActive, unprivilegedPortStart: unprivileged.Read);
+        var table = new ReservationTable(wildcard, quotas, new SocketPortUsage(exclusive.IsActive ? exclusive : null), recordChanges: exclusive.IsActive, unprivilegedPortStart: unprivileged.Read);
         IReadOnlyList<StoredReservation> stored = store.LoadAll();
         foreach (StoredReservation reservation in stored)
         {

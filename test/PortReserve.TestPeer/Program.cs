@@ -8,6 +8,11 @@ using PortReserve;
 //   release TOKEN              try to release someone's token
 //   associate TOKEN tcp|udp    try to associate a socket with someone's token
 //   bind TOKEN tcp|udp         associate a socket with a token and bind it to port 0; print "ok PORT"
+//   as-recycled tcp|udp PORT TOKEN
+//                              what a process that got a holder's pid back tries: bind its port, release its token, see
+//                              its token in show; prints "bind RESULT", "release RESULT", "token visible|hidden"
+//   share-repeatedly N         N times, connect anew (keeping every connection) and share with child processes; print
+//                              the cgroup after each
 //   try-bind tcp|udp PORT [ipv4|ipv6|dual]
 //                              bind a plain socket (no reservation, no daemon) to PORT on loopback; print "ok PORT" or
 //                              "refused SOCKETERROR", as any program's own bind would fare
@@ -26,6 +31,26 @@ try
             PortReservation held = await client.AcquireAsync(ParseProtocol(protocol), int.Parse(start, CultureInfo.InvariantCulture), int.Parse(count, CultureInfo.InvariantCulture));
             Console.WriteLine($"{held.Token} {held.StartPort} {held.EndPort}");
             await Console.In.ReadToEndAsync();
+            break;
+        case ["as-recycled", var protocol, var port, var token]:
+            await TryAllAsync(client, ParseProtocol(protocol), int.Parse(port, CultureInfo.InvariantCulture), ulong.Parse(token, CultureInfo.InvariantCulture));
+            break;
+        case ["share-repeatedly", var times]:
+            // Every connection stays open meanwhile, as a program that shares on each new client would keep them.
+            var clients = new List<PortReservationClient>();
+            for (int i = 0; i < int.Parse(times, CultureInfo.InvariantCulture); i++)
+            {
+                PortReservationClient again = await PortReservationClient.ConnectAsync();
+                clients.Add(again);
+                await again.ShareWithChildProcessesAsync();
+                Console.WriteLine(File.ReadLines("/proc/self/cgroup").First(l => l.StartsWith("0::", StringComparison.Ordinal)));
+            }
+
+            foreach (PortReservationClient opened in clients)
+            {
+                await opened.DisposeAsync();
+            }
+
             break;
         case ["release", var token]:
             await client.ReleaseAsync(ulong.Parse(token, CultureInfo.InvariantCulture));
@@ -60,6 +85,24 @@ catch (PortReservationException e)
 {
     Console.WriteLine($"error {e.Kind} {e.Message}");
     return 1;
+}
+
+static async Task TryAllAsync(PortReservationClient client, PortReservationProtocol protocol, int port, ulong token)
+{
+    Console.Write("bind ");
+    TryBind(protocol, port, "ipv4");
+    try
+    {
+        await client.ReleaseAsync(token);
+        Console.WriteLine("release ok");
+    }
+    catch (PortReservationException e)
+    {
+        Console.WriteLine($"release {e.Kind}");
+    }
+
+    IReadOnlyList<PortReservationInfo> listed = await client.ShowAsync();
+    Console.WriteLine(listed.Any(r => r.Token == token) ? "token visible" : "token hidden");
 }
 
 static int TryBind(PortReservationProtocol protocol, int port, string family)

@@ -10,12 +10,15 @@ namespace PortReserve.Daemon.Compat;
 /// </summary>
 internal sealed class PortServerAdmission(AccessPolicy access, ConnectionLimits connections, DescriptorBudget descriptors, RequestAudit audit)
 {
+    // A connection holds its socket and, while it is served, a pidfd of the process that connected.
+    private const int DescriptorsPerConnection = 2;
+
     public AccessPolicy Access { get; } = access;
 
     /// <summary>Counts a connection, or (false) logs why it is turned away.</summary>
     public bool TryEnter(PeerCredentials peer, bool administrator)
     {
-        if (connections.TryOpen(peer.Uid, administrator) is not { } refusal)
+        if (connections.TryOpen(peer.Uid, administrator, DescriptorsPerConnection) is not { } refusal)
         {
             return true;
         }
@@ -24,7 +27,7 @@ internal sealed class PortServerAdmission(AccessPolicy access, ConnectionLimits 
         return false;
     }
 
-    public void Left(PeerCredentials peer) => connections.Closed(peer.Uid);
+    public void Left(PeerCredentials peer) => connections.Closed(peer.Uid, DescriptorsPerConnection);
 
     /// <summary>Takes the descriptor of a grant's process watch; null when it may be made, else why not.</summary>
     public string? TryWatch(bool administrator) => descriptors.TryTake(1, administrator) ? null : descriptors.Spent;

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
+using PortReserve.Daemon.Processes;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Daemon.Server;
 
@@ -67,6 +68,7 @@ internal sealed class PortServerListener : IAsyncDisposable
                 return;
             }
 
+            using SafeFileHandle? connector = peer.Pidfd;
             Requester requester = _admission.Access.RequesterFor(peer);
             if (!_admission.TryEnter(peer, requester.IsAdministrator))
             {
@@ -125,7 +127,7 @@ internal sealed class PortServerListener : IAsyncDisposable
     {
         long grantId = -Interlocked.Increment(ref _nextGrantId);
         // Not exclusive: portpicker's callers hand the port to servers they start, which must bind it.
-        TableResult<Reservation> result = _runtime.Grant(new ReservationOwner(grantId, pid, peer.Uid, peer.Gid, administrator, Exclusive: false));
+        TableResult<Reservation> result = _runtime.Grant(new ReservationOwner(grantId, ProcessIdentity.Of(pidfd), pid, peer.Uid, peer.Gid, administrator, Exclusive: false));
         if (!result.TryGet(out Reservation? granted, out _))
         {
             pidfd.Dispose();

@@ -13,6 +13,9 @@ namespace PortReserve.Daemon.Core;
 /// </summary>
 internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
 {
+    /// <summary>How many wildcard blocks an acquire tries when the one placed turns out to hold a port in use.</summary>
+    private const int MaxPlacements = 4;
+
     private readonly Lock _gate = new();
     private readonly ReservationTable _table;
     private readonly KernelCommitter _committer;
@@ -45,25 +48,37 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
 
     /// <summary>
     /// Acquires one block free on both TCP and UDP (a portserver grant), committing it on the calling thread: granted
-    /// once the kernel holds both, taken back when the kernel refused.
+    /// once the kernel holds both and they are found free, taken back when the kernel refused.
     /// </summary>
     public TableResult<Reservation> AcquireBoth(ReservationOwner owner)
     {
-        TableResult<Reservation> result;
-        long version;
-        lock (_gate)
+        for (int attempt = 1; ; attempt++)
         {
-            result = _table.AcquireBoth(1, owner);
-            version = result.TryGet(out _, out _) ? ++_version : 0;
-        }
+            TableResult<Reservation> result;
+            long version;
+            lock (_gate)
+            {
+                result = _table.AcquireBoth(1, owner);
+                version = result.TryGet(out _, out _) ? ++_version : 0;
+            }
 
-        if (CommitThrough(version) is not { } failure)
-        {
-            return result;
-        }
+            if (CommitThrough(version) is { } failure)
+            {
+                ReleaseHolder(owner.HolderId);
+                return KernelRefused(failure);
+            }
 
-        ReleaseHolder(owner.HolderId);
-        return KernelRefused(failure);
+            if (!result.TryGet(out Reservation? placed, out _))
+            {
+                return result;
+            }
+
+            TableResult<Reservation> confirmed = Confirm(placed, both: true);
+            if (confirmed.TryGet(out _, out Refusal? refusal) || refusal.Kind != PortReservationErrorKind.AddressAlreadyInUse || attempt == MaxPlacements)
+            {
+                return confirmed;
+            }
+        }
     }
 
     /// <summary>
@@ -81,12 +96,12 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         }
     }
 
-    /// <summary>Releases a runtime reservation for its owner's pid now; the kernel drops it at the commit of <paramref name="version"/>.</summary>
-    public TableResult<Reservation> Release(ulong token, int requesterPid, out long version)
+    /// <summary>Releases a runtime reservation for the process that acquired it now; the kernel drops it at the commit of <paramref name="version"/>.</summary>
+    public TableResult<Reservation> Release(ulong token, Requester requester, out long version)
     {
         lock (_gate)
         {
-            TableResult<Reservation> result = _table.Release(token, requesterPid);
+            TableResult<Reservation> result = _table.Release(token, requester);
             version = result.TryGet(out _, out _) ? ++_version : 0;
             return result;
         }
@@ -112,16 +127,51 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// </summary>
     public Exception? CommitThrough(long version) => version == 0 ? null : _committer.CommitThrough(version);
 
-    /// <summary>An acquire whose commit is done: granted, or (the kernel refused) taken back and refused.</summary>
-    public TableResult<Reservation> Settle(TableResult<Reservation> acquired, Exception? commitFailure)
+    /// <summary>
+    /// An acquire whose commit is done: its ports are enforced, so now they are checked (<see cref="ReservationTable.Confirm"/>)
+    /// and it is granted, or refused and taken back (the kernel refused, or a port is in use). A wildcard block found in
+    /// use is replaced by another, committed on the calling thread, a few times at most.
+    /// </summary>
+    public TableResult<Reservation> Settle(TableResult<Reservation> acquired, Exception? commitFailure, PortBlock requested, ReservationOwner owner)
     {
-        if (commitFailure is null || !acquired.TryGet(out Reservation? made, out _))
+        for (int attempt = 1; ; attempt++)
         {
-            return acquired;
-        }
+            if (!acquired.TryGet(out Reservation? made, out _))
+            {
+                return acquired;
+            }
 
-        Withdraw(made);
-        return KernelRefused(commitFailure);
+            if (commitFailure is not null)
+            {
+                Withdraw(made);
+                return KernelRefused(commitFailure);
+            }
+
+            // Only a block found in use is replaced: one whose holder went away meanwhile is not placed again.
+            TableResult<Reservation> confirmed = Confirm(made, both: false);
+            if (confirmed.TryGet(out _, out Refusal? refusal) || refusal.Kind != PortReservationErrorKind.AddressAlreadyInUse || !requested.IsWildcard || attempt == MaxPlacements)
+            {
+                return confirmed;
+            }
+
+            acquired = Acquire(requested, owner, out long version);
+            commitFailure = CommitThrough(version);
+        }
+    }
+
+    /// <summary>The in-use check of a placed reservation the kernel enforces; one refused is taken out of the kernel too.</summary>
+    private TableResult<Reservation> Confirm(Reservation placed, bool both)
+    {
+        lock (_gate)
+        {
+            TableResult<Reservation> confirmed = both ? _table.ConfirmBoth(placed) : _table.Confirm(placed);
+            if (!confirmed.TryGet(out _, out _))
+            {
+                Changed().Forget();
+            }
+
+            return confirmed;
+        }
     }
 
     public TableResult<Reservation> FindPersistent(PortBlock block)
@@ -231,16 +281,29 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// Names a runtime holder's process tree (the cgroup its process was moved into), so that every process in it may
     /// bind the holder's ports; done once the kernel sinks know.
     /// </summary>
-    public Task AssignProcessTreeAsync(long holderId, int pid, ulong cgroup)
+    public Task AssignProcessTreeAsync(long holderId, int pid, ProcessTree tree)
     {
         KernelCommit commit;
         lock (_gate)
         {
-            _table.AssignProcessTree(holderId, pid, cgroup);
+            _table.AssignProcessTree(holderId, pid, tree);
             commit = Changed();
         }
 
         return WaitLoggedAsync(commit);
+    }
+
+    /// <summary>A holder's process exited while the holder lives on: the bind rights given to it by pid go at the next commit.</summary>
+    public void HolderProcessExited(long holderId)
+    {
+        lock (_gate)
+        {
+            _table.HolderProcessExited(holderId);
+            if (_table.HasChanges)
+            {
+                Changed().Forget();
+            }
+        }
     }
 
     /// <summary>Drops every runtime reservation (shutdown) and waits until the kernel no longer holds them.</summary>
@@ -308,13 +371,15 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         try
         {
             await commit.WaitAsync().ConfigureAwait(false);
-            return result;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
         {
             undo(made);
             return KernelRefused(e);
         }
+
+        // Enforced: now whether its ports are free is final.
+        return Confirm(made, both: false);
     }
 
     private static Refusal KernelRefused(Exception e)

@@ -103,6 +103,19 @@ internal static partial class Libc
         }
     }
 
+    /// <summary>mkdir(2): creates exactly this directory, and fails (rather than succeeds) when something is there already.</summary>
+    public static void MakeDirectory(string path, UnixFileMode mode)
+    {
+        if (MkDir(path, (uint)mode) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"cannot create {path}: {Describe(errno)}");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MkDir(string path, uint mode);
+
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial SafeFileHandle Open(string path, int flags, int mode);
 

@@ -41,7 +41,7 @@ internal sealed class CgroupHierarchy(string root)
         {
             if (line.StartsWith("0::", StringComparison.Ordinal))
             {
-                return Path.Join(Root, line[3..]);
+                return Path.TrimEndingDirectorySeparator(Path.Join(Root, line[3..]));
             }
         }
 
@@ -51,24 +51,51 @@ internal sealed class CgroupHierarchy(string root)
     /// <summary>The id of the cgroup at <paramref name="directory"/>.</summary>
     public static ulong IdOf(string directory) => Interop.Libc.InodeOf(directory);
 
-    /// <summary>Creates a cgroup beneath <paramref name="parent"/> and returns its directory.</summary>
+    /// <summary>
+    /// Creates a cgroup beneath <paramref name="parent"/> and returns its directory. One that exists already is an
+    /// error, never used: whoever made it (a user with a delegated subtree) could put processes in it.
+    /// </summary>
     public static string Create(string parent, string name)
     {
         string directory = Path.Join(parent, name);
-        Directory.CreateDirectory(directory);
+        Interop.Libc.MakeDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         return directory;
     }
+
+    /// <summary>How deep <paramref name="cgroup"/> lies below the hierarchy's root (the root is level 0).</summary>
+    public int LevelOf(string cgroup)
+        => Path.GetRelativePath(Root, cgroup) is var relative && relative == "." ? 0 : relative.Split('/', StringSplitOptions.RemoveEmptyEntries).Length;
 
     /// <summary>Moves a process (all its threads) into <paramref name="cgroup"/>.</summary>
     public static void Move(int pid, string cgroup) => File.WriteAllText(Path.Join(cgroup, "cgroup.procs"), pid.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary>Removes a cgroup the daemon made, first moving any process still in it back to its parent (the cgroup it came from).</summary>
-    public static void Remove(string cgroup)
+    /// <summary>
+    /// Removes a cgroup the daemon made and the cgroups beneath it (which processes in it made), first moving every
+    /// process in them back to its parent (the cgroup it came from). <paramref name="keep"/> names cgroups beneath it
+    /// that are still in use (a nested process tree): while one is there, the removal fails as busy.
+    /// </summary>
+    public static void Remove(string cgroup, Func<string, bool> keep)
     {
         string parent = Path.GetDirectoryName(cgroup) ?? throw new ArgumentException("not a cgroup directory", nameof(cgroup));
+        foreach (string child in Directory.GetDirectories(cgroup).Where(child => !keep(child)))
+        {
+            EmptyInto(child, parent);
+        }
+
+        EmptyInto(cgroup, parent);
+    }
+
+    /// <summary>Moves the processes of <paramref name="cgroup"/> and its descendants to <paramref name="destination"/>, then removes them, deepest first.</summary>
+    private static void EmptyInto(string cgroup, string destination)
+    {
+        foreach (string child in Directory.GetDirectories(cgroup))
+        {
+            EmptyInto(child, destination);
+        }
+
         foreach (string pid in File.ReadAllLines(Path.Join(cgroup, "cgroup.procs")))
         {
-            TryMove(pid, parent);
+            TryMove(pid, destination);
         }
 
         Directory.Delete(cgroup);

@@ -14,7 +14,7 @@ namespace PortReserve.Daemon.Kernel;
 /// are not exclusive. The sink mirrors the table's changes into the hook's maps: a policy per runtime holder and per
 /// persistent reservation, and the policy's id in each of its ports.
 /// </summary>
-internal sealed class ExclusiveBindsSink : IKernelSink
+internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
 {
     private readonly BindHookMaps? _maps;
     private readonly BindHook? _hook;
@@ -22,6 +22,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink
     private readonly Dictionary<long, HolderPolicy> _holders = [];
     private readonly Dictionary<Reservation, PersistentPolicy> _persistent = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<long, List<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
+    private readonly HashSet<long> _processGone = [];
 
     private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookMaps? maps = null, BindHook? hook = null, CgroupHierarchy? cgroups = null)
     {
@@ -105,6 +106,10 @@ internal sealed class ExclusiveBindsSink : IKernelSink
         }
     }
 
+    public void Open(ulong socketCookie) => _maps?.SetProbe(socketCookie);
+
+    public void Close() => _maps?.SetProbe(0);
+
     public void Dispose()
     {
         // Closing the links detaches the hooks: enforcement ends with the daemon.
@@ -158,10 +163,10 @@ internal sealed class ExclusiveBindsSink : IKernelSink
                 break;
             case ReservationChangeKind.TreeAssigned:
                 HolderPolicy tree = Holder(maps, change.HolderId, change.Pid);
-                tree.Cgroup = change.Cgroup;
-                maps.SetPolicy(tree.Id, BindHookLayout.RuntimeHolder, (uint)tree.Pid, tree.Cgroup);
+                tree.Tree = change.Tree;
+                Write(maps, tree);
                 break;
-            case ReservationChangeKind.UseGranted when change.Reservation is { } used && _persistent.TryGetValue(used, out PersistentPolicy? policy):
+            case ReservationChangeKind.UseGranted when change.Reservation is { } used && _persistent.TryGetValue(used, out PersistentPolicy? policy) && !_processGone.Contains(change.HolderId):
                 maps.AddAllowed(policy.Id, BindHookLayout.AllowProcess, (uint)change.Pid);
                 policy.Allowed.Add((BindHookLayout.AllowProcess, (uint)change.Pid));
                 if (!_usesByHolder.TryGetValue(change.HolderId, out List<(PersistentPolicy Policy, uint Pid)>? uses))
@@ -170,6 +175,9 @@ internal sealed class ExclusiveBindsSink : IKernelSink
                 }
 
                 uses.Add((policy, (uint)change.Pid));
+                break;
+            case ReservationChangeKind.ProcessExited:
+                ProcessExited(maps, change.HolderId);
                 break;
             case ReservationChangeKind.HolderGone:
                 HolderGone(maps, change.HolderId);
@@ -180,15 +188,37 @@ internal sealed class ExclusiveBindsSink : IKernelSink
         }
     }
 
+    /// <summary>
+    /// A holder's process exited while the holder lives on: its pid no longer names it, so its policy allows no process
+    /// by pid (its process tree, a cgroup, stays), and the uses of persistent reservations granted to that pid go.
+    /// </summary>
+    private void ProcessExited(BindHookMaps maps, long holderId)
+    {
+        _processGone.Add(holderId);
+        if (_holders.TryGetValue(holderId, out HolderPolicy? holder))
+        {
+            Write(maps, holder);
+        }
+
+        RevokeUses(maps, holderId);
+    }
+
     /// <summary>A holder went away: its policy (its reservations' ports were cleared by the removals before this) and the uses it was granted go.</summary>
     private void HolderGone(BindHookMaps maps, long holderId)
     {
+        _processGone.Remove(holderId);
         if (_holders.Remove(holderId, out HolderPolicy? gone))
         {
             maps.ClearPolicy(gone.Id);
             _ids.Return(gone.Id);
         }
 
+        RevokeUses(maps, holderId);
+    }
+
+    /// <summary>Takes out the uses of persistent reservations granted through <paramref name="holderId"/>.</summary>
+    private void RevokeUses(BindHookMaps maps, long holderId)
+    {
         if (_usesByHolder.Remove(holderId, out List<(PersistentPolicy Policy, uint Pid)>? uses))
         {
             foreach ((PersistentPolicy policy, uint pid) in uses)
@@ -206,12 +236,16 @@ internal sealed class ExclusiveBindsSink : IKernelSink
     {
         if (!_holders.TryGetValue(holderId, out HolderPolicy? holder))
         {
-            _holders[holderId] = holder = new HolderPolicy(_ids.Take(), pid);
-            maps.SetPolicy(holder.Id, BindHookLayout.RuntimeHolder, (uint)pid, 0);
+            _holders[holderId] = holder = new HolderPolicy(holderId, _ids.Take(), pid);
+            Write(maps, holder);
         }
 
         return holder;
     }
+
+    /// <summary>A holder's policy: its process by pid unless that process exited, and its process tree if it has one.</summary>
+    private void Write(BindHookMaps maps, HolderPolicy holder)
+        => maps.SetPolicy(holder.Id, BindHookLayout.RuntimeHolder, _processGone.Contains(holder.HolderId) ? 0 : (uint)holder.Pid, holder.Tree);
 
     /// <summary>A persistent reservation's policy: its allowed ids first, then the policy, then its ports.</summary>
     private PersistentPolicy Place(BindHookMaps maps, Reservation persistent)
@@ -232,7 +266,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink
             throw;
         }
 
-        maps.SetPolicy(id, BindHookLayout.Persistent, 0, 0);
+        maps.SetPolicy(id, BindHookLayout.Persistent, 0);
         SetPorts(maps, persistent.Block, id);
         return placed;
     }
@@ -300,13 +334,15 @@ internal sealed class ExclusiveBindsSink : IKernelSink
         }
     }
 
-    private sealed class HolderPolicy(uint id, int pid)
+    private sealed class HolderPolicy(long holderId, uint id, int pid)
     {
+        public long HolderId { get; } = holderId;
+
         public uint Id { get; } = id;
 
         public int Pid { get; } = pid;
 
-        public ulong Cgroup { get; set; }
+        public ProcessTree Tree { get; set; }
     }
 
     private sealed record PersistentPolicy(uint Id, List<(uint Kind, uint Id)> Allowed);

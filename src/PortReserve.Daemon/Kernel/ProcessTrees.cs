@@ -1,23 +1,36 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
+using PortReserve.Daemon.Reservations;
 
 namespace PortReserve.Daemon.Kernel;
 
 /// <summary>
 /// Process trees of runtime holders, as cgroups the bind hook recognises: a holder's process is moved into a new cgroup
 /// beneath the one it is in (so it stays inside whatever unit a service manager put it in), and every process it starts
-/// from then on is born there. The cgroup is removed when the holder goes: a process still running in it goes back to
-/// the cgroup it came from. A process that has exited but is not yet reaped by its parent still counts as in the cgroup
-/// and cannot be moved, so a cgroup that is still busy is retried until it is empty. The cgroups made are recorded in
-/// the state directory, so a daemon that was killed has what it left behind removed at its next start.
+/// from then on is born there, or in cgroups beneath it, which the hook counts as the tree too.
+/// <list type="bullet">
+/// <item>The process is named by its pidfd, checked alive before it is moved and after: a process whose pid was reused
+/// is never moved (or is moved back at once).</item>
+/// <item>A process already in a tree made for it shares that tree with its new holder: asking again and again makes one
+/// cgroup, not a chain. A tree inside another holder's tree nests, at most <see cref="MaxNesting"/> deep.</item>
+/// <item>Names are unguessable and a cgroup that exists already is never used, so nobody can prepare one in a subtree
+/// delegated to them.</item>
+/// <item>A tree goes when its last holder does, with the cgroups its processes made beneath it, its processes moved
+/// back where it came from. A process exited but not yet reaped still counts as in the cgroup and cannot be moved, so a
+/// busy one is retried until it is empty; the trees made are recorded in the state directory, so a daemon that was
+/// killed has what it left behind removed at its next start.</item>
+/// </list>
 /// </summary>
 internal sealed class ProcessTrees : IDisposable
 {
+    public const int MaxNesting = 8;
     private static readonly TimeSpan s_retryInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly CgroupHierarchy _cgroups;
     private readonly string _recordPath;
-    private readonly Dictionary<long, string> _byHolder = [];
+    private readonly Dictionary<long, Tree> _byHolder = [];
+    private readonly Dictionary<string, Tree> _byPath = new(StringComparer.Ordinal);
     private readonly List<string> _busy = [];
     private readonly ITimer _retry;
     private readonly string _prefix = $"portreserve-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-";
@@ -32,8 +45,9 @@ internal sealed class ProcessTrees : IDisposable
         _retry = time.CreateTimer(_ => RetryBusy(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lock (_byHolder)
         {
-            string[] leftovers = ReadRecord(recordPath);
-            _busy.AddRange(leftovers.Where(cgroup => IsOurs(cgroups, cgroup) && !TryRemove(cgroup)));
+            // Deepest first, so that a nested tree goes before the one around it.
+            string[] leftovers = [.. ProcessTreeRecord.Read(recordPath).Where(cgroup => IsOurs(cgroups, cgroup)).OrderByDescending(cgroup => cgroup.Length)];
+            _busy.AddRange(leftovers.Where(cgroup => !TryRemove(cgroup)));
             Saved();
             if (_busy.Count > 0)
             {
@@ -54,46 +68,44 @@ internal sealed class ProcessTrees : IDisposable
         }
     }
 
-    /// <summary>Moves <paramref name="pid"/> into a cgroup of its own for <paramref name="holderId"/>; returns the cgroup's id.</summary>
-    public ulong Create(long holderId, int pid)
+    /// <summary>
+    /// Gives <paramref name="holderId"/> a process tree rooted at the process behind <paramref name="pidfd"/> (pid
+    /// <paramref name="pid"/>, identity <paramref name="processId"/>), moving it into a new cgroup unless it is in one
+    /// made for it already. Throws <see cref="IOException"/> when the process is gone or the tree cannot be made.
+    /// </summary>
+    public ProcessTree Create(long holderId, ulong processId, int pid, SafeFileHandle pidfd)
     {
         lock (_byHolder)
         {
-            if (_byHolder.TryGetValue(holderId, out string? existing))
+            if (_byHolder.TryGetValue(holderId, out Tree? existing))
             {
-                return CgroupHierarchy.IdOf(existing);
+                return existing.Cgroup;
             }
 
-            string cgroup = CgroupHierarchy.Create(_cgroups.CgroupOf(pid), _prefix + holderId.ToString(CultureInfo.InvariantCulture));
-            try
-            {
-                CgroupHierarchy.Move(pid, cgroup);
-            }
-            catch
-            {
-                Directory.Delete(cgroup);
-                throw;
-            }
-
-            _byHolder[holderId] = cgroup;
-            Saved();
-            return CgroupHierarchy.IdOf(cgroup);
+            // Read by pid, so it counts only if the pidfd's process still holds that pid afterwards.
+            string current = _cgroups.CgroupOf(pid);
+            EnsureAlive(pidfd, pid);
+            Tree tree = _byPath.TryGetValue(current, out Tree? own) && own.ProcessId == processId ? own : Make(current, processId, pid, pidfd);
+            tree.Holders.Add(holderId);
+            _byHolder[holderId] = tree;
+            return tree.Cgroup;
         }
     }
 
-    /// <summary>The holder went away: its cgroup goes, now or once its exited processes are reaped.</summary>
+    /// <summary>The holder went away: its tree goes with its last holder, now or once its exited processes are reaped.</summary>
     public void Remove(long holderId)
     {
         lock (_byHolder)
         {
-            if (!_byHolder.Remove(holderId, out string? cgroup))
+            if (!_byHolder.Remove(holderId, out Tree? tree) || !tree.Holders.Remove(holderId) || tree.Holders.Count > 0)
             {
                 return;
             }
 
-            if (!TryRemove(cgroup))
+            _byPath.Remove(tree.Path);
+            if (!TryRemove(tree.Path))
             {
-                _busy.Add(cgroup);
+                _busy.Add(tree.Path);
                 _retry.Change(s_retryInterval, s_retryInterval);
             }
 
@@ -108,10 +120,48 @@ internal sealed class ProcessTrees : IDisposable
         lock (_byHolder)
         {
             // What is still busy stays recorded, for the next start.
-            _busy.RemoveAll(TryRemove);
-            _busy.AddRange(_byHolder.Values.Where(cgroup => !TryRemove(cgroup)));
+            _busy.AddRange(_byPath.Keys.OrderByDescending(path => path.Length));
+            _byPath.Clear();
             _byHolder.Clear();
+            _busy.RemoveAll(TryRemove);
             Saved();
+        }
+    }
+
+    private Tree Make(string parent, ulong processId, int pid, SafeFileHandle pidfd)
+    {
+        int nesting = _byPath.Keys.Count(path => parent == path || parent.StartsWith(path + "/", StringComparison.Ordinal));
+        if (nesting >= MaxNesting)
+        {
+            throw new IOException($"pid {pid} is in {nesting} nested process trees already; at most {MaxNesting} may nest");
+        }
+
+        string name = _prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        string cgroup = CgroupHierarchy.Create(parent, name);
+        try
+        {
+            CgroupHierarchy.Move(pid, cgroup);
+
+            // Alive after the move: the pid moved was this process's, not a stranger's that got it meanwhile.
+            EnsureAlive(pidfd, pid);
+        }
+        catch
+        {
+            CgroupHierarchy.Remove(cgroup, keep: _ => false);
+            throw;
+        }
+
+        var tree = new Tree(cgroup, new ProcessTree(CgroupHierarchy.IdOf(cgroup), _cgroups.LevelOf(cgroup)), processId);
+        _byPath[cgroup] = tree;
+        Saved();
+        return tree;
+    }
+
+    private static void EnsureAlive(SafeFileHandle pidfd, int pid)
+    {
+        if (!Interop.Libc.PidfdIsAlive(pidfd))
+        {
+            throw new IOException($"pid {pid} has exited");
         }
     }
 
@@ -136,46 +186,14 @@ internal sealed class ProcessTrees : IDisposable
         => path.StartsWith(cgroups.Root + "/", StringComparison.Ordinal) && !path.Contains("/../", StringComparison.Ordinal) && Path.GetFileName(path).StartsWith("portreserve-", StringComparison.Ordinal);
 
     /// <summary>Rewrites the record: every cgroup made and not yet removed. Call under the lock.</summary>
-    private void Saved()
-    {
-        string[] cgroups = [.. _byHolder.Values, .. _busy];
-        if (cgroups.Length == 0)
-        {
-            File.Delete(_recordPath);
-            return;
-        }
+    private void Saved() => ProcessTreeRecord.Write(_recordPath, [.. _byPath.Keys, .. _busy]);
 
-        // A fresh file (O_EXCL, never through a link someone left there), then renamed over the record.
-        string next = _recordPath + ".new";
-        File.Delete(next);
-        using (SafeFileHandle file = Interop.Libc.OpenNoFollow(next, Interop.Libc.O_WRONLY | Interop.Libc.O_CREAT | Interop.Libc.O_EXCL))
-        {
-            RandomAccess.Write(file, System.Text.Encoding.UTF8.GetBytes(string.Join('\n', cgroups) + "\n"), 0);
-        }
-
-        File.Move(next, _recordPath, overwrite: true);
-    }
-
-    /// <summary>The cgroups an earlier run recorded; the record is read only if it is a file of its own, not a link.</summary>
-    private static string[] ReadRecord(string path)
+    /// <summary>Removes a tree and what its processes made beneath it, but not a live tree nested in it (it stays busy until that one goes).</summary>
+    private bool TryRemove(string cgroup)
     {
         try
         {
-            using SafeFileHandle file = Interop.Libc.OpenNoFollow(path, Interop.Libc.O_RDONLY);
-            using var reader = new StreamReader(new FileStream(file, FileAccess.Read));
-            return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        }
-        catch (FileNotFoundException)
-        {
-            return [];
-        }
-    }
-
-    private static bool TryRemove(string cgroup)
-    {
-        try
-        {
-            CgroupHierarchy.Remove(cgroup);
+            CgroupHierarchy.Remove(cgroup, keep: _byPath.ContainsKey);
             return true;
         }
         catch (DirectoryNotFoundException)
@@ -184,8 +202,20 @@ internal sealed class ProcessTrees : IDisposable
         }
         catch (IOException)
         {
-            // EBUSY: a process in it is exiting and not yet reaped, or was just born there.
+            // EBUSY: a process in it is exiting and not yet reaped, was just born there, or a nested tree is still in use.
             return false;
         }
+    }
+
+    private sealed class Tree(string path, ProcessTree cgroup, ulong processId)
+    {
+        public string Path { get; } = path;
+
+        public ProcessTree Cgroup { get; } = cgroup;
+
+        /// <summary>The process the tree was made for: the same process asking again shares it.</summary>
+        public ulong ProcessId { get; } = processId;
+
+        public HashSet<long> Holders { get; } = [];
     }
 }

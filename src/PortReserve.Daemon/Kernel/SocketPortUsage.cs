@@ -22,7 +22,8 @@ namespace PortReserve.Daemon.Kernel;
 /// kept for this case.</item>
 /// </list>
 /// </summary>
-internal sealed class SocketPortUsage : IPortUsage
+/// <param name="gate">Lets the probe sockets through the bind hook, which refuses binds to a reserved port from before the check.</param>
+internal sealed class SocketPortUsage(IProbeGate? gate = null) : IPortUsage
 {
     private readonly bool _ipv6 = CanCreate(Libc.AF_INET6);
 
@@ -77,7 +78,15 @@ internal sealed class SocketPortUsage : IPortUsage
             return Outcome.InUse;
         }
 
-        return TryBind(probe, port, reuseAddress, out int errno) || errno != Libc.EADDRINUSE ? Outcome.Free : Outcome.InUse;
+        gate?.Open(Libc.SocketCookie(probe));
+        try
+        {
+            return TryBind(probe, port, reuseAddress, out int errno) || errno != Libc.EADDRINUSE ? Outcome.Free : Outcome.InUse;
+        }
+        finally
+        {
+            gate?.Close();
+        }
     }
 
     private unsafe bool TryBind(SafeFileHandle probe, int port, bool reuseAddress, out int errno)

@@ -31,7 +31,7 @@ internal sealed class Reservation(
     public bool IsPending { get; private set; } = pending;
 
     /// <summary>True when <paramref name="requester"/> may associate sockets with this block (and see its token).</summary>
-    public bool MayBeUsedBy(Requester requester) => Owner is { } o ? o.Pid == requester.Pid : Consumers?.Allows(requester) == true;
+    public bool MayBeUsedBy(Requester requester) => Owner is { } o ? o.ProcessId == requester.ProcessId : Consumers?.Allows(requester) == true;
 
     /// <summary>How a conflict message names this block's holder.</summary>
     public string Describe()

@@ -7,6 +7,7 @@ internal enum ReservationChangeKind
     Removed,
     TreeAssigned,
     UseGranted,
+    ProcessExited,
     HolderGone,
     ConsumersChanged,
 }

@@ -73,8 +73,10 @@ internal sealed class ReservationTable : IReservationView
     }
 
     /// <summary>
-    /// Acquires a runtime reservation: exactly the requested block, or for a wildcard request (start 0) a free block of
-    /// its count inside the wildcard range that holds no port in use.
+    /// Places a runtime reservation, pending: exactly the requested block, or for a wildcard request (start 0) a free
+    /// block of its count inside the wildcard range that holds no port the probe doubts. It holds its ports but nobody
+    /// sees it until <see cref="Confirm"/> has found them free, which the ledger calls once the kernel enforces them:
+    /// enforce, then check, then grant, so that nobody can bind a port between the check and the grant.
     /// </summary>
     public TableResult<Reservation> Acquire(PortBlock requested, ReservationOwner owner)
     {
@@ -105,7 +107,7 @@ internal sealed class ReservationTable : IReservationView
 
             block = requested with { Range = new PortRange(found, requested.Range.Count) };
         }
-        else if (CheckFree(requested) is { } taken)
+        else if (CheckUnreserved(requested) is { } taken)
         {
             return taken;
         }
@@ -114,7 +116,34 @@ internal sealed class ReservationTable : IReservationView
             block = requested;
         }
 
-        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Runtime, owner));
+        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true));
+    }
+
+    /// <summary>
+    /// The kernel enforces a placed reservation: now no socket but its holder's (and the daemon's probe) can bind its
+    /// ports, so the in-use check is final. A runtime reservation whose ports are free becomes visible; a persistent one
+    /// stays pending until it is stored (<see cref="Publish"/>). One with a port in use is taken out and refused.
+    /// </summary>
+    public TableResult<Reservation> Confirm(Reservation placed)
+    {
+        if (!_tokens.Contains(placed))
+        {
+            return new Refusal(PortReservationErrorKind.Aborted, $"{placed.Block} was released before it was granted: its holder went away");
+        }
+
+        int inUse = _portUsage.FirstInUse(placed.Block.Protocol, placed.Block.Range, exact: true);
+        if (inUse >= 0)
+        {
+            Remove(placed);
+            return InUse(placed.Block.Protocol, inUse);
+        }
+
+        if (placed.Kind == PortReservationKind.Runtime)
+        {
+            placed.Publish();
+        }
+
+        return placed;
     }
 
     /// <summary>
@@ -140,13 +169,42 @@ internal sealed class ReservationTable : IReservationView
         }
 
         var range = new PortRange(found, count);
-        Reservation tcp = Add(new Reservation(new PortBlock(PortReservationProtocol.Tcp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner));
-        Add(new Reservation(new PortBlock(PortReservationProtocol.Udp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner));
+        Reservation tcp = Add(new Reservation(new PortBlock(PortReservationProtocol.Tcp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true));
+        Add(new Reservation(new PortBlock(PortReservationProtocol.Udp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true));
         return tcp;
     }
 
-    /// <summary>Releases a runtime reservation on behalf of <paramref name="requesterPid"/>, which must be its owner's pid.</summary>
-    public TableResult<Reservation> Release(ulong token, int requesterPid)
+    /// <summary>As <see cref="Confirm"/>, for the pair <see cref="AcquireBoth"/> placed (given its TCP half): both or neither.</summary>
+    public TableResult<Reservation> ConfirmBoth(Reservation tcp)
+    {
+        if (_udp.OwnerOf(tcp.Block.Range.Start) is not { } udp || udp.Owner != tcp.Owner)
+        {
+            return Confirm(tcp);
+        }
+
+        int inUse = _portUsage.FirstInUse(PortReservationProtocol.Udp, udp.Block.Range, exact: true);
+        if (inUse >= 0)
+        {
+            Remove(udp);
+            Remove(tcp);
+            return InUse(PortReservationProtocol.Udp, inUse);
+        }
+
+        TableResult<Reservation> confirmed = Confirm(tcp);
+        if (confirmed.TryGet(out _, out _))
+        {
+            udp.Publish();
+        }
+        else
+        {
+            Remove(udp);
+        }
+
+        return confirmed;
+    }
+
+    /// <summary>Releases a runtime reservation on behalf of <paramref name="requester"/>, which must be the process that acquired it.</summary>
+    public TableResult<Reservation> Release(ulong token, Requester requester)
     {
         if (_tokens.Find(token) is not { } reservation)
         {
@@ -158,7 +216,7 @@ internal sealed class ReservationTable : IReservationView
             return new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} names persistent reservation {reservation.Block}, which is not released but deleted (portreserve delete)");
         }
 
-        if (owner.Pid != requesterPid)
+        if (owner.ProcessId != requester.ProcessId)
         {
             return NotOwner(token);
         }
@@ -216,7 +274,13 @@ internal sealed class ReservationTable : IReservationView
     /// Names the process tree (a cgroup) of a runtime holder whose process is <paramref name="pid"/>: its reservations,
     /// those it holds and those it acquires later, may then be bound by every process in that cgroup.
     /// </summary>
-    public void AssignProcessTree(long holderId, int pid, ulong cgroup) => _changes?.Add(ReservationChange.TreeAssigned(holderId, pid, cgroup));
+    public void AssignProcessTree(long holderId, int pid, ProcessTree tree) => _changes?.Add(ReservationChange.TreeAssigned(holderId, pid, tree));
+
+    /// <summary>
+    /// The process a holder speaks for exited while the holder lives on (a child kept its connection): the rights given
+    /// to that process by pid go, before the pid can be another process's.
+    /// </summary>
+    public void HolderProcessExited(long holderId) => _changes?.Add(ReservationChange.ProcessExited(holderId));
 
     /// <summary>True when changes wait for <see cref="TakeChanges"/>.</summary>
     public bool HasChanges => _changes is { Count: > 0 };
@@ -246,7 +310,7 @@ internal sealed class ReservationTable : IReservationView
             return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
         }
 
-        return CheckFree(block) ?? (TableResult<Reservation>)Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true, source));
+        return CheckUnreserved(block) ?? (TableResult<Reservation>)Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true, source));
     }
 
     /// <summary>
@@ -340,8 +404,8 @@ internal sealed class ReservationTable : IReservationView
     private static Refusal NotOwner(ulong token)
         => new(PortReservationErrorKind.AccessDenied, $"token {token} belongs to another process; only the process that acquired a runtime reservation may use or release it");
 
-    /// <summary>Refuses a specific block that overlaps a placed reservation, a system exclusion, or a port in use.</summary>
-    private Refusal? CheckFree(PortBlock block)
+    /// <summary>Refuses a specific block that overlaps a placed reservation or a system exclusion; whether its ports are in use is for <see cref="Confirm"/>.</summary>
+    private Refusal? CheckUnreserved(PortBlock block)
     {
         ProtocolSpace space = Space(block.Protocol);
         int taken = space.Occupied.FirstIn(block.Range);
@@ -350,14 +414,11 @@ internal sealed class ReservationTable : IReservationView
             return new Refusal(PortReservationErrorKind.AddressAlreadyInUse, $"{block} overlaps {space.OwnerOf(taken)?.Describe()}");
         }
 
-        if (_system.CheckFree(block) is { } excluded)
-        {
-            return excluded;
-        }
-
-        int inUse = _portUsage.FirstInUse(block.Protocol, block.Range, exact: true);
-        return inUse < 0 ? null : new Refusal(PortReservationErrorKind.AddressAlreadyInUse, $"{Name(block.Protocol)} port {inUse} is in use: a socket in this network namespace has it bound");
+        return _system.CheckFree(block);
     }
+
+    private static Refusal InUse(PortReservationProtocol protocol, int port)
+        => new(PortReservationErrorKind.AddressAlreadyInUse, $"{Name(protocol)} port {port} is in use: a socket in this network namespace has it bound");
 
     private Reservation Add(Reservation reservation)
     {

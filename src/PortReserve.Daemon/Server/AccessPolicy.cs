@@ -18,7 +18,7 @@ internal sealed class AccessPolicy(string adminGroupName, uint? adminGroupId, ui
     public static AccessPolicy Resolve(string adminGroupName) => new(adminGroupName, Interop.Accounts.GroupId(adminGroupName), Protocol.SocketLocations.EffectiveUid);
 
     public Requester RequesterFor(PeerCredentials peer)
-        => new(peer.Pid, peer.Uid, peer.Groups, peer.Uid == 0 || peer.Uid == daemonUid || (AdminGroupId is { } gid && peer.Groups.Contains(gid)));
+        => new(peer.Pid, peer.ProcessId, peer.Uid, peer.Groups, peer.Uid == 0 || peer.Uid == daemonUid || (AdminGroupId is { } gid && peer.Groups.Contains(gid)));
 
     public string Describe()
     {

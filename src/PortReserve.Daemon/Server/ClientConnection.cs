@@ -27,6 +27,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     private readonly RequestHandlers _handlers;
     private readonly Requester _requester;
     private readonly ReservationOwner _owner;
+    private readonly PeerProcessWatch _peerProcess;
     private Queue<byte[]>? _unsent;
     private int _slot = -1;
     private int _offloaded;
@@ -40,7 +41,8 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
         _services = services;
         _handlers = services.Handlers;
         _requester = _handlers.Access.RequesterFor(peer);
-        _owner = new ReservationOwner(id, peer.Pid, peer.Uid, peer.Gid, _requester.IsAdministrator);
+        _owner = new ReservationOwner(id, peer.ProcessId, peer.Pid, peer.Uid, peer.Gid, _requester.IsAdministrator);
+        _peerProcess = new PeerProcessWatch(services.Loop, peer.Pidfd, peer.Pid, () => _handlers.Runtime.HolderProcessExited(id, peer.Pid));
     }
 
     private enum State
@@ -57,7 +59,11 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     public ReservationOwner Owner => _owner;
 
     /// <summary>Starts serving: from now on the loop calls <see cref="OnReady"/>.</summary>
-    public void Start() => _slot = _services.Loop.Add(_socket.SafeHandle, Reading, this);
+    public void Start()
+    {
+        _slot = _services.Loop.Add(_socket.SafeHandle, Reading, this);
+        _peerProcess.Start();
+    }
 
     public void OnReady(int events)
     {
@@ -89,6 +95,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
 
         _state = State.Closing;
         _unsent = null;
+        _peerProcess.Unwatch();
         if (_slot >= 0)
         {
             _services.Loop.Remove(_slot, _socket.SafeHandle);
@@ -174,13 +181,23 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
         switch (header.Operation)
         {
             case MessageType.Acquire:
-                AfterCommit(header, _handlers.Runtime.Acquire(PortBlock.Read(ref reader), _owner, out version), version);
+                PortBlock acquire = PortBlock.Read(ref reader);
+                if (!RefusedForAGoneProcess(header, "acquire"))
+                {
+                    AfterCommit(header, _handlers.Runtime.Acquire(acquire, _owner, out version), version, acquire);
+                }
+
                 break;
             case MessageType.Release:
                 AfterCommit(header, _handlers.Runtime.Release(TokenRequest.Read(ref reader).Token, _requester, out version), version);
                 break;
             case MessageType.Associate:
-                AfterCommit(header, _handlers.Runtime.Authorize(TokenRequest.Read(ref reader), _requester, Id, out version), version);
+                TokenRequest associate = TokenRequest.Read(ref reader);
+                if (!RefusedForAGoneProcess(header, "associate"))
+                {
+                    AfterCommit(header, _handlers.Runtime.Authorize(associate, _requester, Id, out version), version);
+                }
+
                 break;
             case MessageType.Show:
                 SendListing(header, _handlers.Status.Show(ShowRequest.Read(ref reader).Protocol, _requester));
@@ -206,15 +223,31 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
                 break;
             case MessageType.ShareWithChildProcesses:
                 reader.EnsureEnd();
-                Offload(header, () => _handlers.Runtime.ShareWithChildProcessesAsync(_owner));
+                if (!RefusedForAGoneProcess(header, "share reservations with child processes"))
+                {
+                    Offload(header, () => _handlers.Runtime.ShareWithChildProcessesAsync(_owner, Peer.Pidfd!));
+                }
+
                 break;
             default:
                 throw new ProtocolException($"{header.Operation} is not a request");
         }
     }
 
+    /// <summary>Refuses a request that would give the connection's process a right, when that process is gone.</summary>
+    private bool RefusedForAGoneProcess(FrameHeader header, string operation)
+    {
+        if (_peerProcess.RefusalIfGone() is not { } gone)
+        {
+            return false;
+        }
+
+        Reply(header, _services.Audit.Refused(gone, operation, Peer.Pid, Peer.Uid));
+        return true;
+    }
+
     /// <summary>A change's reply goes out once the turn's kernel commit covers it; one that changed nothing, at once.</summary>
-    private void AfterCommit(FrameHeader header, TableResult<Reservation> result, long version)
+    private void AfterCommit(FrameHeader header, TableResult<Reservation> result, long version, PortBlock requested = default)
     {
         if (version == 0)
         {
@@ -222,7 +255,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
         }
         else
         {
-            _services.Commit.Add(this, header, result, version);
+            _services.Commit.Add(this, header, result, version, requested);
         }
     }
 
@@ -371,6 +404,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     {
         _state = State.Closed;
         _handlers.Runtime.HolderGone(Id, "connection");
+        _peerProcess.Dispose();
         _socket.Dispose();
         _services.Finished(this);
     }

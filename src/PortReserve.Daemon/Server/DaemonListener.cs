@@ -18,8 +18,8 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
     private const int Backlog = 4096;
     private const int AcceptsPerTurn = 64;
 
-    // A connection holds its socket.
-    private const int DescriptorsPerConnection = 1;
+    // A connection holds its socket and a pidfd of the process that opened it.
+    private const int DescriptorsPerConnection = 2;
 
     // Refusals told their reason at once; more than this (a flood) are closed without one.
     private const int MaxRefusing = 64;
@@ -152,6 +152,7 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
         if (_limits.TryOpen(peer.Uid, administrator, DescriptorsPerConnection) is { } refusal)
         {
             _audit.ConnectionRefused(peer.Pid, peer.Uid, refusal);
+            peer.Pidfd?.Dispose();
             if (_refusing.Count >= MaxRefusing)
             {
                 // A flood: no courtesy frame, so that refusing costs no descriptor for longer than this.

@@ -1,13 +1,20 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Net.Sockets;
+using Microsoft.Win32.SafeHandles;
 
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// The connecting process's identity as the kernel recorded it at connect time (SO_PEERCRED, and SO_PEERGROUPS for
-/// its supplementary groups), never as claimed.
+/// The connecting process as the kernel knows it, never as it claims: its pid at connect time, a pidfd of it (the one
+/// handle on that process that its pid's reuse cannot fool), the identity that pidfd gives it for good
+/// (<see cref="ProcessId"/>), its real uid and gid, and its supplementary groups.
 /// </summary>
-internal readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid, uint[] Groups)
+/// <remarks>
+/// Real ids, not effective ones: the bind hook can only see a binding process's real ids (bpf_get_current_uid_gid), and
+/// the daemon must judge a process as the hook does. A set-user-id program is therefore treated as the user who ran it.
+/// </remarks>
+internal readonly record struct PeerCredentials(int Pid, ulong ProcessId, uint Uid, uint Gid, uint[] Groups, SafeFileHandle? Pidfd)
 {
     private const int SolSocket = 1;
     private const int SoPeerCred = 17;
@@ -23,12 +30,50 @@ internal readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid, uin
             throw new SocketException((int)SocketError.ProtocolOption);
         }
 
+        int pid = BinaryPrimitives.ReadInt32LittleEndian(ucred);
+        uint uid = BinaryPrimitives.ReadUInt32LittleEndian(ucred[4..]);
         uint gid = BinaryPrimitives.ReadUInt32LittleEndian(ucred[8..]);
-        return new PeerCredentials(
-            BinaryPrimitives.ReadInt32LittleEndian(ucred),
-            BinaryPrimitives.ReadUInt32LittleEndian(ucred[4..]),
-            gid,
-            withGroups ? [gid, .. ReadGroups(socket)] : [gid]);
+        SafeFileHandle? pidfd = Interop.Libc.PeerPidfd(socket.SafeHandle);
+        if (pidfd is not null && RealIds(pidfd, pid) is { } real)
+        {
+            (uid, gid) = real;
+        }
+
+        return new PeerCredentials(pid, Processes.ProcessIdentity.Of(pidfd), uid, gid, withGroups ? [gid, .. ReadGroups(socket)] : [gid], pidfd);
+    }
+
+    /// <summary>True while the process that connected holds its pid (alive, or exited but not yet reaped).</summary>
+    public bool ProcessAlive => Pidfd is { IsClosed: false } pidfd && Interop.Libc.PidfdIsAlive(pidfd);
+
+    /// <summary>
+    /// The real ids: from the pidfd where the kernel tells (Linux 6.13), else from /proc by pid, which counts only if
+    /// the pidfd's process still holds that pid afterwards. Null when the process is gone: the connect-time ids stand.
+    /// </summary>
+    private static (uint Uid, uint Gid)? RealIds(SafeFileHandle pidfd, int pid)
+    {
+        if (Interop.Libc.RealIds(pidfd) is { } fromPidfd)
+        {
+            return fromPidfd;
+        }
+
+        uint? uid = null, gid = null;
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status"))
+            {
+                uid ??= line.StartsWith("Uid:", StringComparison.Ordinal) ? FirstId(line) : null;
+                gid ??= line.StartsWith("Gid:", StringComparison.Ordinal) ? FirstId(line) : null;
+            }
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+
+        return uid is { } u && gid is { } g && Interop.Libc.PidfdIsAlive(pidfd) ? (u, g) : null;
+
+        static uint? FirstId(string line)
+            => line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is [_, var real, ..] && uint.TryParse(real, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : null;
     }
 
     private static uint[] ReadGroups(Socket socket)

@@ -30,9 +30,9 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     }
 
     /// <summary>A placed acquire whose commit is done: granted (counted, logged), or taken back when the kernel refused it.</summary>
-    public TableResult<Reservation> Acquired(TableResult<Reservation> placed, Exception? commitFailure, ReservationOwner owner)
+    public TableResult<Reservation> Acquired(TableResult<Reservation> placed, Exception? commitFailure, PortBlock requested, ReservationOwner owner)
     {
-        TableResult<Reservation> result = ledger.Settle(placed, commitFailure);
+        TableResult<Reservation> result = ledger.Settle(placed, commitFailure, requested, owner);
         if (!result.TryGet(out Reservation? acquired, out Refusal? refusal))
         {
             return audit.Refused(refusal, "acquire", owner.Pid, owner.Uid);
@@ -46,7 +46,7 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// <summary>Releases now; the reply may go once the commit of <paramref name="version"/> is done (a failed one is retried by the next).</summary>
     public TableResult<Reservation> Release(ulong token, Requester requester, out long version)
     {
-        TableResult<Reservation> result = ledger.Release(token, requester.Pid, out version);
+        TableResult<Reservation> result = ledger.Release(token, requester, out version);
         if (!result.TryGet(out Reservation? released, out Refusal? refusal))
         {
             return audit.Refused(refusal, "release", requester.Pid, requester.Uid);
@@ -94,17 +94,17 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// process itself may (<c>portreserve run</c>): the process is moved into a cgroup of its own, which its children are
     /// born into. Without exclusive binds there is nothing to share: anyone may bind reserved ports already.
     /// </summary>
-    public async Task<Refusal?> ShareWithChildProcessesAsync(ReservationOwner owner)
+    public async Task<Refusal?> ShareWithChildProcessesAsync(ReservationOwner owner, Microsoft.Win32.SafeHandles.SafeFileHandle pidfd)
     {
         if (trees is null)
         {
             return null;
         }
 
-        ulong cgroup;
+        ProcessTree cgroup;
         try
         {
-            cgroup = trees.Create(owner.HolderId, owner.Pid);
+            cgroup = trees.Create(owner.HolderId, owner.ProcessId, owner.Pid, pidfd);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -112,8 +112,18 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         }
 
         await ledger.AssignProcessTreeAsync(owner.HolderId, owner.Pid, cgroup).ConfigureAwait(false);
-        DaemonLog.ProcessTreeShared(logger, owner.Pid, owner.Uid, cgroup);
+        DaemonLog.ProcessTreeShared(logger, owner.Pid, owner.Uid, cgroup.CgroupId);
         return null;
+    }
+
+    /// <summary>
+    /// The process that opened a connection exited while the connection lives on (a child inherited it): what that
+    /// process was allowed by pid is revoked; the connection's reservations stay until it closes or releases them.
+    /// </summary>
+    public void HolderProcessExited(long holderId, int pid)
+    {
+        ledger.HolderProcessExited(holderId);
+        DaemonLog.HolderProcessExited(logger, pid, holderId);
     }
 
     /// <summary>A holder went away (a connection closed, a grant's process exited): its ports go back at once.</summary>

@@ -18,9 +18,10 @@ internal sealed class TurnCommit(ReservationLedger ledger, RuntimeReservations r
     private long _version;
 
     /// <summary>Holds <paramref name="connection"/>'s reply to <paramref name="request"/> until the change <paramref name="version"/> is committed.</summary>
-    public void Add(ClientConnection connection, FrameHeader request, TableResult<Reservation> result, long version)
+    /// <param name="requested">What an acquire asked for, so that a wildcard block found in use can be replaced.</param>
+    public void Add(ClientConnection connection, FrameHeader request, TableResult<Reservation> result, long version, PortBlock requested = default)
     {
-        _waiting.Add(new Waiting(connection, request, result));
+        _waiting.Add(new Waiting(connection, request, result, requested));
         _version = Math.Max(_version, version);
     }
 
@@ -50,7 +51,7 @@ internal sealed class TurnCommit(ReservationLedger ledger, RuntimeReservations r
         foreach (Waiting waiting in _answering)
         {
             TableResult<Reservation> result = waiting.Request.Operation == MessageType.Acquire
-                ? runtime.Acquired(waiting.Result, failure, waiting.Connection.Owner)
+                ? runtime.Acquired(waiting.Result, failure, waiting.Requested, waiting.Connection.Owner)
                 : waiting.Result;
             waiting.Connection.Reply(waiting.Request, result);
         }
@@ -58,5 +59,5 @@ internal sealed class TurnCommit(ReservationLedger ledger, RuntimeReservations r
         _answering.Clear();
     }
 
-    private readonly record struct Waiting(ClientConnection Connection, FrameHeader Request, TableResult<Reservation> Result);
+    private readonly record struct Waiting(ClientConnection Connection, FrameHeader Request, TableResult<Reservation> Result, PortBlock Requested);
 }

@@ -11,7 +11,7 @@ namespace PortReserve.Daemon.Tests.Core;
 public sealed class ReservationLedgerTests : IAsyncDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
-    private static readonly ReservationOwner s_owner = new(HolderId: 1, Pid: 100, Uid: 1000, Gid: 1000);
+    private static readonly ReservationOwner s_owner = new(HolderId: 1, ProcessId: 100, Pid: 100, Uid: 1000, Gid: 1000);
     private readonly ControlledSink _sink = new();
     private readonly DaemonCounters _counters = new("test");
     private readonly ReservationLedger _ledger;
@@ -128,8 +128,6 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
             Assert.True(_ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000 + i, 1), s_owner, out last).Succeeded());
         }
 
-        Reservation released = _ledger.Acquire(new PortBlock(PortReservationProtocol.Udp, 6000, 1), s_owner, out _).Granted();
-        Assert.True(_ledger.Release(released.Token, s_owner.Pid, out last).Succeeded());
         Exception? failure = _ledger.CommitThrough(last);
 
         Assert.Null(failure);
@@ -140,13 +138,71 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Settle_ChecksThePortsOnlyOnceTheKernelEnforcesThem_AndTakesBackABlockWithAPortInUse()
+    {
+        var usage = new FakePortUsage();
+        await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), QuotaPolicy.Unlimited, usage), [_sink], _counters, NullLogger.Instance);
+        var requested = new PortBlock(PortReservationProtocol.Tcp, 5000, 2);
+        var enforcedAtTheCheck = new List<bool>();
+        usage.Probed = (range, exact) => enforcedAtTheCheck.Add(_sink.Last.Contains(range.Start) && _sink.Last.Contains(range.End));
+
+        TableResult<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
+        bool visibleBeforeTheCheck = ledger.Read(view => view.Reservations.Any());
+        usage.InUse.Add((PortReservationProtocol.Tcp, 5001));
+        Refusal refused = ledger.Settle(placed, ledger.CommitThrough(version), requested, s_owner).Refused();
+        ledger.ReconcileKernel();
+        usage.InUse.Clear();
+        TableResult<Reservation> again = ledger.Acquire(requested, s_owner, out version);
+        Reservation granted = ledger.Settle(again, ledger.CommitThrough(version), requested, s_owner).Granted();
+
+        Assert.False(visibleBeforeTheCheck);
+        Assert.Equal([true, true], enforcedAtTheCheck);
+        Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, refused.Kind);
+        Assert.Contains("TCP port 5001 is in use", refused.Message);
+        Assert.Equal(requested, granted.Block);
+    }
+
+    [Fact]
+    public async Task Settle_WildcardBlockFoundInUseOnceEnforced_IsReplacedByAFreeOne()
+    {
+        var usage = new FakePortUsage();
+        await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), QuotaPolicy.Unlimited, usage), [_sink], _counters, NullLogger.Instance);
+        var requested = new PortBlock(PortReservationProtocol.Udp, 0, 1);
+
+        TableResult<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
+        int first = placed.Granted().Block.Range.Start;
+        usage.InUse.Add((PortReservationProtocol.Udp, first));
+        Reservation granted = ledger.Settle(placed, ledger.CommitThrough(version), requested, s_owner).Granted();
+
+        Assert.NotEqual(first, granted.Block.Range.Start);
+        Assert.True(_sink.Last.Contains(granted.Block.Range.Start));
+        Assert.Equal([granted], ledger.Read(view => view.Reservations.ToList()));
+    }
+
+    [Fact]
+    public async Task Settle_WildcardWhoseHolderWentAwayMeanwhile_PlacesNothingAgain()
+    {
+        var usage = new FakePortUsage();
+        await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), QuotaPolicy.Unlimited, usage), [_sink], _counters, NullLogger.Instance);
+        var requested = new PortBlock(PortReservationProtocol.Tcp, 0, 1);
+
+        TableResult<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
+        ledger.ReleaseHolder(s_owner.HolderId);
+        Refusal refused = ledger.Settle(placed, ledger.CommitThrough(version), requested, s_owner).Refused();
+
+        Assert.Equal(PortReservationErrorKind.Aborted, refused.Kind);
+        Assert.Empty(ledger.Read(view => view.Reservations.ToList()));
+        Assert.Equal(0, ledger.Read(view => view.LargestFreeWildcardBlock(PortReservationProtocol.Tcp)) - 100);
+    }
+
+    [Fact]
     public void CommitThrough_KernelRefuses_SettleTakesTheAcquireBackAndRefusesIt()
     {
         _sink.FailNext();
         TableResult<Reservation> placed = _ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner, out long version);
 
         Exception? failure = _ledger.CommitThrough(version);
-        Refusal refused = _ledger.Settle(placed, failure).Refused();
+        Refusal refused = _ledger.Settle(placed, failure, new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner).Refused();
 
         Assert.NotNull(failure);
         Assert.Equal(PortReservationErrorKind.ServiceUnavailable, refused.Kind);
@@ -162,7 +218,7 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
         TableResult<Reservation> placed = ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner, out _);
         ledger.ReleaseHolder(s_owner.HolderId);
 
-        ledger.Settle(placed, new IOException("the kernel said no")).Refused();
+        ledger.Settle(placed, new IOException("the kernel said no"), new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner).Refused();
 
         // Taken back once (by its holder's departure): the uid's quota has both ports to give again, and no more.
         Assert.True(ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 7000, 2), s_owner, out _).Succeeded());

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using PortReserve.Daemon.Kernel;
+using PortReserve.Daemon.Reservations;
 using PortReserve.Daemon.Kernel.Bpf;
 
 namespace PortReserve.Daemon.Tests.Kernel;
@@ -49,22 +50,49 @@ public sealed class BindHookTests : IDisposable
     {
         using BindHook hook = Attach(NetworkNamespace.Cookie());
 
-        _maps!.SetPolicy(1, BindHookLayout.RuntimeHolder, (uint)Environment.ProcessId, 0);
+        string ours = _cgroups!.CgroupOf(Environment.ProcessId);
+        var tree = new ProcessTree(CgroupHierarchy.IdOf(ours), _cgroups.LevelOf(ours));
+        string root = _cgroups.Root;
+
+        _maps!.SetPolicy(1, BindHookLayout.RuntimeHolder, (uint)Environment.ProcessId);
         _maps.SetPort(PortReservationProtocol.Udp, Held, 1);
         SocketError byHolder = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
-        _maps.SetPolicy(1, BindHookLayout.RuntimeHolder, 1, CgroupHierarchy.IdOf(_cgroups!.CgroupOf(Environment.ProcessId)));
+        _maps.SetPolicy(1, BindHookLayout.RuntimeHolder, 1, tree);
         SocketError byTree = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
-        _maps.SetPolicy(1, BindHookLayout.RuntimeHolder, 1, 0);
+        _maps.SetPolicy(1, BindHookLayout.RuntimeHolder, 1, new ProcessTree(CgroupHierarchy.IdOf(root), 0));
+        SocketError beneathTheRootTree = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
+        _maps.SetPolicy(1, BindHookLayout.RuntimeHolder, 1, tree with { Level = tree.Level + 1 });
+        SocketError atAnotherLevel = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
+        _maps.SetPolicy(1, BindHookLayout.RuntimeHolder, 1);
         SocketError byNeither = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
 
-        Assert.Equal((SocketError.Success, SocketError.Success, SocketError.AccessDenied), (byHolder, byTree, byNeither));
+        Assert.Equal((SocketError.Success, SocketError.Success, SocketError.Success), (byHolder, byTree, beneathTheRootTree));
+        Assert.Equal((SocketError.AccessDenied, SocketError.AccessDenied), (atAnotherLevel, byNeither));
+    }
+
+    [Fact]
+    public void HeldPort_BindsForTheDaemonsProbeSocket_AndNoOtherSocketOfItsProcess()
+    {
+        HoldForAnotherProcess(PortReservationProtocol.Tcp, Held);
+        using BindHook hook = Attach(NetworkNamespace.Cookie());
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        Span<byte> cookie = stackalloc byte[8];
+        probe.GetRawSocketOption(1, 57, cookie);
+
+        _maps!.SetProbe(BitConverter.ToUInt64(cookie));
+        SocketError other = Bind(AddressFamily.InterNetwork, SocketType.Stream, Held);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, Held));
+        _maps.SetProbe(0);
+
+        Assert.Equal(SocketError.AccessDenied, other);
+        Assert.Equal(Held, ((IPEndPoint)probe.LocalEndPoint!).Port);
     }
 
     [Fact]
     public void PersistentPort_BindsForRoot()
     {
         using BindHook hook = Attach(NetworkNamespace.Cookie());
-        _maps!.SetPolicy(2, BindHookLayout.Persistent, 0, 0);
+        _maps!.SetPolicy(2, BindHookLayout.Persistent, 0);
         _maps.SetPort(PortReservationProtocol.Tcp, Held, 2);
 
         Assert.Equal(SocketError.Success, Bind(AddressFamily.InterNetwork, SocketType.Stream, Held));
@@ -99,7 +127,7 @@ public sealed class BindHookTests : IDisposable
     /// <summary>Holds the port for pid 1, which is never this test.</summary>
     private void HoldForAnotherProcess(PortReservationProtocol protocol, int port)
     {
-        _maps!.SetPolicy(1, BindHookLayout.RuntimeHolder, tgid: 1, cgroup: 0);
+        _maps!.SetPolicy(1, BindHookLayout.RuntimeHolder, tgid: 1);
         _maps.SetPort(protocol, port, 1);
     }
 

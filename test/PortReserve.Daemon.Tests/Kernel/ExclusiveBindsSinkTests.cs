@@ -43,13 +43,28 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
     public void ProcessTreeOfTheHolder_LetsProcessesInItsCgroupBind()
     {
         CgroupHierarchy cgroups = _sink.Cgroups!;
-        ulong ours = CgroupHierarchy.IdOf(cgroups.CgroupOf(Environment.ProcessId));
+        string ours = cgroups.CgroupOf(Environment.ProcessId);
 
         Apply(ReservationChange.Added(Runtime(holderId: 2, pid: 1)));
         SocketError beforeTree = Bind(Port);
-        Apply(ReservationChange.TreeAssigned(holderId: 2, pid: 1, cgroup: ours));
+        Apply(ReservationChange.TreeAssigned(holderId: 2, pid: 1, new ProcessTree(CgroupHierarchy.IdOf(ours), cgroups.LevelOf(ours))));
 
         Assert.Equal(SocketError.AccessDenied, beforeTree);
+        Assert.Equal(SocketError.Success, Bind(Port));
+    }
+
+    [Fact]
+    public void HolderProcessExited_TakesItsPidsBindRightAway_ButNotItsProcessTree()
+    {
+        Apply(ReservationChange.Added(Runtime(holderId: 3, pid: Environment.ProcessId)));
+        SocketError whileItLives = Bind(Port);
+        Apply(ReservationChange.ProcessExited(holderId: 3));
+        SocketError afterItExited = Bind(Port);
+        CgroupHierarchy cgroups = _sink.Cgroups!;
+        string ours = cgroups.CgroupOf(Environment.ProcessId);
+        Apply(ReservationChange.TreeAssigned(holderId: 3, pid: Environment.ProcessId, new ProcessTree(CgroupHierarchy.IdOf(ours), cgroups.LevelOf(ours))));
+
+        Assert.Equal((SocketError.Success, SocketError.AccessDenied), (whileItLives, afterItExited));
         Assert.Equal(SocketError.Success, Bind(Port));
     }
 
@@ -73,7 +88,7 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
     }
 
     private static Reservation Runtime(long holderId, int pid, bool exclusive = true)
-        => new(new PortBlock(PortReservationProtocol.Tcp, Port, 1), token: 1, PortReservationKind.Runtime, new ReservationOwner(holderId, pid, 0, 0, Exclusive: exclusive));
+        => new(new PortBlock(PortReservationProtocol.Tcp, Port, 1), token: 1, PortReservationKind.Runtime, new ReservationOwner(holderId, (ulong)pid, pid, 0, 0, Exclusive: exclusive));
 
     private void Apply(params ReservationChange[] changes)
     {

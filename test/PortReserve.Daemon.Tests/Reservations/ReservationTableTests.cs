@@ -5,8 +5,8 @@ namespace PortReserve.Daemon.Tests.Reservations;
 
 public sealed class ReservationTableTests
 {
-    private static readonly ReservationOwner s_alice = new(HolderId: 1, Pid: 100, Uid: 1000, Gid: 1000);
-    private static readonly ReservationOwner s_bob = new(HolderId: 2, Pid: 200, Uid: 1001, Gid: 1001);
+    private static readonly ReservationOwner s_alice = new(HolderId: 1, ProcessId: 100, Pid: 100, Uid: 1000, Gid: 1000);
+    private static readonly ReservationOwner s_bob = new(HolderId: 2, ProcessId: 200, Pid: 200, Uid: 1001, Gid: 1001);
     private readonly FakePortUsage _usage = new();
 
     [Fact]
@@ -169,7 +169,7 @@ public sealed class ReservationTableTests
     {
         var quotas = new QuotaPolicy(MaxRuntimePortsPerUid: 10, MaxRuntimeReservationsPerUid: 100);
         var table = new ReservationTable(new PortRange(40000, 1000), quotas, _usage);
-        var root = new ReservationOwner(3, 300, 0, 0, IsAdministrator: true);
+        var root = new ReservationOwner(3, 300, 300, 0, 0, IsAdministrator: true);
 
         Assert.True(table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice).Succeeded());
         TableResult<Reservation> refused = table.Acquire(PortReservationProtocol.Tcp, 6000, 1, s_alice);
@@ -185,12 +185,12 @@ public sealed class ReservationTableTests
     public void Acquire_PortsBelowTheUnprivilegedStart_NeedAnAdministrator()
     {
         var table = new ReservationTable(new PortRange(1000, 100), QuotaPolicy.Unlimited, _usage, unprivilegedPortStart: () => 1024);
-        var root = new ReservationOwner(3, 300, 0, 0, IsAdministrator: true);
+        var root = new ReservationOwner(3, 300, 300, 0, 0, IsAdministrator: true);
 
         Refusal squat = table.Acquire(PortReservationProtocol.Tcp, 1, 1023, s_alice).Refused();
         Refusal straddle = table.Acquire(PortReservationProtocol.Udp, 1020, 10, s_alice).Refused();
         Reservation wildcard = table.Acquire(PortReservationProtocol.Tcp, 0, 4, s_alice).Granted();
-        Reservation both = table.AcquireBoth(1, s_bob).Granted();
+        Reservation both = table.AcquireBothConfirmed(1, s_bob).Granted();
 
         Assert.Equal(PortReservationErrorKind.AccessDenied, squat.Kind);
         Assert.Contains("below 1024 (net.ipv4.ip_unprivileged_port_start)", squat.Message);
@@ -226,7 +226,7 @@ public sealed class ReservationTableTests
         Assert.Equal(["5000-5002", "9000"], kernel.Ranges().Select(r => r.ToString()));
     }
 
-    private static Requester AsRequester(ReservationOwner owner, bool administrator = false) => new(owner.Pid, owner.Uid, [owner.Gid], administrator);
+    private static Requester AsRequester(ReservationOwner owner, bool administrator = false) => new(owner.Pid, owner.ProcessId, owner.Uid, [owner.Gid], administrator);
 
     private ReservationTable NewTable(PortRange? wildcard = null) => new(wildcard ?? new PortRange(32768, 28232), QuotaPolicy.Unlimited, _usage);
 }

@@ -24,13 +24,25 @@ internal static class TableTesting
         where T : class
         => result.TryGet(out _, out _);
 
+    /// <summary>Places and confirms a runtime reservation, as the ledger does once the kernel enforces it.</summary>
     public static TableResult<Reservation> Acquire(this ReservationTable table, PortReservationProtocol protocol, int start, int count, ReservationOwner owner)
-        => table.Acquire(new PortBlock(protocol, start, count), owner);
+        => table.Acquire(new PortBlock(protocol, start, count), owner).Confirmed(table);
+
+    /// <summary>Places and confirms a portserver grant's pair.</summary>
+    public static TableResult<Reservation> AcquireBothConfirmed(this ReservationTable table, int count, ReservationOwner owner)
+        => table.AcquireBoth(count, owner) is var placed && placed.TryGet(out Reservation? tcp, out _) ? table.ConfirmBoth(tcp) : placed;
+
+    private static TableResult<Reservation> Confirmed(this TableResult<Reservation> placed, ReservationTable table)
+        => placed.TryGet(out Reservation? reservation, out _) ? table.Confirm(reservation) : placed;
+
+    /// <summary>A release by the process <paramref name="pid"/> (whose identity, in these tests, is its pid).</summary>
+    public static TableResult<Reservation> Release(this ReservationTable table, ulong token, int pid)
+        => table.Release(token, new Requester(pid, (ulong)pid, 1000, [1000], IsAdministrator: false));
 
     /// <summary>Places and publishes a persistent reservation, as a create whose store write succeeded does.</summary>
     public static TableResult<Reservation> CreatePersistent(this ReservationTable table, PortReservationProtocol protocol, PortRange range, PersistentConsumers consumers)
     {
-        TableResult<Reservation> placed = table.PlacePersistent(new PortBlock(protocol, range), consumers);
+        TableResult<Reservation> placed = table.PlacePersistent(new PortBlock(protocol, range), consumers).Confirmed(table);
         if (placed.TryGet(out Reservation? pending, out _))
         {
             table.Publish(pending);

@@ -16,8 +16,8 @@ internal static class Attacker
     public static ChildProcess Start(uint uid, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null, bool redirectInput = false)
         => OtherUser.Start(uid, uid, Python, [Script, .. arguments], environment ?? new Dictionary<string, string?>(), redirectInput: redirectInput);
 
-    public static Task<(int ExitCode, string Output)> RunAsync(uint uid, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null)
-        => OtherUser.RunAsync(uid, uid, Python, [Script, .. arguments], environment ?? new Dictionary<string, string?>());
+    public static Task<(int ExitCode, string Output)> RunAsync(uint uid, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+        => OtherUser.RunAsync(uid, uid, Python, [Script, .. arguments], environment ?? new Dictionary<string, string?>(), timeout: timeout);
 
     public static ChildProcess StartAsRoot(IEnumerable<string> arguments, IDictionary<string, string?>? environment = null, bool redirectInput = false)
         => ChildProcess.Start(Python, [Script, .. arguments], environment, redirectInput);

@@ -12,6 +12,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string?> Found)> _waiters = [];
     private Task _exited = Task.CompletedTask;
     private int _disposed;
+    private bool _ended;
 
     private ChildProcess(Process process) => _process = process;
 
@@ -81,7 +82,11 @@ internal sealed class ChildProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>Waits for the first output line that satisfies <paramref name="match"/>, already written or still to come.</summary>
+    /// <summary>
+    /// Waits for the first output line that satisfies <paramref name="match"/>, already written or still to come. Output
+    /// ends when the last process holding it (the process, or a child it left behind) is gone; a line not seen by then
+    /// never comes.
+    /// </summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan? timeout = null)
     {
         var found = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -92,20 +97,27 @@ internal sealed class ChildProcess : IAsyncDisposable
                 return line;
             }
 
+            if (_ended)
+            {
+                throw NoSuchLine();
+            }
+
             _waiters.Add((match, found));
         }
 
-        if (_process.HasExited)
-        {
-            // Output ends at exit; a line not seen by then will never come.
-            await _process.WaitForExitAsync(TestContext.Current.CancellationToken).WithTimeout();
-            EndOfOutput();
-        }
-
-        return await found.Task.WithTimeout(timeout) ?? throw new InvalidOperationException($"process exited ({_process.ExitCode}) without the expected output:\n{Output}");
+        return await found.Task.WithTimeout(timeout) ?? throw NoSuchLine();
     }
 
+    private InvalidOperationException NoSuchLine() => new($"process exited ({_process.ExitCode}) without the expected output:\n{Output}");
+
     public void CloseInput() => _process.StandardInput.Close();
+
+    /// <summary>Writes a line to the process's input (started with redirectInput), for it or whoever inherited its input.</summary>
+    public async Task WriteLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+    }
 
     public void Kill9() => _process.Kill();
 
@@ -149,6 +161,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         _process.WaitForExit();
         lock (_output)
         {
+            _ended = true;
             foreach ((_, TaskCompletionSource<string?> found) in _waiters)
             {
                 found.TrySetResult(null);

@@ -13,8 +13,8 @@ internal static class OtherUser
     /// <summary>True where this test process is really root (not root mapped in a user namespace), so it may change uid.</summary>
     public static bool CanSwitch => File.ReadAllText("/proc/self/uid_map").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is ["0", "0", var count, ..] && count == "4294967295";
 
-    public static Task<(int ExitCode, string Output)> RunAsync(uint uid, uint gid, string executable, IEnumerable<string> arguments, IDictionary<string, string?> environment, IEnumerable<uint>? supplementaryGroups = null)
-        => ChildProcess.RunAsync("setpriv", Arguments(uid, gid, executable, arguments, supplementaryGroups), environment);
+    public static Task<(int ExitCode, string Output)> RunAsync(uint uid, uint gid, string executable, IEnumerable<string> arguments, IDictionary<string, string?> environment, IEnumerable<uint>? supplementaryGroups = null, TimeSpan? timeout = null)
+        => ChildProcess.RunAsync("setpriv", Arguments(uid, gid, executable, arguments, supplementaryGroups), environment, timeout);
 
     /// <summary>Starts a long-running program as another uid; setpriv execs it, so the child's pid is the program's.</summary>
     public static ChildProcess Start(uint uid, uint gid, string executable, IEnumerable<string> arguments, IDictionary<string, string?> environment, IEnumerable<uint>? supplementaryGroups = null, bool redirectInput = false)

@@ -5,9 +5,12 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 /// <list type="bullet">
 /// <item>Ports: an array indexed by <see cref="PortIndex"/> (TCP ports, then UDP ports); each element is a policy id,
 /// 0 for a port nobody holds exclusively.</item>
-/// <item>Policies: an array indexed by policy id; each element is <c>{ u32 kind; u32 tgid; u64 cgroup; }</c>. A runtime
-/// holder's binds are allowed to its process (tgid) and, when set, to every process in its cgroup; a persistent
-/// reservation's to root and to the uids and gids in the allow map.</item>
+/// <item>Policies: an array indexed by policy id; each element is <c>{ u32 kind; u32 tgid; u64 cgroup; u32 level; u32 pad; }</c>.
+/// A runtime holder's binds are allowed to its process (tgid, 0 once that process exited) and, when set, to every process
+/// in its process tree: its cgroup or one beneath it (the cgroup found at <c>level</c> among the binder's ancestors). A
+/// persistent reservation's to root and to the uids and gids in the allow map. Element 0 is no policy: at
+/// <see cref="ProbeCookieOffset"/> it holds the cookie of the socket the daemon is probing a port with (is it in use?),
+/// which may bind any reserved port; 0 when no probe runs.</item>
 /// <item>Allow: a hash set of <c>{ u32 policy; u32 kind (0 uid, 1 gid, 2 process); u32 id; }</c>; policy 0 holds the
 /// administrators.</item>
 /// </list>
@@ -23,11 +26,14 @@ internal static class BindHookLayout
 
     // Policies belong to client connections (at most --max-connections) and persistent reservations; 1 MiB of them.
     public const int PolicyEntries = 65536;
-    public const int PolicyValueSize = 16;
-    public const int PolicyStride = 16;
+    public const int PolicyValueSize = 24;
+    public const int PolicyStride = 24;
     public const int PolicyKindOffset = 0;
     public const int PolicyTgidOffset = 4;
     public const int PolicyCgroupOffset = 8;
+    public const int PolicyLevelOffset = 16;
+    public const uint ProbePolicy = 0;
+    public const int ProbeCookieOffset = 8;
     public const uint RuntimeHolder = 1;
     public const uint Persistent = 2;
 

@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using PortReserve.Daemon.Reservations;
 
 namespace PortReserve.Daemon.Kernel.Bpf;
 
@@ -55,16 +56,23 @@ internal sealed unsafe class BindHookMaps : IDisposable
     public uint GetPort(PortReservationProtocol protocol, int port)
         => Volatile.Read(ref *(uint*)(_ports + (BindHookLayout.PortIndex(protocol, port) * BindHookLayout.PortStride)));
 
-    /// <summary>Writes a policy; its kind goes last, so a hook reading it meanwhile sees either nothing or all of it.</summary>
-    public void SetPolicy(uint id, uint kind, uint tgid, ulong cgroup)
+    /// <summary>
+    /// Writes a policy; its kind goes last, so a hook reading it meanwhile sees either nothing or all of it. A tree's
+    /// level goes before its cgroup, so a hook that finds the cgroup finds the level it lies at.
+    /// </summary>
+    public void SetPolicy(uint id, uint kind, uint tgid, ProcessTree tree = default)
     {
         byte* entry = Entry(id);
         Volatile.Write(ref *(uint*)(entry + BindHookLayout.PolicyTgidOffset), tgid);
-        Volatile.Write(ref *(ulong*)(entry + BindHookLayout.PolicyCgroupOffset), cgroup);
+        Volatile.Write(ref *(uint*)(entry + BindHookLayout.PolicyLevelOffset), (uint)tree.Level);
+        Volatile.Write(ref *(ulong*)(entry + BindHookLayout.PolicyCgroupOffset), tree.CgroupId);
         Volatile.Write(ref *(uint*)(entry + BindHookLayout.PolicyKindOffset), kind);
     }
 
-    public void ClearPolicy(uint id) => SetPolicy(id, 0, 0, 0);
+    public void ClearPolicy(uint id) => SetPolicy(id, 0, 0);
+
+    /// <summary>Lets the socket with <paramref name="cookie"/> (the daemon's probe) bind any reserved port; 0 lets none.</summary>
+    public void SetProbe(ulong cookie) => Volatile.Write(ref *(ulong*)(_policies + BindHookLayout.ProbeCookieOffset), cookie);
 
     public void AddAllowed(uint policy, uint kind, uint id) => Interop.Bpf.UpdateElement(Allow, BindHookLayout.AllowKey(policy, kind, id), s_present);
 

@@ -41,20 +41,34 @@ internal static class BindHookProgram
             .Load64(R1, unchecked((long)netnsCookie))
             .JumpIfNotEqual(R0, R1, Allow);
 
+        // The daemon's own probe socket binds whatever it must test (enforcement comes before the in-use check).
+        Lookup(asm, policiesMap, (int)BindHookLayout.ProbePolicy, -8)
+            .JumpIfEqual(R0, 0, Deny)
+            .Load64(R8, R0, BindHookLayout.ProbeCookieOffset)
+            .JumpIfEqual(R8, 0, "policy")
+            .Move(R1, R6)
+            .Call(BpfHelper.GetSocketCookie)
+            .JumpIfEqual(R0, R8, Allow)
+            .Label("policy");
+
         Lookup(asm, policiesMap, R7, -8)
             .JumpIfEqual(R0, 0, Deny)
             .Move(R8, R0)
             .Load32(R1, R8, BindHookLayout.PolicyKindOffset)
             .JumpIfEqual(R1, (int)BindHookLayout.Persistent, "persistent");
 
-        // A runtime holder: its own process, or any process of its process tree's cgroup.
+        // A runtime holder: its own process while it lives (tgid 0 after), or any process of its process tree: in the
+        // tree's cgroup or beneath it, which is where the binder's ancestor at the tree's level is the tree.
         asm.Call(BpfHelper.GetCurrentPidTgid)
             .ShiftRight(R0, 32)
             .Load32(R1, R8, BindHookLayout.PolicyTgidOffset)
+            .JumpIfEqual(R1, 0, "tree")
             .JumpIfEqual(R0, R1, Allow)
+            .Label("tree")
             .Load64(R9, R8, BindHookLayout.PolicyCgroupOffset)
             .JumpIfEqual(R9, 0, Deny)
-            .Call(BpfHelper.GetCurrentCgroupId)
+            .Load32(R1, R8, BindHookLayout.PolicyLevelOffset)
+            .Call(BpfHelper.GetCurrentAncestorCgroupId)
             .JumpIfEqual(R0, R9, Allow)
             .Jump(Deny);
 
@@ -85,8 +99,14 @@ internal static class BindHookProgram
 
     /// <summary>R0 = the element of <paramref name="map"/> whose 4-byte key is <paramref name="key"/> (via the stack slot at <paramref name="slot"/>), or 0.</summary>
     private static BpfAssembler Lookup(BpfAssembler asm, int map, BpfRegister key, short slot)
-        => asm.Store32(R10, slot, key)
-            .LoadMap(R1, map)
+        => LookupAt(asm.Store32(R10, slot, key), map, slot);
+
+    /// <summary>As the other, for a constant key.</summary>
+    private static BpfAssembler Lookup(BpfAssembler asm, int map, int key, short slot)
+        => LookupAt(asm.Store32(R10, slot, key), map, slot);
+
+    private static BpfAssembler LookupAt(BpfAssembler asm, int map, short slot)
+        => asm.LoadMap(R1, map)
             .Move(R2, R10)
             .Add(R2, slot)
             .Call(BpfHelper.MapLookupElement);

@@ -6,7 +6,9 @@ internal enum BpfHelper
     MapLookupElement = 1,
     GetCurrentPidTgid = 14,
     GetCurrentUidGid = 15,
+    GetSocketCookie = 46,
     GetCurrentCgroupId = 80,
+    GetCurrentAncestorCgroupId = 123,
     GetNetnsCookie = 122,
     SetReturnValue = 187,
 }

@@ -5,6 +5,18 @@
                                    keep COUNT idle connections to ADDRESS open (reconnecting those closed), saying nothing:
                                    a path is the main socket (SEQPACKET), a leading @ the portserver's abstract address
   refused-requests SOCKET COUNT    send COUNT requests the daemon refuses (release of token 1) and read every reply
+  recycle PID SECONDS CMD...       fork until a child gets PID, which then execs CMD (keeping that pid); exit with its status
+  orphan SOCKET PROTOCOL START COUNT
+                                   acquire on a connection, hand it to a child and exit (a daemonizing service does that):
+                                   prints "TOKEN START COUNT PID"; the child keeps the connection until stdin ends, and on
+                                   a line "share" asks the daemon to share the connection's reservations with child
+                                   processes, printing "share STATUS"
+  squat PROTOCOL PORT SECONDS      bind PORT in a tight loop; whenever the bind lands while PORT is in the kernel's reserved
+                                   list (a grant happened as it held it), keep it while it stays reserved: the port is then
+                                   owned by this process, not by whoever it was granted to. Prints "kept N" at the end
+  orphan-associate SOCKET TOKEN PROTOCOL
+                                   associate with a (persistent) reservation, hand the connection to a child and exit:
+                                   prints "STATUS PID"; the child keeps the connection until stdin ends
 """
 import os
 import select
@@ -12,9 +24,14 @@ import socket
 import stat
 import struct
 import sys
+import threading
 import time
 
+ACQUIRE = 1
 RELEASE = 2
+ASSOCIATE = 3
+SHARE = 9
+PROTOCOLS = {"tcp": 1, "udp": 2}
 
 
 def swap_socket(directory, target, seconds):
@@ -87,8 +104,121 @@ def refused_requests(path, count):
     print(f"refused {refused}", flush=True)
 
 
+def advance_to(pid, pid_max):
+    """Threads take pids from the same counter as processes and start far faster: run it up to just below pid."""
+    while True:
+        tids = []
+        thread = threading.Thread(target=lambda: tids.append(threading.get_native_id()))
+        thread.start()
+        thread.join()
+        if 0 < (pid - tids[0]) % pid_max <= 32:
+            return
+
+
+def recycle(pid, seconds, *command):
+    """The attack on any identity that is a pid number: wait for the pid to be free, then fork until it comes back."""
+    pid = int(pid)
+    with open("/proc/sys/kernel/pid_max") as limit:
+        pid_max = int(limit.read())
+    deadline = time.monotonic() + float(seconds)
+    forks = 0
+    while time.monotonic() < deadline:
+        if forks % 64 == 0:
+            advance_to(pid, pid_max)
+        child = os.fork()
+        if child == 0:
+            if os.getpid() == pid:
+                try:
+                    os.execvp(command[0], list(command))
+                finally:
+                    os._exit(127)
+            os._exit(0)
+        forks += 1
+        _, status = os.waitpid(child, 0)
+        if child == pid:
+            print(f"recycled pid {pid} after {forks} forks", file=sys.stderr, flush=True)
+            return os.waitstatus_to_exitcode(status)
+    print(f"pid {pid} did not come back in {seconds} s ({forks} forks)", file=sys.stderr, flush=True)
+    return 125
+
+
+def request(connection, message_type, payload=b"", request_id=1):
+    """Sends one request and returns (status, payload) of its reply."""
+    connection.send(frame(message_type, request_id, payload))
+    reply = connection.recv(65536)
+    return reply[3], reply[8:]
+
+
+def hold_until_stdin_ends(connection):
+    for line in sys.stdin:
+        if line.strip() == "share":
+            status, _ = request(connection, SHARE, request_id=2)
+            print(f"share {status}", flush=True)
+    os._exit(0)
+
+
+def orphan(path, protocol, start, count):
+    connection = connect(path)
+    status, grant = request(connection, ACQUIRE, struct.pack("<BHH", PROTOCOLS[protocol], int(start), int(count)))
+    if status != 0:
+        print(f"error {status} {grant[2:].decode(errors='replace')}", flush=True)
+        return 1
+    _, granted_start, granted_count, token = struct.unpack("<BHHQ", grant[:13])
+    if os.fork() == 0:
+        hold_until_stdin_ends(connection)
+    print(f"{token} {granted_start} {granted_count} {os.getpid()}", flush=True)
+    return 0
+
+
+def orphan_associate(path, token, protocol):
+    connection = connect(path)
+    status, _ = request(connection, ASSOCIATE, struct.pack("<QB", int(token), PROTOCOLS[protocol]))
+    if os.fork() == 0:
+        hold_until_stdin_ends(connection)
+    print(f"{status} {os.getpid()}", flush=True)
+    return 0
+
+
+def reserved(port):
+    with open("/proc/sys/net/ipv4/ip_local_reserved_ports") as listing:
+        for entry in listing.read().strip().split(","):
+            if entry:
+                low, _, high = entry.partition("-")
+                if int(low) <= port <= int(high or low):
+                    return True
+    return False
+
+
+def squat(protocol, port, seconds):
+    port = int(port)
+    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+    deadline = time.monotonic() + float(seconds)
+    kept = 0
+    while time.monotonic() < deadline:
+        squatter = socket.socket(socket.AF_INET, kind)
+        try:
+            squatter.bind(("127.0.0.1", port))
+            if reserved(port):
+                kept += 1
+                while reserved(port) and time.monotonic() < deadline:
+                    time.sleep(0.001)
+        except OSError:
+            pass
+        finally:
+            squatter.close()
+    print(f"kept {kept}", flush=True)
+
+
 def main(argv):
-    commands = {"swap-socket": swap_socket, "hold-connections": hold_connections, "refused-requests": refused_requests}
+    commands = {
+        "swap-socket": swap_socket,
+        "hold-connections": hold_connections,
+        "refused-requests": refused_requests,
+        "recycle": recycle,
+        "orphan": orphan,
+        "orphan-associate": orphan_associate,
+        "squat": squat,
+    }
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
