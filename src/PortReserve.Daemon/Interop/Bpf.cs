@@ -16,6 +16,7 @@ internal static unsafe partial class Bpf
     public const int MapTypeHash = 1;
     public const int MapTypeArray = 2;
     public const uint MapFlagMmapable = 1 << 10;
+    public const int ProgramTypeRawTracepoint = 17;
     public const int ProgramTypeCgroupSockAddr = 18;
     public const int AttachCgroupInet4Bind = 8;
     public const int AttachCgroupInet6Bind = 9;
@@ -25,9 +26,11 @@ internal static unsafe partial class Bpf
 
     private const int AttrSize = 144;
     private const int CommandMapCreate = 0;
+    private const int CommandMapLookup = 1;
     private const int CommandMapUpdate = 2;
     private const int CommandMapDelete = 3;
     private const int CommandProgramLoad = 5;
+    private const int CommandRawTracepointOpen = 17;
     private const int CommandLinkCreate = 28;
     private const int ProtRead = 1;
     private const int ProtWrite = 2;
@@ -65,6 +68,28 @@ internal static unsafe partial class Bpf
             Write64(attr, 8, (ulong)k);
             Write64(attr, 16, (ulong)v);
             Check(Call(CommandMapUpdate, attr), "BPF_MAP_UPDATE_ELEM");
+        }
+    }
+
+    /// <summary>Whether a hash map holds <paramref name="key"/> (its value, of <paramref name="valueSize"/> bytes, is not returned).</summary>
+    public static bool ContainsElement(SafeFileHandle map, ReadOnlySpan<byte> key, int valueSize)
+    {
+        byte* attr = stackalloc byte[AttrSize];
+        byte* value = stackalloc byte[valueSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* k = key)
+        {
+            Write32(attr, 0, Fd(map));
+            Write64(attr, 8, (ulong)k);
+            Write64(attr, 16, (ulong)value);
+            long result = Call(CommandMapLookup, attr);
+            if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
+            {
+                return false;
+            }
+
+            Check(result, "BPF_MAP_LOOKUP_ELEM");
+            return true;
         }
     }
 
@@ -132,6 +157,20 @@ internal static unsafe partial class Bpf
         Write32(attr, 4, Fd(cgroup));
         Write32(attr, 8, attachType);
         return Descriptor(Call(CommandLinkCreate, attr), "BPF_LINK_CREATE");
+    }
+
+    /// <summary>Attaches a raw tracepoint program to the tracepoint <paramref name="name"/>; it stays attached as long as the returned descriptor.</summary>
+    public static SafeFileHandle OpenRawTracepoint(SafeFileHandle program, string name)
+    {
+        byte[] tracepoint = Encoding.ASCII.GetBytes(name + "\0");
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* namePointer = tracepoint)
+        {
+            Write64(attr, 0, (ulong)namePointer);
+            Write32(attr, 8, Fd(program));
+            return Descriptor(Call(CommandRawTracepointOpen, attr), "BPF_RAW_TRACEPOINT_OPEN");
+        }
     }
 
     /// <summary>Maps an array map made with <see cref="MapFlagMmapable"/> read-write into this process.</summary>

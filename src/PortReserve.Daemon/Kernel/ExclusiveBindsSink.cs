@@ -23,6 +23,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     private readonly Dictionary<Reservation, PersistentPolicy> _persistent = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<long, List<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
     private readonly HashSet<long> _processGone = [];
+    private readonly Dictionary<uint, int> _liveTgids = [];
 
     private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookMaps? maps = null, BindHook? hook = null, CgroupHierarchy? cgroups = null)
     {
@@ -167,6 +168,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 Write(maps, tree);
                 break;
             case ReservationChangeKind.UseGranted when change.Reservation is { } used && _persistent.TryGetValue(used, out PersistentPolicy? policy) && !_processGone.Contains(change.HolderId):
+                Live(maps, (uint)change.Pid, +1);
                 maps.AddAllowed(policy.Id, BindHookLayout.AllowProcess, (uint)change.Pid);
                 policy.Allowed.Add((BindHookLayout.AllowProcess, (uint)change.Pid));
                 if (!_usesByHolder.TryGetValue(change.HolderId, out List<(PersistentPolicy Policy, uint Pid)>? uses))
@@ -211,6 +213,10 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         {
             maps.ClearPolicy(gone.Id);
             _ids.Return(gone.Id);
+            if (gone.NamesPid)
+            {
+                Live(maps, (uint)gone.Pid, -1);
+            }
         }
 
         RevokeUses(maps, holderId);
@@ -228,6 +234,8 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 {
                     maps.RemoveAllowed(policy.Id, BindHookLayout.AllowProcess, pid);
                 }
+
+                Live(maps, pid, -1);
             }
         }
     }
@@ -243,9 +251,46 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         return holder;
     }
 
-    /// <summary>A holder's policy: its process by pid unless that process exited, and its process tree if it has one.</summary>
+    /// <summary>
+    /// A holder's policy: its process by pid unless that process exited, and its process tree if it has one. A pid the
+    /// policy names is live in the hook's map first (the exit program takes it out as the process exits).
+    /// </summary>
     private void Write(BindHookMaps maps, HolderPolicy holder)
-        => maps.SetPolicy(holder.Id, BindHookLayout.RuntimeHolder, _processGone.Contains(holder.HolderId) ? 0 : (uint)holder.Pid, holder.Tree);
+    {
+        bool namesPid = !_processGone.Contains(holder.HolderId);
+        if (namesPid && !holder.NamesPid)
+        {
+            Live(maps, (uint)holder.Pid, +1);
+        }
+
+        maps.SetPolicy(holder.Id, BindHookLayout.RuntimeHolder, namesPid ? (uint)holder.Pid : 0, holder.Tree);
+        if (!namesPid && holder.NamesPid)
+        {
+            Live(maps, (uint)holder.Pid, -1);
+        }
+
+        holder.NamesPid = namesPid;
+    }
+
+    /// <summary>Counts the policies naming <paramref name="tgid"/>; the first puts it in the live map, the last takes it out.</summary>
+    private void Live(BindHookMaps maps, uint tgid, int change)
+    {
+        int count = _liveTgids.GetValueOrDefault(tgid) + change;
+        if (count > 0)
+        {
+            if (count == 1 && change > 0)
+            {
+                maps.AddLive(tgid);
+            }
+
+            _liveTgids[tgid] = count;
+        }
+        else
+        {
+            _liveTgids.Remove(tgid);
+            maps.RemoveLive(tgid);
+        }
+    }
 
     /// <summary>A persistent reservation's policy: its allowed ids first, then the policy, then its ports.</summary>
     private PersistentPolicy Place(BindHookMaps maps, Reservation persistent)
@@ -343,6 +388,9 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         public int Pid { get; } = pid;
 
         public ProcessTree Tree { get; set; }
+
+        /// <summary>Whether the policy in the map names the pid (and holds one count of it in the live map).</summary>
+        public bool NamesPid { get; set; }
     }
 
     private sealed record PersistentPolicy(uint Id, List<(uint Kind, uint Id)> Allowed);

@@ -56,6 +56,8 @@ public sealed class BindHookTests : IDisposable
 
         _maps!.SetPolicy(1, BindHookLayout.RuntimeHolder, (uint)Environment.ProcessId);
         _maps.SetPort(PortReservationProtocol.Udp, Held, 1);
+        SocketError notLive = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
+        _maps.AddLive((uint)Environment.ProcessId);
         SocketError byHolder = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
         _maps.SetPolicy(1, BindHookLayout.RuntimeHolder, 1, tree);
         SocketError byTree = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
@@ -67,7 +69,26 @@ public sealed class BindHookTests : IDisposable
         SocketError byNeither = Bind(AddressFamily.InterNetwork, SocketType.Dgram, Held);
 
         Assert.Equal((SocketError.Success, SocketError.Success, SocketError.Success), (byHolder, byTree, beneathTheRootTree));
-        Assert.Equal((SocketError.AccessDenied, SocketError.AccessDenied), (atAnotherLevel, byNeither));
+        Assert.Equal((SocketError.AccessDenied, SocketError.AccessDenied, SocketError.AccessDenied), (notLive, atAnotherLevel, byNeither));
+    }
+
+    [Fact]
+    public async Task ExitProgram_TakesAnExitedProcessOutOfTheLiveMap_AsItExits()
+    {
+        using BindHook hook = Attach(NetworkNamespace.Cookie());
+        using var sleeper = System.Diagnostics.Process.Start("sleep", "30");
+        using var other = System.Diagnostics.Process.Start("sleep", "30");
+        _maps!.AddLive((uint)sleeper.Id);
+        _maps.AddLive((uint)other.Id);
+        bool liveBefore = _maps.IsLive((uint)sleeper.Id);
+
+        sleeper.Kill();
+        await sleeper.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.True(liveBefore);
+        Assert.False(_maps.IsLive((uint)sleeper.Id));
+        Assert.True(_maps.IsLive((uint)other.Id));
+        other.Kill();
     }
 
     [Fact]

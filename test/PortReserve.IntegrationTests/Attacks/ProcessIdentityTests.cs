@@ -40,6 +40,40 @@ public sealed class ProcessIdentityTests
     }
 
     [Fact(Timeout = 180_000)]
+    public async Task RecycledPidOfARuntimeHolder_CannotBindItsPort_EvenWhileTheDaemonIsStoppedAndCannotHearOfTheExit()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attack as another uid");
+        await using DaemonProcess daemon = await StartEnforcingAsync();
+        await using ChildProcess holder = Attacker.Start(OtherUser.Nobody, ["orphan", daemon.SocketPath, "tcp", "0", "1", "wait"], daemon.ClientEnvironment, redirectInput: true);
+        try
+        {
+            string[] held = (await holder.WaitForLineAsync(l => l.Split(' ').Length == 4)).Split(' ');
+            (string port, string pid) = (held[1], held[3]);
+
+            // The bind hook works on while the daemon is stopped; so must the revocation of an exited holder's pid.
+            Signals.Send(daemon.Pid, Signals.SigStop);
+            (int exit, string output) = (0, string.Empty);
+            try
+            {
+                // Its output lives on in the child that kept the connection, so its exit is all there is to wait for.
+                Signals.Send(int.Parse(pid, CultureInfo.InvariantCulture), Signals.SigUsr1);
+                await Timeouts.Eventually(() => holder.HasExited, "the holder exited");
+                (exit, output) = await RecycleAsync(OtherUser.Stranger, pid, [OtherUser.Reachable(Artifacts.Peer), "try-bind", "tcp", port], daemon.ClientEnvironment);
+            }
+            finally
+            {
+                Signals.Send(daemon.Pid, Signals.SigCont);
+            }
+
+            Assert.True(exit == 1 && output.Contains("refused AccessDenied", StringComparison.Ordinal) && output.Contains($"recycled pid {pid}", StringComparison.Ordinal), output);
+        }
+        finally
+        {
+            holder.CloseInput();
+        }
+    }
+
+    [Fact(Timeout = 180_000)]
     public async Task RecycledPidOfAProcessThatAssociatedWithAPersistentReservation_CannotBindIt()
     {
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attack as another uid");

@@ -7,6 +7,7 @@ internal static partial class Signals
     public const int SigHup = 1;
     public const int SigTerm = 15;
     public const int SigKill = 9;
+    public const int SigUsr1 = 10;
     public const int SigCont = 18;
     public const int SigStop = 19;
 

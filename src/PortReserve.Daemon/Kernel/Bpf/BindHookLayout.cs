@@ -11,6 +11,8 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 /// persistent reservation's to root and to the uids and gids in the allow map. Element 0 is no policy: at
 /// <see cref="ProbeCookieOffset"/> it holds the cookie of the socket the daemon is probing a port with (is it in use?),
 /// which may bind any reserved port; 0 when no probe runs.</item>
+/// <item>Live: a hash set of the tgids that runtime policies name, each taken out by the exit program as its process
+/// exits (before the pid can be anyone else's); a policy's tgid allows a bind only while it is in the set.</item>
 /// <item>Allow: a hash set of <c>{ u32 policy; u32 kind (0 uid, 1 gid, 2 process); u32 id; }</c>; policy 0 holds the
 /// administrators.</item>
 /// </list>
@@ -36,6 +38,8 @@ internal static class BindHookLayout
     public const int ProbeCookieOffset = 8;
     public const uint RuntimeHolder = 1;
     public const uint Persistent = 2;
+
+    public const int LiveEntries = PolicyEntries;
 
     public const int AllowKeySize = 12;
     public const int AllowEntries = 65536;

@@ -18,11 +18,12 @@ internal sealed unsafe class BindHookMaps : IDisposable
     private readonly nint _ports;
     private readonly nint _policies;
 
-    private BindHookMaps(SafeFileHandle ports, SafeFileHandle policies, SafeFileHandle allow)
+    private BindHookMaps(SafeFileHandle ports, SafeFileHandle policies, SafeFileHandle allow, SafeFileHandle live)
     {
         Ports = ports;
         Policies = policies;
         Allow = allow;
+        Live = live;
         _ports = Interop.Bpf.Map(ports, PortsLength);
         _policies = Interop.Bpf.Map(policies, PoliciesLength);
     }
@@ -33,6 +34,8 @@ internal sealed unsafe class BindHookMaps : IDisposable
 
     public SafeFileHandle Allow { get; }
 
+    public SafeFileHandle Live { get; }
+
     public static BindHookMaps Create()
     {
         var opened = new List<SafeFileHandle>();
@@ -41,7 +44,8 @@ internal sealed unsafe class BindHookMaps : IDisposable
             SafeFileHandle ports = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeArray, 4, BindHookLayout.PortValueSize, BindHookLayout.PortEntries, Interop.Bpf.MapFlagMmapable, "pr_ports"));
             SafeFileHandle policies = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeArray, 4, BindHookLayout.PolicyValueSize, BindHookLayout.PolicyEntries, Interop.Bpf.MapFlagMmapable, "pr_policies"));
             SafeFileHandle allow = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeHash, BindHookLayout.AllowKeySize, 1, BindHookLayout.AllowEntries, 0, "pr_allow"));
-            return new BindHookMaps(ports, policies, allow);
+            SafeFileHandle live = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeHash, 4, 1, BindHookLayout.LiveEntries, 0, "pr_live"));
+            return new BindHookMaps(ports, policies, allow, live);
         }
         catch
         {
@@ -78,6 +82,14 @@ internal sealed unsafe class BindHookMaps : IDisposable
 
     public void RemoveAllowed(uint policy, uint kind, uint id) => Interop.Bpf.DeleteElement(Allow, BindHookLayout.AllowKey(policy, kind, id));
 
+    /// <summary>A tgid a runtime policy names is live: the hook honours the policy's tgid until the exit program takes it out.</summary>
+    public void AddLive(uint tgid) => Interop.Bpf.UpdateElement(Live, BitConverter.GetBytes(tgid), s_present);
+
+    public bool IsLive(uint tgid) => Interop.Bpf.ContainsElement(Live, BitConverter.GetBytes(tgid), 1);
+
+    /// <summary>No policy names the tgid any more (it may be gone already: its process exited).</summary>
+    public void RemoveLive(uint tgid) => Interop.Bpf.DeleteElement(Live, BitConverter.GetBytes(tgid));
+
     public void Dispose()
     {
         Interop.Bpf.Unmap(_ports, PortsLength);
@@ -85,6 +97,7 @@ internal sealed unsafe class BindHookMaps : IDisposable
         Ports.Dispose();
         Policies.Dispose();
         Allow.Dispose();
+        Live.Dispose();
     }
 
     private static SafeFileHandle Keep(List<SafeFileHandle> opened, SafeFileHandle handle)

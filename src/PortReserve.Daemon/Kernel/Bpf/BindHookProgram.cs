@@ -14,7 +14,7 @@ internal static class BindHookProgram
     private const string Allow = "allow";
     private const string Deny = "deny";
 
-    public static IReadOnlyList<BpfInstruction> Build(int portsMap, int policiesMap, int allowMap, ulong netnsCookie)
+    public static IReadOnlyList<BpfInstruction> Build(int portsMap, int policiesMap, int allowMap, int liveMap, ulong netnsCookie)
     {
         var asm = new BpfAssembler();
 
@@ -57,13 +57,16 @@ internal static class BindHookProgram
             .Load32(R1, R8, BindHookLayout.PolicyKindOffset)
             .JumpIfEqual(R1, (int)BindHookLayout.Persistent, "persistent");
 
-        // A runtime holder: its own process while it lives (tgid 0 after), or any process of its process tree: in the
-        // tree's cgroup or beneath it, which is where the binder's ancestor at the tree's level is the tree.
+        // A runtime holder: its own process while it lives (tgid 0 once the daemon heard of the exit, and out of the live
+        // map from the moment of the exit), or any process of its process tree: in the tree's cgroup or beneath it,
+        // which is where the binder's ancestor at the tree's level is the tree.
         asm.Call(BpfHelper.GetCurrentPidTgid)
             .ShiftRight(R0, 32)
             .Load32(R1, R8, BindHookLayout.PolicyTgidOffset)
             .JumpIfEqual(R1, 0, "tree")
-            .JumpIfEqual(R0, R1, Allow)
+            .JumpIfNotEqual(R0, R1, "tree");
+        Lookup(asm, liveMap, R0, -12)
+            .JumpIfNotEqual(R0, 0, Allow)
             .Label("tree")
             .Load64(R9, R8, BindHookLayout.PolicyCgroupOffset)
             .JumpIfEqual(R9, 0, Deny)
@@ -84,7 +87,14 @@ internal static class BindHookProgram
         AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowGid, idFromR9HighHalf: true);
         asm.Call(BpfHelper.GetCurrentPidTgid)
             .Move(R9, R0);
-        AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowProcess, idFromR9HighHalf: true);
+        AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowProcess, idFromR9HighHalf: true, then: "process-live");
+        asm.Jump(Deny);
+
+        // A process let use the reservation binds while it lives: its tgid leaves the live map as it exits.
+        asm.Label("process-live")
+            .ShiftRight(R9, 32);
+        Lookup(asm, liveMap, R9, -12)
+            .JumpIfNotEqual(R0, 0, Allow);
 
         asm.Label(Deny)
             .Move(R1, -Interop.Bpf.EACCES)
@@ -112,10 +122,11 @@ internal static class BindHookProgram
             .Call(BpfHelper.MapLookupElement);
 
     /// <summary>
-    /// Allows the bind when the allow map has {policy (R7, or 0 for administrators), kind, id}, the id being R9's low
-    /// half (the uid of get_current_uid_gid) or its high half (the gid, or the tgid of get_current_pid_tgid).
+    /// Goes to <paramref name="then"/> (allows the bind) when the allow map has {policy (R7, or 0 for administrators),
+    /// kind, id}, the id being R9's low half (the uid of get_current_uid_gid) or its high half (the gid, or the tgid of
+    /// get_current_pid_tgid).
     /// </summary>
-    private static void AllowedIf(BpfAssembler asm, int allowMap, BpfRegister? policy, uint kind, bool idFromR9HighHalf)
+    private static void AllowedIf(BpfAssembler asm, int allowMap, BpfRegister? policy, uint kind, bool idFromR9HighHalf, string then = Allow)
     {
         const short Key = -24;
         if (policy is { } register)
@@ -143,6 +154,6 @@ internal static class BindHookProgram
             .Move(R2, R10)
             .Add(R2, Key)
             .Call(BpfHelper.MapLookupElement)
-            .JumpIfNotEqual(R0, 0, Allow);
+            .JumpIfNotEqual(R0, 0, then);
     }
 }

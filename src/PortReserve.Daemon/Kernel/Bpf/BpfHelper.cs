@@ -4,6 +4,7 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 internal enum BpfHelper
 {
     MapLookupElement = 1,
+    MapDeleteElement = 3,
     GetCurrentPidTgid = 14,
     GetCurrentUidGid = 15,
     GetSocketCookie = 46,

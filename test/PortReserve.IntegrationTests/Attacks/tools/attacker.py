@@ -6,11 +6,11 @@
                                    a path is the main socket (SEQPACKET), a leading @ the portserver's abstract address
   refused-requests SOCKET COUNT    send COUNT requests the daemon refuses (release of token 1) and read every reply
   recycle PID SECONDS CMD...       fork until a child gets PID, which then execs CMD (keeping that pid); exit with its status
-  orphan SOCKET PROTOCOL START COUNT
+  orphan SOCKET PROTOCOL START COUNT [wait]
                                    acquire on a connection, hand it to a child and exit (a daemonizing service does that):
                                    prints "TOKEN START COUNT PID"; the child keeps the connection until stdin ends, and on
                                    a line "share" asks the daemon to share the connection's reservations with child
-                                   processes, printing "share STATUS"
+                                   processes, printing "share STATUS". With "wait" the parent exits only on SIGUSR1
   squat PROTOCOL PORT SECONDS      bind PORT in a tight loop; whenever the bind lands while PORT is in the kernel's reserved
                                    list (a grant happened as it held it), keep it while it stays reserved: the port is then
                                    owned by this process, not by whoever it was granted to. Prints "kept N" at the end
@@ -20,6 +20,7 @@
 """
 import os
 import select
+import signal
 import socket
 import stat
 import struct
@@ -157,16 +158,20 @@ def hold_until_stdin_ends(connection):
     os._exit(0)
 
 
-def orphan(path, protocol, start, count):
+def orphan(path, protocol, start, count, wait=None):
     connection = connect(path)
     status, grant = request(connection, ACQUIRE, struct.pack("<BHH", PROTOCOLS[protocol], int(start), int(count)))
     if status != 0:
         print(f"error {status} {grant[2:].decode(errors='replace')}", flush=True)
         return 1
     _, granted_start, granted_count, token = struct.unpack("<BHHQ", grant[:13])
+    if wait == "wait":
+        signal.signal(signal.SIGUSR1, lambda *_: None)
     if os.fork() == 0:
         hold_until_stdin_ends(connection)
     print(f"{token} {granted_start} {granted_count} {os.getpid()}", flush=True)
+    if wait == "wait":
+        signal.pause()
     return 0
 
 
