@@ -60,7 +60,7 @@ internal static partial class DaemonLog
     [LoggerMessage(28, LogLevel.Information, "pid {Pid} exited, but connection {ConnectionId} it opened lives on in another process: what pid {Pid} was allowed to bind is revoked, the connection's reservations stay until it closes")]
     public static partial void HolderProcessExited(ILogger logger, int pid, long connectionId);
 
-    [LoggerMessage(27, LogLevel.Warning, "{Count} more refusal(s) of uid {Uid} were not logged: at most {Lines} lines per uid every {Seconds} s (each is counted in the refusals metric)")]
+    [LoggerMessage(27, LogLevel.Warning, "{Count} more line(s) about requests of uid {Uid} were not logged: at most {Lines} lines per uid every {Seconds} s (the metrics count every request)")]
     public static partial void RefusalsSuppressed(ILogger logger, int count, uint uid, int lines, double seconds);
 
     [LoggerMessage(30, LogLevel.Debug, "connection {ConnectionId} opened by pid {Pid} uid {Uid}")]

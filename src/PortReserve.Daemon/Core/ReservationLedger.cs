@@ -14,7 +14,7 @@ namespace PortReserve.Daemon.Core;
 internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
 {
     /// <summary>How many wildcard blocks an acquire tries when the one placed turns out to hold a port in use.</summary>
-    private const int MaxPlacements = 4;
+    private const int MaxPlacements = 64;
 
     private readonly Lock _gate = new();
     private readonly ReservationTable _table;
@@ -52,6 +52,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// </summary>
     public TableResult<Reservation> AcquireBoth(ReservationOwner owner)
     {
+        PortRange refused = default;
         for (int attempt = 1; ; attempt++)
         {
             TableResult<Reservation> result;
@@ -73,11 +74,19 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
                 return result;
             }
 
+            if (placed.Block.Range == refused || attempt > MaxPlacements)
+            {
+                ReleaseHolder(owner.HolderId);
+                return NoFreeBlockFound("TCP and UDP", 1);
+            }
+
             TableResult<Reservation> confirmed = Confirm(placed, both: true);
-            if (confirmed.TryGet(out _, out Refusal? refusal) || refusal.Kind != PortReservationErrorKind.AddressAlreadyInUse || attempt == MaxPlacements)
+            if (confirmed.TryGet(out _, out Refusal? refusal) || refusal.Kind != PortReservationErrorKind.AddressAlreadyInUse)
             {
                 return confirmed;
             }
+
+            refused = placed.Block.Range;
         }
     }
 
@@ -134,6 +143,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// </summary>
     public TableResult<Reservation> Settle(TableResult<Reservation> acquired, Exception? commitFailure, PortBlock requested, ReservationOwner owner)
     {
+        PortRange refused = default;
         for (int attempt = 1; ; attempt++)
         {
             if (!acquired.TryGet(out Reservation? made, out _))
@@ -147,12 +157,21 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
                 return KernelRefused(commitFailure);
             }
 
+            // The search came round to the block just found in use: there is no other.
+            if (made.Block.Range == refused || attempt > MaxPlacements)
+            {
+                Withdraw(made);
+                return NoFreeBlockFound(requested.Protocol == PortReservationProtocol.Tcp ? "TCP" : "UDP", requested.Range.Count);
+            }
+
             // Only a block found in use is replaced: one whose holder went away meanwhile is not placed again.
             TableResult<Reservation> confirmed = Confirm(made, both: false);
-            if (confirmed.TryGet(out _, out Refusal? refusal) || refusal.Kind != PortReservationErrorKind.AddressAlreadyInUse || !requested.IsWildcard || attempt == MaxPlacements)
+            if (confirmed.TryGet(out _, out Refusal? refusal) || refusal.Kind != PortReservationErrorKind.AddressAlreadyInUse || !requested.IsWildcard)
             {
                 return confirmed;
             }
+
+            refused = made.Block.Range;
 
             acquired = Acquire(requested, owner, out long version);
             commitFailure = CommitThrough(version);
@@ -381,6 +400,9 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         // Enforced: now whether its ports are free is final.
         return Confirm(made, both: false);
     }
+
+    private Refusal NoFreeBlockFound(string protocols, int count)
+        => new(PortReservationErrorKind.NoBufferSpaceAvailable, $"no free block of {count} consecutive {protocols} port(s) in the wildcard range {_table.WildcardRange}: the blocks left each hold a port some socket has bound; release reservations, ask for fewer ports, or widen --wildcard-range");
 
     private static Refusal KernelRefused(Exception e)
         => new(PortReservationErrorKind.ServiceUnavailable, $"the kernel did not take the change ({e.Message}); nothing was changed");

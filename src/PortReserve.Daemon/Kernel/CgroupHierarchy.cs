@@ -86,7 +86,7 @@ internal sealed class CgroupHierarchy(string root)
     }
 
     /// <summary>Moves the processes of <paramref name="cgroup"/> and its descendants to <paramref name="destination"/>, then removes them, deepest first.</summary>
-    private static void EmptyInto(string cgroup, string destination)
+    public static void EmptyInto(string cgroup, string destination)
     {
         foreach (string child in Directory.GetDirectories(cgroup))
         {

@@ -138,16 +138,20 @@ internal sealed class ProcessTrees : IDisposable
 
         string name = _prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         string cgroup = CgroupHierarchy.Create(parent, name);
+        string before = parent;
         try
         {
+            // The pid is written to move the process, so it must name this process now: where the kernel tells (pidfs),
+            // a pidfd of whoever has the pid is this one's; and this one is alive after the move, so it had the pid then.
+            before = _cgroups.CgroupOf(pid);
+            EnsureSameProcess(pid, processId);
             CgroupHierarchy.Move(pid, cgroup);
-
-            // Alive after the move: the pid moved was this process's, not a stranger's that got it meanwhile.
             EnsureAlive(pidfd, pid);
         }
         catch
         {
-            CgroupHierarchy.Remove(cgroup, keep: _ => false);
+            // Whoever was moved goes back to the cgroup it was in, which is not the tree's parent if it was a stranger.
+            CgroupHierarchy.EmptyInto(cgroup, before);
             throw;
         }
 
@@ -155,6 +159,15 @@ internal sealed class ProcessTrees : IDisposable
         _byPath[cgroup] = tree;
         Saved();
         return tree;
+    }
+
+    private static void EnsureSameProcess(int pid, ulong processId)
+    {
+        using SafeFileHandle now = Interop.Libc.PidfdOpen(pid, 0);
+        if (now.IsInvalid || (Interop.Libc.PidfsInode(now) is { } identity && identity != processId))
+        {
+            throw new IOException($"pid {pid} has exited");
+        }
     }
 
     private static void EnsureAlive(SafeFileHandle pidfd, int pid)

@@ -29,42 +29,53 @@ internal sealed class SocketPortUsage(IProbeGate? gate = null) : IPortUsage
 
     public int FirstInUse(PortReservationProtocol protocol, PortRange range, bool exact)
     {
+        // Doubtful ports (held only by TIME_WAIT leftovers, or by a non-listening socket with SO_REUSEADDR) are settled
+        // together, by one socket dump over them, however many there are: a dump per port would let one request of
+        // thousands of ports in TIME_WAIT keep the daemon busy for seconds.
+        int firstDoubtful = -1, lastDoubtful = -1;
         for (int port = range.Start; port <= range.End; port++)
         {
-            if (IsInUse(protocol, port, exact))
+            switch (Check(protocol, port))
             {
-                return port;
+                case Outcome.InUse:
+                    return firstDoubtful >= 0 && SettleDoubtful(protocol, firstDoubtful, lastDoubtful) is >= 0 and var doubtful ? doubtful : port;
+                case Outcome.Doubtful when !exact:
+                    return port;
+                case Outcome.Doubtful:
+                    firstDoubtful = firstDoubtful < 0 ? port : firstDoubtful;
+                    lastDoubtful = port;
+                    break;
             }
         }
 
-        return -1;
+        return firstDoubtful >= 0 ? SettleDoubtful(protocol, firstDoubtful, lastDoubtful) : -1;
     }
 
-    private bool IsInUse(PortReservationProtocol protocol, int port, bool exact)
+    private Outcome Check(PortReservationProtocol protocol, int port)
     {
         if (Probe(protocol, port, reuseAddress: false) is not Outcome.InUse)
         {
-            return false;
+            return Outcome.Free;
         }
 
-        if (protocol == PortReservationProtocol.Udp || Probe(protocol, port, reuseAddress: true) is Outcome.InUse)
-        {
-            return true;
-        }
+        return protocol == PortReservationProtocol.Udp || Probe(protocol, port, reuseAddress: true) is Outcome.InUse ? Outcome.InUse : Outcome.Doubtful;
+    }
 
-        // Held only by TIME_WAIT leftovers, or by a non-listening socket with SO_REUSEADDR.
-        if (!exact || !BoundPorts.Complete)
+    /// <summary>The first doubtful port in [first, last] a socket has bound (not TIME_WAIT leftovers), by the kernel's socket dump; -1 for none.</summary>
+    private static int SettleDoubtful(PortReservationProtocol protocol, int first, int last)
+    {
+        if (!BoundPorts.Complete)
         {
-            return !exact;
+            return -1;
         }
 
         try
         {
-            return BoundPorts.In(protocol, new PortRange(port, 1)).Contains(port);
+            return BoundPorts.In(protocol, PortRange.FromBounds(first, last)).FirstIn(PortRange.FromBounds(first, last));
         }
         catch (IOException)
         {
-            return true;
+            return first;
         }
     }
 
@@ -129,5 +140,6 @@ internal sealed class SocketPortUsage(IProbeGate? gate = null) : IPortUsage
     {
         Free,
         InUse,
+        Doubtful,
     }
 }

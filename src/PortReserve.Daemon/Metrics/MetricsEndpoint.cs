@@ -9,16 +9,20 @@ namespace PortReserve.Daemon.Metrics;
 /// <summary>
 /// Serves the Prometheus text exposition over plain HTTP on a Unix socket path or a loopback TCP address
 /// (<c>--metrics-listen</c>). One request per connection; every GET gets the metrics. Only loopback addresses are
-/// accepted: the metrics are for the machine's own monitoring agent, not the network.
+/// accepted: the metrics are for the machine's own monitoring agent, not the network. A scraper needs one connection
+/// at a time; beyond <see cref="MaxConnections"/> at once (anyone on the machine may connect) they are closed unanswered,
+/// so that this endpoint cannot hold the daemon's descriptors.
 /// </summary>
 internal sealed class MetricsEndpoint : IAsyncDisposable
 {
     private const int MaxRequestBytes = 8192;
     private const int Backlog = 64;
+    private const int MaxConnections = 16;
     private static readonly TimeSpan s_requestTimeout = TimeSpan.FromSeconds(5);
 
     private readonly DaemonMetrics _metrics;
     private readonly AcceptLoop _accepting;
+    private int _open;
 
     private MetricsEndpoint(string address, DaemonMetrics metrics, ILogger logger)
     {
@@ -67,6 +71,12 @@ internal sealed class MetricsEndpoint : IAsyncDisposable
     {
         using (client)
         {
+            if (Interlocked.Increment(ref _open) > MaxConnections)
+            {
+                Interlocked.Decrement(ref _open);
+                return;
+            }
+
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -81,6 +91,10 @@ internal sealed class MetricsEndpoint : IAsyncDisposable
             catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
             {
                 // A scraper that went away or stalled; nothing to tell it.
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _open);
             }
         }
     }

@@ -8,7 +8,7 @@ namespace PortReserve.Daemon.Reservations;
 /// done, then published. A persistent reservation declared in a reservations.d file names its line (<see cref="Source"/>).
 /// </summary>
 internal sealed class Reservation(
-    PortBlock block, ulong token, PortReservationKind kind, ReservationOwner? owner, PersistentConsumers? consumers = null, bool pending = false, string? source = null)
+    PortBlock block, ulong token, PortReservationKind kind, ReservationOwner? owner, PersistentConsumers? consumers = null, bool pending = false, string? source = null, bool chosen = false)
 {
     public PortBlock Block { get; } = block;
 
@@ -26,6 +26,9 @@ internal sealed class Reservation(
     /// <c>portreserve add</c> (and for runtime ones). Declared reservations change only when their files do.
     /// </summary>
     public string? Source { get; private set; } = source;
+
+    /// <summary>True when the daemon chose the block (a wildcard request): a doubtful port then counts as in use, since others are free.</summary>
+    public bool Chosen { get; } = chosen;
 
     /// <summary>True while a persistent reservation is being created: it holds its ports but is not visible yet.</summary>
     public bool IsPending { get; private set; } = pending;

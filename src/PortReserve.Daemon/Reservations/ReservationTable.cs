@@ -37,7 +37,7 @@ internal sealed class ReservationTable : IReservationView
         }
 
         _quotas = new UidQuotas(quotas);
-        _wildcard = new WildcardSearch(wildcardRange, _system, portUsage);
+        _wildcard = new WildcardSearch(wildcardRange, _system);
         _portUsage = portUsage;
         _tokens = new TokenIndex(tokenSource ?? new TokenSource().Next);
         _changes = recordChanges ? [] : null;
@@ -97,7 +97,8 @@ internal sealed class ReservationTable : IReservationView
         }
 
         PortBlock block;
-        if (requested.IsWildcard)
+        bool chosen = requested.IsWildcard;
+        if (chosen)
         {
             int found = _wildcard.Find(requested.Protocol, Space(requested.Protocol).Occupied, requested.Range.Count, lowest);
             if (found < 0)
@@ -116,7 +117,7 @@ internal sealed class ReservationTable : IReservationView
             block = requested;
         }
 
-        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true));
+        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true, chosen: chosen));
     }
 
     /// <summary>
@@ -131,7 +132,7 @@ internal sealed class ReservationTable : IReservationView
             return new Refusal(PortReservationErrorKind.Aborted, $"{placed.Block} was released before it was granted: its holder went away");
         }
 
-        int inUse = _portUsage.FirstInUse(placed.Block.Protocol, placed.Block.Range, exact: true);
+        int inUse = FirstInUse(placed);
         if (inUse >= 0)
         {
             Remove(placed);
@@ -169,8 +170,8 @@ internal sealed class ReservationTable : IReservationView
         }
 
         var range = new PortRange(found, count);
-        Reservation tcp = Add(new Reservation(new PortBlock(PortReservationProtocol.Tcp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true));
-        Add(new Reservation(new PortBlock(PortReservationProtocol.Udp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true));
+        Reservation tcp = Add(new Reservation(new PortBlock(PortReservationProtocol.Tcp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true, chosen: true));
+        Add(new Reservation(new PortBlock(PortReservationProtocol.Udp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true, chosen: true));
         return tcp;
     }
 
@@ -182,7 +183,7 @@ internal sealed class ReservationTable : IReservationView
             return Confirm(tcp);
         }
 
-        int inUse = _portUsage.FirstInUse(PortReservationProtocol.Udp, udp.Block.Range, exact: true);
+        int inUse = FirstInUse(udp);
         if (inUse >= 0)
         {
             Remove(udp);
@@ -415,6 +416,23 @@ internal sealed class ReservationTable : IReservationView
         }
 
         return _system.CheckFree(block);
+    }
+
+    /// <summary>
+    /// The first port of a placed block that a socket has bound (a doubtful one counts, in a block the daemon chose),
+    /// or -1. A chosen block's ports found in use are remembered, so that the next search skips them.
+    /// </summary>
+    private int FirstInUse(Reservation placed)
+    {
+        PortBlock block = placed.Block;
+        int first = _portUsage.FirstInUse(block.Protocol, block.Range, exact: !placed.Chosen);
+        for (int port = first; placed.Chosen && port >= 0 && port <= block.Range.End;)
+        {
+            _wildcard.MarkInUse(block.Protocol, port);
+            port = port == block.Range.End ? -1 : _portUsage.FirstInUse(block.Protocol, PortRange.FromBounds(port + 1, block.Range.End), exact: false);
+        }
+
+        return first;
     }
 
     private static Refusal InUse(PortReservationProtocol protocol, int port)

@@ -5,11 +5,16 @@ namespace PortReserve.Daemon.Reservations;
 /// <summary>
 /// Finds free blocks for wildcard requests inside the wildcard range: next-fit (each protocol, and the both-protocols
 /// search of portserver grants, resumes after the block it last handed out, so released ports are not handed out again
-/// at once), skipping 64-port words of the occupancy maps at a time, and asking the port probe only about candidates.
+/// at once), skipping 64-port words of the occupancy maps at a time. Whether a candidate's ports are in use is asked
+/// only once the kernel enforces it (<see cref="ReservationTable.Confirm"/>); the ports found in use then are
+/// remembered (<see cref="MarkInUse"/>) and skipped, until a search finds nothing else: sockets come and go, so it then
+/// forgets them and looks again.
 /// </summary>
-internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusions, IPortUsage portUsage)
+internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusions)
 {
     private readonly PortSet _eitherProtocol = new();
+    private readonly PortSet _tcpInUse = new();
+    private readonly PortSet _udpInUse = new();
     private int _tcpCursor;
     private int _udpCursor;
     private int _bothCursor;
@@ -18,7 +23,13 @@ internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusion
 
     /// <summary>The first port of a free block of <paramref name="count"/> ports of <paramref name="protocol"/> from <paramref name="lowest"/> up, or -1.</summary>
     public int Find(PortReservationProtocol protocol, PortSet occupied, int count, int lowest = 1)
-        => Search(occupied, block => FirstInUse(protocol, block), count, lowest, ref protocol == PortReservationProtocol.Tcp ? ref _tcpCursor : ref _udpCursor);
+    {
+        PortSet inUse = InUse(protocol);
+        return Search(occupied, block => inUse.FirstIn(block), () => inUse.Clear(), count, lowest, ref protocol == PortReservationProtocol.Tcp ? ref _tcpCursor : ref _udpCursor);
+    }
+
+    /// <summary>A socket was found holding <paramref name="port"/>: searches skip it from now on.</summary>
+    public void MarkInUse(PortReservationProtocol protocol, int port) => InUse(protocol).Add(new PortRange(port, 1));
 
     /// <summary>The first port of a block of <paramref name="count"/> ports free in both protocols from <paramref name="lowest"/> up, or -1.</summary>
     public int FindInBoth(PortSet tcpOccupied, PortSet udpOccupied, int count, int lowest = 1)
@@ -29,14 +40,18 @@ internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusion
         // A port in use on either protocol rules the block out: resume after the later of the two.
         return Search(
             _eitherProtocol,
-            block => Math.Max(FirstInUse(PortReservationProtocol.Tcp, block), FirstInUse(PortReservationProtocol.Udp, block)),
+            block => Math.Max(_tcpInUse.FirstIn(block), _udpInUse.FirstIn(block)),
+            () =>
+            {
+                _tcpInUse.Clear();
+                _udpInUse.Clear();
+            },
             count,
             lowest,
             ref _bothCursor);
     }
 
-    /// <summary>The first port of <paramref name="range"/> a socket of <paramref name="protocol"/> may have bound, or -1 (a wildcard block avoids doubtful ports).</summary>
-    private int FirstInUse(PortReservationProtocol protocol, PortRange range) => portUsage.FirstInUse(protocol, range, exact: false);
+    private PortSet InUse(PortReservationProtocol protocol) => protocol == PortReservationProtocol.Tcp ? _tcpInUse : _udpInUse;
 
     /// <summary>The longest run of ports in the wildcard range free in <paramref name="occupied"/> and not excluded (sockets' use not probed).</summary>
     public int LargestFreeBlock(PortSet occupied)
@@ -60,9 +75,22 @@ internal sealed class WildcardSearch(PortRange range, SystemExclusions exclusion
 
     /// <summary>
     /// From the cursor to the end of the range, then from its start (or <paramref name="lowest"/>, when that is higher);
-    /// moves the cursor past the block found.
+    /// moves the cursor past the block found. With nothing found, the ports remembered in use are forgotten (they may be
+    /// free by now) and the range is searched once more.
     /// </summary>
-    private int Search(PortSet occupied, Func<PortRange, int> firstInUse, int count, int lowest, ref int cursor)
+    private int Search(PortSet occupied, Func<PortRange, int> firstInUse, Action forgetInUse, int count, int lowest, ref int cursor)
+    {
+        int found = SearchOnce(occupied, firstInUse, count, lowest, ref cursor);
+        if (found < 0)
+        {
+            forgetInUse();
+            found = SearchOnce(occupied, firstInUse, count, lowest, ref cursor);
+        }
+
+        return found;
+    }
+
+    private int SearchOnce(PortSet occupied, Func<PortRange, int> firstInUse, int count, int lowest, ref int cursor)
     {
         int start = Math.Max(Range.Start, lowest);
         if (count > Range.End - start + 1)

@@ -42,7 +42,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
         _handlers = services.Handlers;
         _requester = _handlers.Access.RequesterFor(peer);
         _owner = new ReservationOwner(id, peer.ProcessId, peer.Pid, peer.Uid, peer.Gid, _requester.IsAdministrator);
-        _peerProcess = new PeerProcessWatch(services.Loop, peer.Pidfd, peer.Pid, () => _handlers.Runtime.HolderProcessExited(id, peer.Pid));
+        _peerProcess = new PeerProcessWatch(services.Loop, peer.Pidfd, peer.Pid, () => _handlers.Runtime.HolderProcessExited(_owner));
     }
 
     private enum State

@@ -41,7 +41,9 @@ internal sealed class PeerProcessWatch(EventLoop loop, SafeFileHandle? pidfd, in
 
     public void OnReady(int events)
     {
-        if (_gone)
+        // A slot freed and reused in one turn can bring another descriptor's event here: only the pidfd itself says the
+        // process is gone.
+        if (_gone || pidfd is null || Libc.PidfdIsAlive(pidfd))
         {
             return;
         }

@@ -6,9 +6,10 @@ namespace PortReserve.Daemon.Server;
 
 /// <summary>
 /// The one place where refusals (of requests and of connections) are counted, by error kind, and logged with who asked
-/// and why not. Counting is exact; logging is rate-limited per uid (<see cref="LinesPerWindow"/> lines in each
-/// <see cref="Window"/>), and what a window held back is reported in one line with its count, so that a user flooding
-/// the daemon with refused requests cannot flood its log (or the journal's disk) too.
+/// and why not, and that decides whether a line about an unprivileged user's reservations is logged. Counting is exact;
+/// logging is rate-limited per uid (<see cref="LinesPerWindow"/> lines in each <see cref="Window"/>; administrators'
+/// changes are always logged), and what a window held back is reported in one line with its count, so that a user
+/// flooding the daemon with requests cannot flood its log (or the journal's disk) too.
 /// </summary>
 internal sealed class RequestAudit : IDisposable
 {
@@ -57,6 +58,12 @@ internal sealed class RequestAudit : IDisposable
             DaemonLog.ProtocolViolation(_logger, connectionId, pid, uid, reason);
         }
     }
+
+    /// <summary>Whether the line about a change of <paramref name="owner"/>'s reservations is logged.</summary>
+    public bool MayLogChange(ReservationOwner owner) => owner.IsAdministrator || MayLog(owner.Uid);
+
+    /// <summary>Whether a line about a change a requester made is logged.</summary>
+    public bool MayLogChange(Requester requester) => requester.IsAdministrator || MayLog(requester.Uid);
 
     public void Dispose()
     {

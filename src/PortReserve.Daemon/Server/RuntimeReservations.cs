@@ -39,7 +39,10 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         }
 
         counters.OnAcquired();
-        DaemonLog.Acquired(logger, acquired.Block, owner.Pid, owner.Uid);
+        if (audit.MayLogChange(owner))
+        {
+            DaemonLog.Acquired(logger, acquired.Block, owner.Pid, owner.Uid);
+        }
         return acquired;
     }
 
@@ -53,7 +56,10 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         }
 
         counters.OnReleased();
-        DaemonLog.Released(logger, released.Block, requester.Pid, requester.Uid);
+        if (audit.MayLogChange(requester))
+        {
+            DaemonLog.Released(logger, released.Block, requester.Pid, requester.Uid);
+        }
         return released;
     }
 
@@ -81,7 +87,10 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
 
         counters.OnGranted();
         counters.OnAcquired(2);
-        DaemonLog.Granted(logger, granted.Block.Range.Start, owner.Pid, owner.Uid);
+        if (audit.MayLogChange(owner))
+        {
+            DaemonLog.Granted(logger, granted.Block.Range.Start, owner.Pid, owner.Uid);
+        }
         return granted;
     }
 
@@ -112,7 +121,10 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         }
 
         await ledger.AssignProcessTreeAsync(owner.HolderId, owner.Pid, cgroup).ConfigureAwait(false);
-        DaemonLog.ProcessTreeShared(logger, owner.Pid, owner.Uid, cgroup.CgroupId);
+        if (audit.MayLogChange(owner))
+        {
+            DaemonLog.ProcessTreeShared(logger, owner.Pid, owner.Uid, cgroup.CgroupId);
+        }
         return null;
     }
 
@@ -120,10 +132,13 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// The process that opened a connection exited while the connection lives on (a child inherited it): what that
     /// process was allowed by pid is revoked; the connection's reservations stay until it closes or releases them.
     /// </summary>
-    public void HolderProcessExited(long holderId, int pid)
+    public void HolderProcessExited(ReservationOwner owner)
     {
-        ledger.HolderProcessExited(holderId);
-        DaemonLog.HolderProcessExited(logger, pid, holderId);
+        ledger.HolderProcessExited(owner.HolderId);
+        if (audit.MayLogChange(owner))
+        {
+            DaemonLog.HolderProcessExited(logger, owner.Pid, owner.HolderId);
+        }
     }
 
     /// <summary>A holder went away (a connection closed, a grant's process exited): its ports go back at once.</summary>
@@ -147,7 +162,7 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         counters.OnReleased(released.Count);
         foreach (Reservation reservation in released)
         {
-            if (reservation.Owner is { } owner)
+            if (reservation.Owner is { } owner && audit.MayLogChange(owner))
             {
                 DaemonLog.ReleasedWithHolder(logger, reservation.Block, owner.Pid, owner.Uid, holder);
             }

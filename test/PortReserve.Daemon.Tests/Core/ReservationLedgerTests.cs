@@ -144,7 +144,7 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
         await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), QuotaPolicy.Unlimited, usage), [_sink], _counters, NullLogger.Instance);
         var requested = new PortBlock(PortReservationProtocol.Tcp, 5000, 2);
         var enforcedAtTheCheck = new List<bool>();
-        usage.Probed = (range, exact) => enforcedAtTheCheck.Add(_sink.Last.Contains(range.Start) && _sink.Last.Contains(range.End));
+        usage.Probed = range => enforcedAtTheCheck.Add(_sink.Last.Contains(range.Start) && _sink.Last.Contains(range.End));
 
         TableResult<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
         bool visibleBeforeTheCheck = ledger.Read(view => view.Reservations.Any());

@@ -8,12 +8,12 @@ internal sealed class FakePortUsage : IPortUsage
 {
     public HashSet<(PortReservationProtocol Protocol, int Port)> InUse { get; } = [];
 
-    /// <summary>Called at each probe (with whether it is the exact check), for tests of when the probe runs.</summary>
-    public Action<PortRange, bool>? Probed { get; set; }
+    /// <summary>Called at each probe, for tests of when the probe runs.</summary>
+    public Action<PortRange>? Probed { get; set; }
 
     public int FirstInUse(PortReservationProtocol protocol, PortRange range, bool exact)
     {
-        Probed?.Invoke(range, exact);
+        Probed?.Invoke(range);
         for (int port = range.Start; port <= range.End; port++)
         {
             if (InUse.Contains((protocol, port)))

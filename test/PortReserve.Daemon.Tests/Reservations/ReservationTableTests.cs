@@ -92,9 +92,17 @@ public sealed class ReservationTableTests
         ReservationTable table = NewTable(new PortRange(40000, 100));
         _usage.InUse.Add((PortReservationProtocol.Tcp, 40001));
 
-        TableResult<Reservation> result = table.Acquire(PortReservationProtocol.Tcp, 0, 10, s_alice);
+        TableResult<Reservation> first = table.Acquire(new PortBlock(PortReservationProtocol.Tcp, 0, 10), s_alice);
+        Refusal inUse = table.Confirm(first.Granted()).Refused();
+        Reservation next = table.Acquire(PortReservationProtocol.Tcp, 0, 10, s_alice).Granted();
+        _usage.InUse.Clear();
+        Reservation later = table.Acquire(PortReservationProtocol.Tcp, 0, 80, s_alice).Granted();
 
-        Assert.Equal(new PortRange(40002, 10), result.Granted().Block.Range);
+        // The first block chosen holds the port in use, which the check once it is enforced finds; the next search skips it.
+        Assert.Equal(new PortRange(40000, 10), first.Granted().Block.Range);
+        Assert.Contains("TCP port 40001 is in use", inUse.Message);
+        Assert.Equal(new PortRange(40010, 10), next.Block.Range);
+        Assert.Equal(new PortRange(40020, 80), later.Block.Range);
     }
 
     [Fact]

@@ -24,13 +24,36 @@ internal static class TableTesting
         where T : class
         => result.TryGet(out _, out _);
 
-    /// <summary>Places and confirms a runtime reservation, as the ledger does once the kernel enforces it.</summary>
+    /// <summary>
+    /// Places and confirms a runtime reservation, as the ledger does once the kernel enforces it: a chosen block found in
+    /// use is replaced.
+    /// </summary>
     public static TableResult<Reservation> Acquire(this ReservationTable table, PortReservationProtocol protocol, int start, int count, ReservationOwner owner)
-        => table.Acquire(new PortBlock(protocol, start, count), owner).Confirmed(table);
+        => Placed(table, () => table.Acquire(new PortBlock(protocol, start, count), owner).Confirmed(table), retry: start == 0);
 
-    /// <summary>Places and confirms a portserver grant's pair.</summary>
+    /// <summary>Places and confirms a portserver grant's pair, as the ledger does.</summary>
     public static TableResult<Reservation> AcquireBothConfirmed(this ReservationTable table, int count, ReservationOwner owner)
-        => table.AcquireBoth(count, owner) is var placed && placed.TryGet(out Reservation? tcp, out _) ? table.ConfirmBoth(tcp) : placed;
+        => Placed(table, () => table.AcquireBoth(count, owner) is var placed && placed.TryGet(out Reservation? tcp, out _) ? table.ConfirmBoth(tcp) : placed, retry: true);
+
+    /// <summary>
+    /// Places until a chosen block is free. Each block found in use is remembered, so the search reaches a free block
+    /// (or, with none, comes round again): after as many tries as there are ports, there is none, as the ledger says.
+    /// </summary>
+    private static TableResult<Reservation> Placed(ReservationTable table, Func<TableResult<Reservation>> place, bool retry)
+    {
+        TableResult<Reservation> result = place();
+        for (int attempt = 0; retry && !result.TryGet(out _, out Refusal? refusal) && refusal.Kind == PortReservationErrorKind.AddressAlreadyInUse; attempt++)
+        {
+            if (attempt > 2 * table.WildcardRange.Count)
+            {
+                return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, "no free block found");
+            }
+
+            result = place();
+        }
+
+        return result;
+    }
 
     private static TableResult<Reservation> Confirmed(this TableResult<Reservation> placed, ReservationTable table)
         => placed.TryGet(out Reservation? reservation, out _) ? table.Confirm(reservation) : placed;

@@ -81,11 +81,11 @@ public sealed class FloodTests
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();
 
         (int exit, string output) = await Attacker.RunAsync(OtherUser.Nobody, ["refused-requests", daemon.SocketPath, "5000"]);
-        await Timeouts.Eventually(() => daemon.Log.Contains($"refusal(s) of uid {OtherUser.Nobody} were not logged", StringComparison.Ordinal), "the held-back refusals are counted in one line", TimeSpan.FromSeconds(15));
+        await Timeouts.Eventually(() => daemon.Log.Contains($"line(s) about requests of uid {OtherUser.Nobody} were not logged", StringComparison.Ordinal), "the held-back refusals are counted in one line", TimeSpan.FromSeconds(15));
 
         Assert.True(exit == 0 && output.Contains("refused 5000", StringComparison.Ordinal), output);
         Assert.Equal(20, Regex.Count(daemon.Log, $"refused to release for pid \\d+ uid {OtherUser.Nobody}"));
-        Assert.Contains($"4980 more refusal(s) of uid {OtherUser.Nobody} were not logged: at most 20 lines per uid every 10 s", daemon.Log);
+        Assert.Contains($"4980 more line(s) about requests of uid {OtherUser.Nobody} were not logged: at most 20 lines per uid every 10 s", daemon.Log);
     }
 
     /// <summary>A flood's report once it has met the daemon's limits: connections it opened were closed (and opened again) or refused.</summary>
