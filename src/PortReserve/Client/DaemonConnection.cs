@@ -19,6 +19,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     private readonly TaskCompletionSource _readerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Timer _handover;
     private readonly TimeSpan _requestTimeout;
+    private readonly RequestWatchdog _watchdog;
     private int _inline;
     private int _inlineEpisodes;
     private long _inlineSince;
@@ -34,6 +35,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         _socket = socket;
         SocketPath = socketPath;
         _requestTimeout = requestTimeout;
+        _watchdog = new RequestWatchdog(requestTimeout, TimeOut);
         _handover = new Timer(static state => ((DaemonConnection)state!).CheckReader(), this, Timeout.Infinite, Timeout.Infinite);
         StartReader();
     }
@@ -57,8 +59,9 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         uint id = Interlocked.Increment(ref _nextRequestId);
-        var pending = new PendingRequest(type);
+        var pending = new PendingRequest(type, _requestTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)_requestTimeout.TotalMilliseconds);
         _pending[id] = pending;
+        _watchdog.Arm();
         try
         {
             if (_closed)
@@ -75,18 +78,17 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
             throw;
         }
 
+        // A request the daemon does not answer in time is failed by the watchdog (no timer per request on this path).
         try
         {
-            return await (_requestTimeout == Timeout.InfiniteTimeSpan
-                ? pending.Completion.WaitAsync(cancellationToken)
-                : pending.Completion.WaitAsync(_requestTimeout, cancellationToken)).ConfigureAwait(false);
+            return await pending.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             if (pending.TryAbandon())
             {
                 // A late grant of an abandoned acquire is given back when it comes (UndoAbandoned).
-                throw e is TimeoutException ? NotAnswering(type, e) : e;
+                throw;
             }
 
             // The reply was handed over as the cancellation or the timeout came: the operation happened, so it is the answer.
@@ -112,6 +114,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         // The reader sees the shutdown as the end of the stream; the socket is closed once no thread can be using it.
         await _readerEnded.Task.ConfigureAwait(false);
         await _handover.DisposeAsync().ConfigureAwait(false);
+        await _watchdog.DisposeAsync().ConfigureAwait(false);
         _socket.Dispose();
         // _lost stays undisposed: reservations hand out its token, which must stay readable after the client is gone.
     }
@@ -155,6 +158,25 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         var writer = new FrameWriter(buffer.AsSpan(0, FrameHeader.MaxRequestSize), header);
         request.Write(ref writer);
         return writer.Length;
+    }
+
+    /// <summary>The watchdog's round: every request past its deadline is given up (its late reply is undone when it comes); whether any is left waiting.</summary>
+    private bool TimeOut(long now)
+    {
+        bool waiting = false;
+        foreach (PendingRequest pending in _pending.Values)
+        {
+            if (pending.Deadline > now)
+            {
+                waiting = true;
+            }
+            else
+            {
+                pending.TryTimeOut(NotAnswering(pending.Type, new TimeoutException()));
+            }
+        }
+
+        return waiting;
     }
 
     private PortReservationException NotAnswering(MessageType type, Exception? cause) => new(

@@ -7,7 +7,7 @@ namespace PortReserve.Client;
 /// <see cref="TryClaim"/> (the reader) and <see cref="TryAbandon"/> (the cancelled caller) wins, so a late grant is
 /// always either handed to the caller or given back, never both and never neither.
 /// </summary>
-internal sealed class PendingRequest(MessageType type) : IThreadPoolWorkItem
+internal sealed class PendingRequest(MessageType type, long deadline = long.MaxValue) : IThreadPoolWorkItem
 {
     private const int Waiting = 0;
     private const int Completed = 1;
@@ -20,6 +20,9 @@ internal sealed class PendingRequest(MessageType type) : IThreadPoolWorkItem
     private int _state;
 
     public MessageType Type { get; } = type;
+
+    /// <summary>When (Environment.TickCount64) the caller stops waiting and the request fails as not answered.</summary>
+    public long Deadline { get; } = deadline;
 
     public Task<Reply> Completion => _completion.Task;
 
@@ -42,6 +45,16 @@ internal sealed class PendingRequest(MessageType type) : IThreadPoolWorkItem
 
     /// <summary>The caller gives up; false when the reply was already handed over, and the caller must take it.</summary>
     public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Waiting) == Waiting;
+
+    /// <summary>The daemon did not answer in time: the caller fails with <paramref name="exception"/>, unless its reply came first.</summary>
+    public void TryTimeOut(Exception exception)
+    {
+        if (TryAbandon())
+        {
+            _failure = exception;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
 
     /// <summary>Fails the caller, on the thread pool (the failing thread has others to fail), unless it has its answer.</summary>
     public void Fail(Exception exception)
