@@ -212,6 +212,37 @@ public sealed class ExclusiveBindsTests
         }
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task PerUserDaemonsStatus_SaysItsReservationsAreKeptFromNothing_SinceItWritesNoKernelList()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to start the daemon as another uid");
+        string directory = Directory.CreateTempSubdirectory("prt-nobody-").FullName;
+        FileOwner.Set(directory, OtherUser.Nobody);
+        File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+        string socket = Path.Combine(directory, "s");
+        try
+        {
+            await using ChildProcess daemon = OtherUser.Start(
+                OtherUser.Nobody, OtherUser.Nobody, Artifacts.Daemon,
+                ["--socket", socket, "--state-dir", Path.Combine(directory, "state"), "--config-dir", Path.Combine(directory, "reservations.d")],
+                new Dictionary<string, string?>());
+            await daemon.WaitForLineAsync(l => l.Contains(" listening on ", StringComparison.Ordinal));
+
+            (int exit, string status) = await OtherUser.RunAsync(OtherUser.Nobody, OtherUser.Nobody, Artifacts.Cli, ["--socket", socket, "status"], new Dictionary<string, string?>());
+            daemon.Signal(Signals.SigTerm);
+
+            Assert.True(exit == 0, status);
+            Assert.DoesNotContain("kept from automatic", status);
+            Assert.DoesNotContain("kept from automatic", daemon.Output);
+            Assert.Contains("reservations are not enforced in the kernel", status);
+            Assert.Contains("anyone may bind reserved ports by number", status);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>A daemon that must enforce exclusive binds: where it cannot, the test says so rather than passing vacuously.</summary>
     private static Task<DaemonProcess> StartEnforcingAsync(params string[] arguments) => DaemonProcess.StartAsync("", ["--exclusive-binds", "on", .. arguments]);
 
