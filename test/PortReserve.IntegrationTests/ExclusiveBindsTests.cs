@@ -193,9 +193,7 @@ public sealed class ExclusiveBindsTests
     public async Task ExclusiveBindsOn_WhereTheyCannotBeEnforced_RefusesToStartSayingWhy()
     {
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to start the daemon as another uid");
-        string directory = Directory.CreateTempSubdirectory("prt-nobody-").FullName;
-        FileOwner.Set(directory, OtherUser.Nobody);
-        File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+        string directory = NobodysDirectory();
         try
         {
             (int exit, string output) = await OtherUser.RunAsync(
@@ -216,9 +214,7 @@ public sealed class ExclusiveBindsTests
     public async Task PerUserDaemonsStatus_SaysItsReservationsAreKeptFromNothing_SinceItWritesNoKernelList()
     {
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to start the daemon as another uid");
-        string directory = Directory.CreateTempSubdirectory("prt-nobody-").FullName;
-        FileOwner.Set(directory, OtherUser.Nobody);
-        File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+        string directory = NobodysDirectory();
         string socket = Path.Combine(directory, "s");
         try
         {
@@ -241,6 +237,15 @@ public sealed class ExclusiveBindsTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    /// <summary>A temp directory of nobody's own (mode 0755), as a per-user daemon of nobody's may keep its socket and state in.</summary>
+    private static string NobodysDirectory()
+    {
+        string directory = Directory.CreateTempSubdirectory("prt-nobody-").FullName;
+        FileOwner.Set(directory, OtherUser.Nobody);
+        File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+        return directory;
     }
 
     /// <summary>A daemon that must enforce exclusive binds: where it cannot, the test says so rather than passing vacuously.</summary>
