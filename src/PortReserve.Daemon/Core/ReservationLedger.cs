@@ -206,8 +206,9 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     {
         lock (_gate)
         {
+            // Committed even when it held no reservation: a holder that only associated or shared has rights to revoke.
             IReadOnlyList<Reservation> released = _table.ReleaseHolder(holderId);
-            if (released.Count > 0)
+            if (released.Count > 0 || _table.HasChanges)
             {
                 Changed().Forget();
             }

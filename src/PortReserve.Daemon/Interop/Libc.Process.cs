@@ -17,6 +17,37 @@ internal static partial class Libc
     /// </summary>
     public static bool PidfdIsAlive(SafeFileHandle pidfd) => PidfdSendSignal(pidfd, 0, 0, 0) == 0;
 
+    /// <summary>
+    /// True once the pidfd's process has exited, zombie or reaped: the pidfd is readable. A zombie still holds its pid
+    /// (<see cref="PidfdIsAlive"/>) but speaks for nobody.
+    /// </summary>
+    public static unsafe bool PidfdHasExited(SafeFileHandle pidfd)
+    {
+        bool added = false;
+        try
+        {
+            pidfd.DangerousAddRef(ref added);
+            long descriptor = pidfd.DangerousGetHandle();
+            byte* pollfd = stackalloc byte[8];
+            *(int*)pollfd = (int)descriptor;
+            *(short*)(pollfd + 4) = POLLIN;
+            *(short*)(pollfd + 6) = 0;
+            return Poll(pollfd, 1, 0) == 1 && (*(short*)(pollfd + 6) & POLLIN) != 0;
+        }
+        finally
+        {
+            if (added)
+            {
+                pidfd.DangerousRelease();
+            }
+        }
+    }
+
+    private const short POLLIN = 1;
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int Poll(byte* fds, nuint count, int timeout);
+
     [LibraryImport("libc", EntryPoint = "pidfd_send_signal", SetLastError = true)]
     private static partial int PidfdSendSignal(SafeFileHandle pidfd, int signal, nint info, uint flags);
 

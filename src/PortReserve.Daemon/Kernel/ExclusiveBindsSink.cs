@@ -21,7 +21,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     private readonly PolicyIds _ids = new(BindHookLayout.PolicyEntries);
     private readonly Dictionary<long, HolderPolicy> _holders = [];
     private readonly Dictionary<Reservation, PersistentPolicy> _persistent = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<long, List<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
+    private readonly Dictionary<long, HashSet<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
     private readonly HashSet<long> _processGone = [];
     private readonly Dictionary<uint, int> _liveTgids = [];
 
@@ -168,15 +168,19 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 Write(maps, tree);
                 break;
             case ReservationChangeKind.UseGranted when change.Reservation is { } used && _persistent.TryGetValue(used, out PersistentPolicy? policy) && !_processGone.Contains(change.HolderId):
-                Live(maps, (uint)change.Pid, +1);
-                maps.AddAllowed(policy.Id, BindHookLayout.AllowProcess, (uint)change.Pid);
-                policy.Allowed.Add((BindHookLayout.AllowProcess, (uint)change.Pid));
-                if (!_usesByHolder.TryGetValue(change.HolderId, out List<(PersistentPolicy Policy, uint Pid)>? uses))
+                if (!_usesByHolder.TryGetValue(change.HolderId, out HashSet<(PersistentPolicy Policy, uint Pid)>? uses))
                 {
                     _usesByHolder[change.HolderId] = uses = [];
                 }
 
-                uses.Add((policy, (uint)change.Pid));
+                // A connection that associates again and again holds one use, not one per request.
+                if (uses.Add((policy, (uint)change.Pid)))
+                {
+                    Live(maps, (uint)change.Pid, +1);
+                    maps.AddAllowed(policy.Id, BindHookLayout.AllowProcess, (uint)change.Pid);
+                    policy.Allowed.Add((BindHookLayout.AllowProcess, (uint)change.Pid));
+                }
+
                 break;
             case ReservationChangeKind.ProcessExited:
                 ProcessExited(maps, change.HolderId);
@@ -225,7 +229,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     /// <summary>Takes out the uses of persistent reservations granted through <paramref name="holderId"/>.</summary>
     private void RevokeUses(BindHookMaps maps, long holderId)
     {
-        if (_usesByHolder.Remove(holderId, out List<(PersistentPolicy Policy, uint Pid)>? uses))
+        if (_usesByHolder.Remove(holderId, out HashSet<(PersistentPolicy Policy, uint Pid)>? uses))
         {
             foreach ((PersistentPolicy policy, uint pid) in uses)
             {
@@ -272,13 +276,17 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         holder.NamesPid = namesPid;
     }
 
-    /// <summary>Counts the policies naming <paramref name="tgid"/>; the first puts it in the live map, the last takes it out.</summary>
+    /// <summary>
+    /// Counts the policies naming <paramref name="tgid"/>: each new one puts it in the live map (again: the exit program
+    /// may have taken it out for an earlier process with that pid, whose exit the daemon has not heard of yet), the last
+    /// takes it out.
+    /// </summary>
     private void Live(BindHookMaps maps, uint tgid, int change)
     {
         int count = _liveTgids.GetValueOrDefault(tgid) + change;
         if (count > 0)
         {
-            if (count == 1 && change > 0)
+            if (change > 0)
             {
                 maps.AddLive(tgid);
             }

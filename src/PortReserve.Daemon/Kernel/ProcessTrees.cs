@@ -172,7 +172,7 @@ internal sealed class ProcessTrees : IDisposable
 
     private static void EnsureAlive(SafeFileHandle pidfd, int pid)
     {
-        if (!Interop.Libc.PidfdIsAlive(pidfd))
+        if (Interop.Libc.PidfdHasExited(pidfd))
         {
             throw new IOException($"pid {pid} has exited");
         }

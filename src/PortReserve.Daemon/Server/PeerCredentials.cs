@@ -42,9 +42,6 @@ internal readonly record struct PeerCredentials(int Pid, ulong ProcessId, uint U
         return new PeerCredentials(pid, Processes.ProcessIdentity.Of(pidfd), uid, gid, withGroups ? [gid, .. ReadGroups(socket)] : [gid], pidfd);
     }
 
-    /// <summary>True while the process that connected holds its pid (alive, or exited but not yet reaped).</summary>
-    public bool ProcessAlive => Pidfd is { IsClosed: false } pidfd && Interop.Libc.PidfdIsAlive(pidfd);
-
     /// <summary>
     /// The real ids: from the pidfd where the kernel tells (Linux 6.13), else from /proc by pid, which counts only if
     /// the pidfd's process still holds that pid afterwards. Null when the process is gone: the connect-time ids stand.

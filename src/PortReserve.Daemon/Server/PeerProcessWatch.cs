@@ -29,7 +29,7 @@ internal sealed class PeerProcessWatch(EventLoop loop, SafeFileHandle? pidfd, in
     /// </summary>
     public Refusal? RefusalIfGone()
     {
-        if (!_gone && pidfd is not null && Libc.PidfdIsAlive(pidfd))
+        if (!_gone && pidfd is not null && !Libc.PidfdHasExited(pidfd))
         {
             return null;
         }
@@ -42,8 +42,8 @@ internal sealed class PeerProcessWatch(EventLoop loop, SafeFileHandle? pidfd, in
     public void OnReady(int events)
     {
         // A slot freed and reused in one turn can bring another descriptor's event here: only the pidfd itself says the
-        // process is gone.
-        if (_gone || pidfd is null || Libc.PidfdIsAlive(pidfd))
+        // process exited (a zombie has: it speaks for nobody, though it still holds its pid).
+        if (_gone || pidfd is null || !Libc.PidfdHasExited(pidfd))
         {
             return;
         }

@@ -78,13 +78,7 @@ public sealed class ProcessIdentityTests
     {
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attack as another uid");
         await using DaemonProcess daemon = await StartEnforcingAsync();
-        ulong token;
-        await using (PortReservationClient root = await daemon.ConnectAsync())
-        {
-            var options = new PersistentReservationOptions();
-            options.AllowedGroups.Add("users");
-            token = await root.CreatePersistentAsync(PortReservationProtocol.Tcp, 9400, 1, options, TestContext.Current.CancellationToken).WithTimeout();
-        }
+        ulong token = await CreateForUsersAsync(daemon, 9400);
 
         // Allowed through a supplementary group only, so its bind right is the one the daemon gives its process.
         await using ChildProcess holder = OtherUser.Start(
@@ -101,6 +95,46 @@ public sealed class ProcessIdentityTests
         finally
         {
             holder.CloseInput();
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ProcessThatOnlyAssociated_LosesItsBindRight_WhenItClosesItsConnection()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attack as another uid");
+        await using DaemonProcess daemon = await StartEnforcingAsync();
+        ulong token = await CreateForUsersAsync(daemon, 9410);
+
+        // It held no reservation of its own: closing its connection ends only the right its associate gave its process.
+        (int exit, string output) = await OtherUser.RunAsync(
+            OtherUser.Nobody, OtherUser.Nobody, Attacker.Python, [Attacker.Script, "associate-close", daemon.SocketPath, token.ToString(CultureInfo.InvariantCulture), "tcp", "9410", "10"],
+            daemon.ClientEnvironment, supplementaryGroups: [100]);
+
+        Assert.True(exit == 0 && output.Contains("associate 0", StringComparison.Ordinal) && output.Contains("bind ok", StringComparison.Ordinal), output);
+        Assert.Contains("revoked EACCES", output);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ConnectionWhoseOpenerIsAnUnreapedZombie_GetsNoReservation()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attack as another uid");
+        await using DaemonProcess daemon = await StartEnforcingAsync();
+        await using ChildProcess attacker = Attacker.Start(OtherUser.Nobody, ["zombie-orphan", daemon.SocketPath], daemon.ClientEnvironment, redirectInput: true);
+        try
+        {
+            // The zombie keeps its pid until reaped, but it has exited: nothing its pid does later is its doing.
+            await attacker.WaitForLineAsync(l => l.StartsWith("orphaned ", StringComparison.Ordinal));
+            await attacker.WriteLineAsync("acquire");
+            string acquire = await attacker.WaitForLineAsync(l => l.StartsWith("acquire ", StringComparison.Ordinal));
+            await using PortReservationClient root = await daemon.ConnectAsync();
+            IReadOnlyList<PortReservationInfo> listed = await root.ShowAsync(cancellationToken: TestContext.Current.CancellationToken).WithTimeout();
+
+            Assert.Equal("acquire 2", acquire);
+            Assert.Empty(listed);
+        }
+        finally
+        {
+            attacker.CloseInput();
         }
     }
 
@@ -233,6 +267,15 @@ public sealed class ProcessIdentityTests
     }
 
     private static Task<DaemonProcess> StartEnforcingAsync() => DaemonProcess.StartAsync("", "--exclusive-binds", "on");
+
+    /// <summary>Creates a persistent TCP reservation of <paramref name="port"/> for the group users (gid 100).</summary>
+    private static async Task<ulong> CreateForUsersAsync(DaemonProcess daemon, int port)
+    {
+        await using PortReservationClient root = await daemon.ConnectAsync();
+        var options = new PersistentReservationOptions();
+        options.AllowedGroups.Add("users");
+        return await root.CreatePersistentAsync(PortReservationProtocol.Tcp, port, 1, options, TestContext.Current.CancellationToken).WithTimeout();
+    }
 
     /// <summary>Forks as <paramref name="uid"/> until <paramref name="pid"/> comes back, and runs <paramref name="command"/> in the process that has it.</summary>
     private static Task<(int ExitCode, string Output)> RecycleAsync(uint uid, string pid, string[] command, IDictionary<string, string?> environment)

@@ -11,13 +11,22 @@
                                    prints "TOKEN START COUNT PID"; the child keeps the connection until stdin ends, and on
                                    a line "share" asks the daemon to share the connection's reservations with child
                                    processes, printing "share STATUS". With "wait" the parent exits only on SIGUSR1
+  zombie-orphan SOCKET             a process connects, hands the connection to a child and exits without being reaped (a
+                                   zombie): prints "orphaned PID" once it has; the child, on a line "acquire", asks for a
+                                   TCP port on that connection and prints "acquire STATUS"
+  time-wait START END              leave each TCP port START..END in TIME_WAIT (a connection from it, closed first here)
   squat PROTOCOL PORT SECONDS      bind PORT in a tight loop; whenever the bind lands while PORT is in the kernel's reserved
                                    list (a grant happened as it held it), keep it while it stays reserved: the port is then
                                    owned by this process, not by whoever it was granted to. Prints "kept N" at the end
   orphan-associate SOCKET TOKEN PROTOCOL
                                    associate with a (persistent) reservation, hand the connection to a child and exit:
                                    prints "STATUS PID"; the child keeps the connection until stdin ends
+  associate-close SOCKET TOKEN PROTOCOL PORT SECONDS
+                                   associate with a (persistent) reservation, bind PORT, close the connection and go on
+                                   binding PORT for up to SECONDS: prints "associate STATUS", "bind RESULT" (ok, or the
+                                   errno's name), then "revoked ERRNO" once a bind fails or "still ok" if none did
 """
+import errno
 import os
 import select
 import signal
@@ -184,6 +193,34 @@ def orphan_associate(path, token, protocol):
     return 0
 
 
+def try_bind(protocol, port):
+    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return "ok"
+        except OSError as error:
+            return errno.errorcode.get(error.errno, str(error.errno))
+
+
+def associate_close(path, token, protocol, port, seconds):
+    port = int(port)
+    connection = connect(path)
+    status, _ = request(connection, ASSOCIATE, struct.pack("<QB", int(token), PROTOCOLS[protocol]))
+    print(f"associate {status}", flush=True)
+    print(f"bind {try_bind(protocol, port)}", flush=True)
+    connection.close()
+    deadline = time.monotonic() + float(seconds)
+    while time.monotonic() < deadline:
+        result = try_bind(protocol, port)
+        if result != "ok":
+            print(f"revoked {result}", flush=True)
+            return 0
+        time.sleep(0.02)
+    print("still ok", flush=True)
+    return 0
+
+
 def reserved(port):
     with open("/proc/sys/net/ipv4/ip_local_reserved_ports") as listing:
         for entry in listing.read().strip().split(","):
@@ -214,6 +251,44 @@ def squat(protocol, port, seconds):
     print(f"kept {kept}", flush=True)
 
 
+def zombie_orphan(path):
+    # This process never reaps the one that connects: that one stays a zombie while its child speaks on its connection.
+    # It leaves stdin to that child, and waits for the child's end as the end of a pipe the child holds.
+    done, held = os.pipe()
+    if os.fork() == 0:
+        os.close(done)
+        connection = connect(path)
+        opener = os.getpid()
+        if os.fork() == 0:
+            while os.getppid() == opener:
+                time.sleep(0.01)
+            print(f"orphaned {opener}", flush=True)
+            for line in sys.stdin:
+                if line.strip() == "acquire":
+                    status, _ = request(connection, ACQUIRE, struct.pack("<BHH", PROTOCOLS["tcp"], 0, 1), request_id=3)
+                    print(f"acquire {status}", flush=True)
+            os._exit(0)
+        os._exit(0)
+    os.close(held)
+    os.read(done, 1)
+    return 0
+
+
+def time_wait(start, end):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    for port in range(int(start), int(end) + 1):
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        client.bind(("127.0.0.1", port))
+        client.connect(listener.getsockname())
+        served, _ = listener.accept()
+        client.close()
+        served.close()
+    print("time-wait done", flush=True)
+
+
 def main(argv):
     commands = {
         "swap-socket": swap_socket,
@@ -223,6 +298,9 @@ def main(argv):
         "orphan": orphan,
         "orphan-associate": orphan_associate,
         "squat": squat,
+        "zombie-orphan": zombie_orphan,
+        "associate-close": associate_close,
+        "time-wait": time_wait,
     }
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__, file=sys.stderr)
