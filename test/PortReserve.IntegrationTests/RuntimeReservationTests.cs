@@ -97,6 +97,21 @@ public sealed class RuntimeReservationTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task AcquireAsync_Wildcard_PortsLeftInTimeWaitByAnyone_DoNotRefuseTheBlock()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to run the flood as another uid");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--wildcard-range", "41000-41009");
+        await using PortReservationClient client = await daemon.ConnectAsync();
+
+        // A closed connection's port stays in TIME_WAIT a minute: anyone can leave the whole range so, for nothing.
+        (int exit, string output) = await Attacker.RunAsync(OtherUser.Nobody, ["time-wait", "41000", "41009"]);
+        PortReservation block = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 10, TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.True(exit == 0 && output.Contains("time-wait done", StringComparison.Ordinal), output);
+        Assert.Equal(41000, block.StartPort);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task AnotherProcess_CannotReleaseOrAssociateYourToken()
     {
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();

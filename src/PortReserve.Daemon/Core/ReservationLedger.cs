@@ -144,6 +144,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     public TableResult<Reservation> Settle(TableResult<Reservation> acquired, Exception? commitFailure, PortBlock requested, ReservationOwner owner)
     {
         PortRange refused = default;
+        long probed = 0;
         for (int attempt = 1; ; attempt++)
         {
             if (!acquired.TryGet(out Reservation? made, out _))
@@ -157,8 +158,10 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
                 return KernelRefused(commitFailure);
             }
 
-            // The search came round to the block just found in use: there is no other.
-            if (made.Block.Range == refused || attempt > MaxPlacements)
+            // The search came round to the block just found in use: there is no other. Nor does one request probe more
+            // than a few times its own size: refused requests cost their sender nothing, and probing is everyone's time.
+            probed += made.Block.Range.Count;
+            if (made.Block.Range == refused || attempt > MaxPlacements || probed > ProbeBudget(requested.Range.Count))
             {
                 Withdraw(made);
                 return NoFreeBlockFound(requested.Protocol == PortReservationProtocol.Tcp ? "TCP" : "UDP", requested.Range.Count);
@@ -401,6 +404,9 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         // Enforced: now whether its ports are free is final.
         return Confirm(made, both: false);
     }
+
+    /// <summary>The ports one wildcard request may have probed across its placements.</summary>
+    private static long ProbeBudget(int count) => Math.Max(4L * count, 256);
 
     private Refusal NoFreeBlockFound(string protocols, int count)
         => new(PortReservationErrorKind.NoBufferSpaceAvailable, $"no free block of {count} consecutive {protocols} port(s) in the wildcard range {_table.WildcardRange}: the blocks left each hold a port some socket has bound; release reservations, ask for fewer ports, or widen --wildcard-range");

@@ -27,7 +27,7 @@ internal sealed class Reservation(
     /// </summary>
     public string? Source { get; private set; } = source;
 
-    /// <summary>True when the daemon chose the block (a wildcard request): a doubtful port then counts as in use, since others are free.</summary>
+    /// <summary>True when the daemon chose the block (a wildcard request): one found in use is replaced by another.</summary>
     public bool Chosen { get; } = chosen;
 
     /// <summary>True while a persistent reservation is being created: it holds its ports but is not visible yet.</summary>

@@ -419,17 +419,17 @@ internal sealed class ReservationTable : IReservationView
     }
 
     /// <summary>
-    /// The first port of a placed block that a socket has bound (a doubtful one counts, in a block the daemon chose),
-    /// or -1. A chosen block's ports found in use are remembered, so that the next search skips them.
+    /// The first port of a placed block that a socket has bound, or -1; TIME_WAIT leftovers do not count, in a chosen
+    /// block as in a named one (were they to count, a user leaving the range in TIME_WAIT could refuse everyone). A
+    /// chosen block's port found in use is remembered, so that the next search skips it.
     /// </summary>
     private int FirstInUse(Reservation placed)
     {
         PortBlock block = placed.Block;
-        int first = _portUsage.FirstInUse(block.Protocol, block.Range, exact: !placed.Chosen);
-        for (int port = first; placed.Chosen && port >= 0 && port <= block.Range.End;)
+        int first = _portUsage.FirstInUse(block.Protocol, block.Range, exact: true);
+        if (placed.Chosen && first >= 0)
         {
-            _wildcard.MarkInUse(block.Protocol, port);
-            port = port == block.Range.End ? -1 : _portUsage.FirstInUse(block.Protocol, PortRange.FromBounds(port + 1, block.Range.End), exact: false);
+            _wildcard.MarkInUse(block.Protocol, first);
         }
 
         return first;

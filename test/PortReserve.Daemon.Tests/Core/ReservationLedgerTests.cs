@@ -180,6 +180,24 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Settle_WildcardRangeAllInUse_ProbesAFewTimesTheBlocksSize_NotTheWholeRange()
+    {
+        var usage = new FakePortUsage();
+        await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 10000), QuotaPolicy.Unlimited, usage), [_sink], _counters, NullLogger.Instance);
+        usage.InUse.UnionWith(Enumerable.Range(40000, 10000).Select(port => (PortReservationProtocol.Tcp, port)));
+        long probed = 0;
+        usage.Probed = range => probed += range.Count;
+        var requested = new PortBlock(PortReservationProtocol.Tcp, 0, 100);
+
+        TableResult<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
+        Refusal refused = ledger.Settle(placed, ledger.CommitThrough(version), requested, s_owner).Refused();
+
+        Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, refused.Kind);
+        Assert.InRange(probed, 100, 400);
+        Assert.Empty(ledger.Read(view => view.Reservations.ToList()));
+    }
+
+    [Fact]
     public async Task Settle_WildcardWhoseHolderWentAwayMeanwhile_PlacesNothingAgain()
     {
         var usage = new FakePortUsage();
