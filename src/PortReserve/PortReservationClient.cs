@@ -32,8 +32,10 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     /// <exception cref="PortReservationException">With <see cref="PortReservationErrorKind.ServiceUnavailable"/> when no daemon answers.</exception>
     public static async ValueTask<PortReservationClient> ConnectAsync(PortReservationClientOptions? options = null, CancellationToken cancellationToken = default)
     {
-        IReadOnlyList<string> candidates = options?.SocketPath is { Length: > 0 } path ? [path] : SocketCandidates.Default();
-        DaemonConnection connection = await DaemonConnection.ConnectAsync(candidates, options?.RequestTimeout ?? PortReservationClientOptions.DefaultRequestTimeout, cancellationToken).ConfigureAwait(false);
+        // A socket the caller named is trusted as named; one the client finds must be served by root or this user.
+        bool named = true;
+        IReadOnlyList<string> candidates = options?.SocketPath is { Length: > 0 } path ? [path] : SocketCandidates.Default(out named);
+        DaemonConnection connection = await DaemonConnection.ConnectAsync(candidates, trustedServersOnly: !named, options?.RequestTimeout ?? PortReservationClientOptions.DefaultRequestTimeout, cancellationToken).ConfigureAwait(false);
         return new PortReservationClient(connection);
     }
 

@@ -11,8 +11,16 @@ internal sealed partial class DaemonConnection
     /// <summary>How long one connect waits for room in the daemon's backlog before it gives the thread back for a while.</summary>
     private const int BusyWaitMilliseconds = 10;
 
-    /// <summary>Connects to the first candidate socket that answers; when none does, says where it looked and how to start the daemon.</summary>
-    public static async ValueTask<DaemonConnection> ConnectAsync(IReadOnlyList<string> candidates, TimeSpan requestTimeout, CancellationToken cancellationToken)
+    private const int SolSocket = 1;
+    private const int SoPeerCred = 17;
+
+    /// <summary>
+    /// Connects to the first candidate socket that answers; when none does, says where it looked and how to start the
+    /// daemon. A socket the client found by itself (<paramref name="trustedServersOnly"/>) must be served by root or by
+    /// this user: another user can make the per-user place under /tmp first, and its daemon would hand out ports it means
+    /// to take. A path the caller named is its own choice.
+    /// </summary>
+    public static async ValueTask<DaemonConnection> ConnectAsync(IReadOnlyList<string> candidates, bool trustedServersOnly, TimeSpan requestTimeout, CancellationToken cancellationToken)
     {
         var failures = new List<string>();
         SocketException? lastError = null;
@@ -30,6 +38,13 @@ internal sealed partial class DaemonConnection
                     socket.SendTimeout = BusyWaitMilliseconds;
                     socket.Connect(new UnixDomainSocketEndPoint(path));
                     socket.SendTimeout = 0;
+                    if (trustedServersOnly && ServerUid(socket) is { } uid && uid != 0 && uid != SocketLocations.EffectiveUid)
+                    {
+                        socket.Dispose();
+                        failures.Add($"{path} (served by uid {uid}, neither root nor you: refused, since another user's daemon could hand out ports it means to take; name it with {SocketLocations.EnvironmentVariable} or --socket if you trust it)");
+                        break;
+                    }
+
                     return new DaemonConnection(socket, path, requestTimeout);
                 }
                 catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock && attempt < BusyRetries)
@@ -58,6 +73,21 @@ internal sealed partial class DaemonConnection
             $"portreserved is not running or not reachable: tried {string.Join(", then ", failures)}. " +
             $"Start it (portreserved, or systemctl start portreserved), or point {SocketLocations.EnvironmentVariable} or --socket at the socket it listens on.",
             lastError);
+    }
+
+    /// <summary>The uid of the process that made the listening socket (<c>SO_PEERCRED</c>); null if the kernel would not say.</summary>
+    private static uint? ServerUid(Socket socket)
+    {
+        // struct ucred: pid, uid, gid, 32 bits each.
+        Span<byte> credentials = stackalloc byte[12];
+        try
+        {
+            return socket.GetRawSocketOption(SolSocket, SoPeerCred, credentials) == credentials.Length ? BitConverter.ToUInt32(credentials[4..8]) : null;
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
     }
 
     private static string Describe(string path, SocketException error) => error.SocketErrorCode switch

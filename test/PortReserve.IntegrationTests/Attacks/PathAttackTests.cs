@@ -96,6 +96,31 @@ public sealed class PathAttackTests : IDisposable
         Assert.Contains($"socket directory {squatted} is owned by uid {OtherUser.Stranger}, not by uid {OtherUser.Nobody}", output);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task PerUserFallbackUnderTmp_ServedByAnotherUsersDaemon_IsRefusedByTheClient()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to run a daemon as nobody and a client as another uid");
+        Assert.SkipWhen(File.Exists("/run/portreserve/portreserved.sock"), "a system daemon answers first, before the per-user place is tried");
+        string tmp = Path.Combine(_directory, "tmp");
+        Directory.CreateDirectory(tmp);
+        File.SetUnixFileMode(tmp, (UnixFileMode)0b1_111_111_111);
+        string squatted = OwnedBy(OtherUser.Nobody, Path.Combine("tmp", $"portreserve-{OtherUser.Stranger}"));
+        string state = OwnedBy(OtherUser.Nobody, "nobody-state");
+        var environment = new Dictionary<string, string?> { ["TMPDIR"] = tmp, ["XDG_RUNTIME_DIR"] = null, ["PORTRESERVE_SOCKET"] = null };
+
+        // Nobody makes the stranger's per-user place first and serves it with a daemon of its own.
+        await using ChildProcess squatter = OtherUser.Start(
+            OtherUser.Nobody, OtherUser.Nobody, Artifacts.Daemon, ["--socket", Path.Combine(squatted, "portreserved.sock"), "--state-dir", state, "--config-dir", Path.Combine(state, "reservations.d")], environment);
+        await squatter.WaitForLineAsync(l => l.Contains(" listening on ", StringComparison.Ordinal));
+        string[] list = ["show"];
+        (int found, string foundOutput) = await OtherUser.RunAsync(OtherUser.Stranger, OtherUser.Stranger, OtherUser.Reachable(Artifacts.Cli), list, environment);
+        (int named, string namedOutput) = await OtherUser.RunAsync(OtherUser.Stranger, OtherUser.Stranger, OtherUser.Reachable(Artifacts.Cli), ["--socket", Path.Combine(squatted, "portreserved.sock"), .. list], environment);
+
+        Assert.True(found == 3, foundOutput);
+        Assert.Contains($"served by uid {OtherUser.Nobody}, neither root nor you", foundOutput);
+        Assert.True(named == 0, namedOutput);
+    }
+
     /// <summary>Starts a daemon that should refuse to start; returns its output. One that starts anyway is stopped, and its output returned.</summary>
     private async Task<string> StartDaemonAsync(string[] arguments)
     {
