@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds, then runs the whole test suite inside a private network namespace, so that tests write the namespace's
-# own net.ipv4.ip_local_reserved_ports and never the host's. Ends with "N passed, N failed[, N skipped]".
+# own net.ipv4.ip_local_reserved_ports and never the host's, and a private mount namespace with a bpf filesystem of its
+# own at /sys/fs/bpf, so that whatever a test daemon pins goes when the run ends and the machine's is never touched. Ends with "N passed, N failed[, N skipped]".
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-tools.sh
@@ -12,12 +13,13 @@ ensure_tools ip:iproute2 unshare:util-linux setpriv:util-linux \
 results=artifacts/test-results
 rm -rf "$results"
 mkdir -p "$results"
-if [[ $(id -u) -eq 0 ]]; then namespace=(unshare --net); else namespace=(unshare --map-root-user --net); fi
+if [[ $(id -u) -eq 0 ]]; then namespace=(unshare --net --mount); else namespace=(unshare --map-root-user --net --mount); fi
 
 set +e
 "${namespace[@]}" bash -c '
   set -e
   ip link set lo up
+  mount -t bpf -o mode=0700 bpf /sys/fs/bpf 2>/dev/null || true
   # The tests check that they run in this namespace before they write its reserved port list or attach bind hooks.
   export PORTRESERVE_TEST_NETNS=$(readlink /proc/self/ns/net)
   exec dotnet test PortReserve.slnx -c Release --no-build --nologo \

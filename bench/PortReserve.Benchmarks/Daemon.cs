@@ -21,12 +21,15 @@ internal sealed class Daemon : IAsyncDisposable
 
     public static string Executable { get; set; } = "artifacts/bin/portreserved";
 
-    /// <summary>Starts the daemon in <paramref name="directory"/> (or a new temp one) and returns once it answers, with the time that took.</summary>
+    /// <summary>
+    /// Starts the daemon in <paramref name="directory"/> (or a new temp one) and returns once it answers, with the time
+    /// that took. It pins its hooks in a directory of its own in bench.sh's private bpf filesystem.
+    /// </summary>
     public static async Task<(Daemon Daemon, TimeSpan StartToReady)> StartAsync(string? directory = null, params string[] arguments)
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("prb-").FullName;
         var start = new ProcessStartInfo(Executable) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string argument in (string[])["--socket", Path.Combine(directory, "s"), "--state-dir", Path.Combine(directory, "state"), "--config-dir", Path.Combine(directory, "reservations.d"), "--log-level", "Warning", .. arguments])
+        foreach (string argument in (string[])["--socket", Path.Combine(directory, "s"), "--state-dir", Path.Combine(directory, "state"), "--config-dir", Path.Combine(directory, "reservations.d"), "--log-level", "Warning", "--bpf-dir", $"/sys/fs/bpf/{Path.GetFileName(directory)}", .. arguments])
         {
             start.ArgumentList.Add(argument);
         }

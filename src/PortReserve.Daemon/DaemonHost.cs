@@ -83,7 +83,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         DaemonCounters counters = shutdown.AddSync(new DaemonCounters(version));
 
         // The bind hook first: the table keeps a journal of its changes only for it to mirror.
-        ExclusiveBindsSink exclusive = shutdown.AddSync(ExclusiveBindsSink.Open(options.ExclusiveBinds, access.AdminGroupId, logger));
+        ExclusiveBindsSink exclusive = shutdown.AddSync(ExclusiveBindsSink.Open(options.ExclusiveBinds, access.AdminGroupId, options.BpfDirectory, options.RestartGrace, logger));
 
         // The table as it starts: stored persistent reservations (new tokens; declared ones as the files last declared
         // them, so their ports stay in the kernel while the files are read again), then the kernel list's system exclusions.
@@ -109,9 +109,21 @@ internal sealed class DaemonHost : IAsyncDisposable
         ReservationLedger ledger = shutdown.Add(new ReservationLedger(table, [kernel, exclusive], counters, logger));
         await ledger.StartAsync().ConfigureAwait(false);
 
+        // Now the hooks: the maps hold what the table enforces, and take over from what a daemon before this one pinned.
+        exclusive.Attach();
+
         // Someone may rewrite the kernel list behind the daemon's back (root echoing into the sysctl): within a second
         // the table's entries are back, and what they added is kept as system exclusions.
-        shutdown.AddSync(time.CreateTimer(_ => ledger.ReconcileKernel(), null, s_reconcileInterval, s_reconcileInterval));
+        // The same tick renews the lease under which the hooks enforce runtime reservations.
+        shutdown.AddSync(time.CreateTimer(
+            _ =>
+            {
+                exclusive.Renew();
+                ledger.ReconcileKernel();
+            },
+            null,
+            s_reconcileInterval,
+            s_reconcileInterval));
         ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups, Path.Combine(options.StateDirectory, "process-trees"), time)) : null;
         RequestAudit audit = shutdown.AddSync(new RequestAudit(counters, logger, time));
         var runtime = new RuntimeReservations(ledger, trees, audit, counters, logger);
@@ -144,7 +156,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         return declared;
     }
 
-    private static Microsoft.Win32.SafeHandles.SafeFileHandle LockStateDirectory(string stateDirectory)
+    internal static Microsoft.Win32.SafeHandles.SafeFileHandle LockStateDirectory(string stateDirectory)
     {
         // An exclusive flock: one daemon per state directory.
         string path = Path.Combine(stateDirectory, "portreserved.lock");

@@ -16,6 +16,12 @@ internal sealed record DaemonOptions
     /// <summary>Whether binds to reserved ports are refused to all but their holders (cgroup BPF bind hooks).</summary>
     public ExclusiveBindsMode ExclusiveBinds { get; init; } = ExclusiveBindsMode.Auto;
 
+    /// <summary>The bpffs directory the bind hooks and their maps are pinned in, so that enforcement outlives the process.</summary>
+    public string BpfDirectory { get; init; } = Kernel.Bpf.PinDirectory.DefaultPath;
+
+    /// <summary>How long runtime reservations stay enforced while no daemon runs (persistent ones stay until removed).</summary>
+    public TimeSpan RestartGrace { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The range wildcard requests are served from; null means the kernel's ip_local_port_range.</summary>
     public PortRange? WildcardRange { get; init; }
 

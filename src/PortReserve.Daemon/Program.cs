@@ -12,6 +12,9 @@ var socket = new Option<string>("--socket") { Description = $"Unix socket to lis
 var stateDir = new Option<string>("--state-dir") { Description = $"Directory for persistent state (default: {DaemonPaths.SystemStateDirectory} as root, else $XDG_STATE_HOME/portreserve)" };
 var kernelSync = new Option<KernelSyncMode>("--kernel-sync") { Description = "Mirror reservations into net.ipv4.ip_local_reserved_ports: auto (when writable), on (required), off", DefaultValueFactory = _ => KernelSyncMode.Auto };
 var exclusiveBinds = new Option<ExclusiveBindsMode>("--exclusive-binds") { Description = "Refuse binds to reserved ports by anyone but their holders (cgroup BPF bind hooks): auto (when the kernel allows), on (required), off", DefaultValueFactory = _ => ExclusiveBindsMode.Auto };
+var bpfDir = new Option<string>("--bpf-dir") { Description = $"bpffs directory to pin the bind hooks and their maps in, so that they outlive the daemon; bpffs is mounted at /sys/fs/bpf if it is not (default: {PortReserve.Daemon.Kernel.Bpf.PinDirectory.DefaultPath})" };
+var restartGrace = new Option<int>("--restart-grace") { Description = "Seconds runtime reservations stay enforced while no daemon runs, for a restart to take them over; persistent ones stay until a daemon or --release-kernel removes them", DefaultValueFactory = _ => (int)new DaemonOptions().RestartGrace.TotalSeconds };
+var releaseKernel = new Option<bool>("--release-kernel") { Description = "Do not start: detach the bind hooks a stopped daemon left pinned and take its entries out of the kernel list, so that nothing stays enforced (for stopping PortReserve for good)" };
 var wildcardRange = new Option<PortRange?>("--wildcard-range") { Description = "LO-HI range that wildcard requests are served from (default: net.ipv4.ip_local_port_range)", CustomParser = ParseRange };
 var adminGroup = new Option<string>("--admin-group") { Description = "Group whose members may create and delete persistent reservations, besides root", DefaultValueFactory = _ => new DaemonOptions().AdminGroup };
 var portServer = new Option<string>("--portserver-address") { Description = "Also serve Google's portserver protocol (portpicker's PORTSERVER_ADDRESS) on this AF_UNIX address; a leading @ means the abstract namespace" };
@@ -31,11 +34,12 @@ foreach (Option<int> limit in (Option<int>[])[maxReservations, maxConnections, m
     limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError($"{limit.Name} must be at least 1"); } });
 }
 
+restartGrace.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--restart-grace must be at least 1 second"); } });
 maxPorts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--max-runtime-ports-per-uid must be at least 1"); } });
 
 var root = new RootCommand("portreserved: the PortReserve daemon. Owns the machine's TCP/UDP port reservation table and enforces it in the kernel's reserved port list.")
 {
-    socket, stateDir, kernelSync, exclusiveBinds, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, maxReservations, maxConnections, maxConnectionsPerUid, configDirs, logLevel,
+    socket, stateDir, kernelSync, exclusiveBinds, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, maxReservations, maxConnections, maxConnectionsPerUid, configDirs, logLevel, bpfDir, restartGrace, releaseKernel,
 };
 
 root.SetAction(async (parseResult, _) =>
@@ -57,7 +61,23 @@ root.SetAction(async (parseResult, _) =>
         MaxConnectionsPerUid = parseResult.GetValue(maxConnectionsPerUid),
         LogLevel = parseResult.GetValue(logLevel),
         ConfigDirectories = parseResult.GetValue(configDirs) is { Length: > 0 } directories ? [.. directories.Select(Path.GetFullPath)] : defaults.ConfigDirectories,
+        BpfDirectory = parseResult.GetValue(bpfDir) is { Length: > 0 } pins ? Path.GetFullPath(pins) : defaults.BpfDirectory,
+        RestartGrace = TimeSpan.FromSeconds(parseResult.GetValue(restartGrace)),
     };
+
+    if (parseResult.GetValue(releaseKernel))
+    {
+        try
+        {
+            Console.WriteLine(KernelRelease.Run(options));
+            return 0;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            await Console.Error.WriteLineAsync($"portreserved: {e.Message}");
+            return 1;
+        }
+    }
 
     using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder
         .SetMinimumLevel(options.LogLevel)

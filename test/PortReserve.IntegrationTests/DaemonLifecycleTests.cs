@@ -26,7 +26,7 @@ public sealed class DaemonLifecycleTests
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();
         string otherState = Path.Combine(daemon.Directory, "other-state");
 
-        (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--socket", daemon.SocketPath, "--state-dir", otherState, "--config-dir", daemon.ConfigDirectory]);
+        (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--socket", daemon.SocketPath, "--state-dir", otherState, "--config-dir", daemon.ConfigDirectory, "--exclusive-binds", "off"]);
 
         Assert.Equal(1, exit);
         Assert.Contains("already listening", output);
@@ -39,7 +39,7 @@ public sealed class DaemonLifecycleTests
     {
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();
 
-        (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--socket", Path.Combine(daemon.Directory, "t"), "--state-dir", daemon.StateDirectory, "--config-dir", daemon.ConfigDirectory]);
+        (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--socket", Path.Combine(daemon.Directory, "t"), "--state-dir", daemon.StateDirectory, "--config-dir", daemon.ConfigDirectory, "--exclusive-binds", "off"]);
 
         Assert.Equal(1, exit);
         Assert.Contains("in use by another portreserved", output);

@@ -40,7 +40,7 @@ public sealed class MetricsTests
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--metrics-listen", $"127.0.0.1:{port}");
 
         string response = await ScrapeAsync(new IPEndPoint(IPAddress.Loopback, port), AddressFamily.InterNetwork);
-        (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--socket", Path.Combine(daemon.Directory, "other"), "--state-dir", Path.Combine(daemon.Directory, "other-state"), "--config-dir", daemon.ConfigDirectory, "--metrics-listen", "0.0.0.0:9405"]);
+        (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--socket", Path.Combine(daemon.Directory, "other"), "--state-dir", Path.Combine(daemon.Directory, "other-state"), "--config-dir", daemon.ConfigDirectory, "--metrics-listen", "0.0.0.0:9405", "--exclusive-binds", "off"]);
 
         Assert.Contains("portreserve_reservations_acquired_total 0", response);
         Assert.Equal(1, exit);

@@ -9,7 +9,7 @@ namespace PortReserve.Daemon.Interop;
 /// <c>&lt;linux/bpf.h&gt;</c> (checked against the header: map_type 0, key_size 4, value_size 8, max_entries 12,
 /// map_flags 16, map_name 28; prog_type 0, insn_cnt 4, insns 8, license 16, log_level 24, log_size 28, log_buf 32,
 /// prog_name 48, expected_attach_type 68; map_fd 0, key 8, value 16, flags 24; link_create prog_fd 0, target_fd 4,
-/// attach_type 8). Every failure is an <see cref="IOException"/> naming the command and errno.
+/// attach_type 8; obj pathname 0, bpf_fd 8, file_flags 12, path_fd 16; link_update link_fd 0, new_prog_fd 4). Every failure is an <see cref="IOException"/> naming the command and errno.
 /// </summary>
 internal static unsafe partial class Bpf
 {
@@ -30,8 +30,12 @@ internal static unsafe partial class Bpf
     private const int CommandMapUpdate = 2;
     private const int CommandMapDelete = 3;
     private const int CommandProgramLoad = 5;
+    private const int CommandObjectPin = 6;
+    private const int CommandObjectGet = 7;
     private const int CommandRawTracepointOpen = 17;
     private const int CommandLinkCreate = 28;
+    private const int CommandLinkUpdate = 29;
+    private const int FlagPathFd = 1 << 14;
     private const int ProtRead = 1;
     private const int ProtWrite = 2;
     private const int MapShared = 1;
@@ -171,6 +175,56 @@ internal static unsafe partial class Bpf
             Write32(attr, 8, Fd(program));
             return Descriptor(Call(CommandRawTracepointOpen, attr), "BPF_RAW_TRACEPOINT_OPEN");
         }
+    }
+
+    /// <summary>
+    /// Pins an object (map, program or link) as <paramref name="name"/> in the bpffs directory <paramref name="directory"/>:
+    /// it lives on, attached if it is a link, until the name is unlinked, whatever becomes of this process.
+    /// </summary>
+    public static void Pin(SafeFileHandle handle, SafeFileHandle directory, string name)
+    {
+        byte[] path = Encoding.UTF8.GetBytes(name + "\0");
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* pathPointer = path)
+        {
+            Write64(attr, 0, (ulong)pathPointer);
+            Write32(attr, 8, Fd(handle));
+            Write32(attr, 12, FlagPathFd);
+            Write32(attr, 16, Fd(directory));
+            Check(Call(CommandObjectPin, attr), $"BPF_OBJ_PIN of {name}");
+        }
+    }
+
+    /// <summary>Opens the object pinned as <paramref name="name"/> in <paramref name="directory"/>; null when nothing is pinned there.</summary>
+    public static SafeFileHandle? OpenPinned(SafeFileHandle directory, string name)
+    {
+        byte[] path = Encoding.UTF8.GetBytes(name + "\0");
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* pathPointer = path)
+        {
+            Write64(attr, 0, (ulong)pathPointer);
+            Write32(attr, 12, FlagPathFd);
+            Write32(attr, 16, Fd(directory));
+            long result = Call(CommandObjectGet, attr);
+            if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
+            {
+                return null;
+            }
+
+            return Descriptor(result, $"BPF_OBJ_GET of {name}");
+        }
+    }
+
+    /// <summary>Swaps the program a link runs for <paramref name="program"/> in one step: the attachment never lapses.</summary>
+    public static void UpdateLink(SafeFileHandle link, SafeFileHandle program)
+    {
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        Write32(attr, 0, Fd(link));
+        Write32(attr, 4, Fd(program));
+        Check(Call(CommandLinkUpdate, attr), "BPF_LINK_UPDATE");
     }
 
     /// <summary>Maps an array map made with <see cref="MapFlagMmapable"/> read-write into this process.</summary>

@@ -24,14 +24,26 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     private readonly Dictionary<long, HashSet<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
     private readonly HashSet<long> _processGone = [];
     private readonly Dictionary<uint, int> _liveTgids = [];
+    private readonly PinDirectory? _pins;
+    private readonly SafeFileHandle? _cgroupRoot;
+    private readonly TimeSpan _restartGrace;
+    private bool _attached;
 
-    private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookMaps? maps = null, BindHook? hook = null, CgroupHierarchy? cgroups = null)
+    private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail)
     {
         Mode = mode;
         Detail = detail;
+    }
+
+    private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookMaps maps, BindHook hook, CgroupHierarchy cgroups, SafeFileHandle cgroupRoot, PinDirectory? pins, TimeSpan restartGrace)
+        : this(mode, detail)
+    {
         _maps = maps;
         _hook = hook;
         Cgroups = cgroups;
+        _cgroupRoot = cgroupRoot;
+        _pins = pins;
+        _restartGrace = restartGrace;
     }
 
     public ExclusiveBindsMode Mode { get; }
@@ -47,17 +59,20 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     public CgroupHierarchy? Cgroups { get; }
 
     /// <summary>
-    /// Attaches the bind hook per <paramref name="mode"/>, with the administrators (root always; members of the admin
-    /// group by primary gid or by the account database) allowed on every persistent reservation.
+    /// Prepares the bind hook per <paramref name="mode"/>: its maps, with the administrators (root always; members of the
+    /// admin group by primary gid or by the account database) allowed on every persistent reservation, and its programs,
+    /// loaded but not yet attached (<see cref="Attach"/>). With <paramref name="pinDirectory"/> the hooks are pinned there
+    /// and outlive the daemon; runtime reservations then stay enforced for <paramref name="restartGrace"/> after the
+    /// daemon last renewed them (<see cref="Renew"/>).
     /// </summary>
-    public static ExclusiveBindsSink Open(ExclusiveBindsMode mode, uint? adminGroupId, ILogger logger)
+    public static ExclusiveBindsSink Open(ExclusiveBindsMode mode, uint? adminGroupId, string? pinDirectory, TimeSpan restartGrace, ILogger logger)
     {
         if (mode == ExclusiveBindsMode.Off)
         {
             return new ExclusiveBindsSink(mode, "off (--exclusive-binds off): anyone may bind reserved ports by number");
         }
 
-        BindHookMaps? maps = null;
+        var opened = new List<IDisposable>();
         try
         {
             if (Unsupported() is { } reason)
@@ -66,15 +81,24 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             }
 
             CgroupHierarchy cgroups = CgroupHierarchy.Find(out string? missing) ?? throw new NotSupportedException(missing);
-            maps = BindHookMaps.Create();
+            PinDirectory? pins = pinDirectory is null ? null : Keep(opened, PinDirectory.Open(pinDirectory));
+            BindHookMaps maps = Keep(opened, BindHookMaps.Create());
+            maps.SetLease(Lease(restartGrace));
             AllowAdministrators(maps, adminGroupId);
-            using SafeFileHandle root = cgroups.OpenRoot();
-            BindHook hook = BindHook.Attach(maps, NetworkNamespace.Cookie(), root);
-            return new ExclusiveBindsSink(mode, $"on: bind hooks attached at {cgroups.Root}; only holders may bind reserved ports", maps, hook, cgroups);
+            SafeFileHandle root = Keep(opened, cgroups.OpenRoot());
+            BindHook hook = Keep(opened, BindHook.Load(maps, NetworkNamespace.Cookie()));
+            string kept = pins is null ? "for as long as the daemon runs" : $"pinned in {pins.Path}, so they outlive the daemon";
+            return new ExclusiveBindsSink(mode, $"on: bind hooks attached at {cgroups.Root}, {kept}; only holders may bind reserved ports", maps, hook, cgroups, root, pins, restartGrace);
         }
         catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or PlatformNotSupportedException)
         {
-            maps?.Dispose();
+            opened.Reverse();
+            opened.ForEach(part => part.Dispose());
+            if (e.Message.Contains("in use by another portreserved", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException(e.Message, e);
+            }
+
             if (mode == ExclusiveBindsMode.On)
             {
                 throw new InvalidOperationException($"--exclusive-binds on, but the bind hooks cannot be attached: {e.Message}. Run portreserved as root on a kernel with cgroup v2 and BPF, or use --exclusive-binds auto|off", e);
@@ -84,6 +108,24 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             return new ExclusiveBindsSink(mode, $"off: {e.Message}; anyone may bind reserved ports by number");
         }
     }
+
+    /// <summary>
+    /// Attaches the hooks, or gives the links an earlier daemon pinned these programs and maps: call once the table's
+    /// first commit filled the maps, so that what the earlier daemon enforced is enforced until this state replaces it.
+    /// </summary>
+    public void Attach()
+    {
+        if (_hook is null || _attached)
+        {
+            return;
+        }
+
+        _hook.Attach(_cgroupRoot!, _pins);
+        _attached = true;
+    }
+
+    /// <summary>Moves the lease on: runtime reservations stay enforced for the restart grace from now.</summary>
+    public void Renew() => _maps?.SetLease(Lease(_restartGrace));
 
     /// <summary>Applies every change, each once; a change that fails is reported after the rest were applied.</summary>
     public void Apply(KernelSnapshot snapshot)
@@ -113,9 +155,22 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
 
     public void Dispose()
     {
-        // Closing the links detaches the hooks: enforcement ends with the daemon.
+        // Pinned links stay attached, with their maps: enforcement outlives the daemon. Unpinned ones detach here.
         _hook?.Dispose();
         _maps?.Dispose();
+        _cgroupRoot?.Dispose();
+        _pins?.Dispose();
+    }
+
+    /// <summary>The hook's clock (CLOCK_MONOTONIC, in nanoseconds) <paramref name="grace"/> from now.</summary>
+    private static ulong Lease(TimeSpan grace)
+        => (ulong)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000.0 / System.Diagnostics.Stopwatch.Frequency)) + (ulong)grace.Ticks * 100;
+
+    private static T Keep<T>(List<IDisposable> opened, T part)
+        where T : IDisposable
+    {
+        opened.Add(part);
+        return part;
     }
 
     /// <summary>Why this daemon cannot enforce exclusive binds at all, or null.</summary>

@@ -6,6 +6,8 @@ namespace PortReserve.IntegrationTests.Infrastructure;
 /// A real portreserved child process with a short temp socket path and a temp state directory. The kernel list is
 /// set to <c>initialKernelList</c> before the first start, since every test shares the namespace's one list. Each start
 /// waits for the daemon's own readiness notification (READY=1 on its $NOTIFY_SOCKET, as systemd would), or its exit.
+/// The daemon pins its bind hooks in a bpf filesystem of its own, mounted in its directory (as root): they outlive each
+/// stop and kill, as on a real machine, and go when the daemon is disposed, with that filesystem.
 /// </summary>
 internal sealed class DaemonProcess : IAsyncDisposable
 {
@@ -32,6 +34,11 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public string SocketPath => System.IO.Path.Combine(Directory, "s");
 
     public string StateDirectory => System.IO.Path.Combine(Directory, "state");
+
+    /// <summary>The private bpf filesystem's mount point; the daemon pins in <see cref="BpfDirectory"/> inside it.</summary>
+    public string BpfMount => System.IO.Path.Combine(Directory, "bpf");
+
+    public string BpfDirectory => System.IO.Path.Combine(BpfMount, "portreserve");
 
     /// <summary>
     /// The reservations.d directory the daemon reads unless a test names its own with --config-dir (never the
@@ -78,7 +85,17 @@ internal sealed class DaemonProcess : IAsyncDisposable
         // Clients running under other uids must reach the socket inside.
         File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
         var daemon = new DaemonProcess(executable, directory, arguments, environment, launcher);
-        await daemon.RestartAsync();
+        try
+        {
+            await daemon.MountBpfAsync();
+            await daemon.RestartAsync();
+        }
+        catch
+        {
+            await daemon.DisposeAsync();
+            throw;
+        }
+
         return daemon;
     }
 
@@ -96,7 +113,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
         }
 
         string[] configuration = _extraArguments.Contains("--config-dir") ? [] : ["--config-dir", ConfigDirectory];
-        string[] command = [_executable, "--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. configuration, .. _extraArguments];
+        string[] pins = _extraArguments.Contains("--bpf-dir") ? [] : ["--bpf-dir", BpfDirectory];
+        string[] command = [_executable, "--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. configuration, .. pins, .. _extraArguments];
         _process = _launcher.Length == 0 ? ChildProcess.Start(command[0], command[1..], _environment) : ChildProcess.Start(_launcher[0], [.. _launcher[1..], .. command], _environment);
         await WaitUntilReadyAsync();
     }
@@ -139,7 +157,33 @@ internal sealed class DaemonProcess : IAsyncDisposable
         }
 
         _notifications.Dispose();
+
+        // Unmounting the daemon's bpf filesystem unpins everything in it: its hooks detach.
+        if (System.IO.Directory.Exists(BpfMount) && IsMountPoint(BpfMount))
+        {
+            (int unmounted, string output) = await ChildProcess.RunAsync("umount", [BpfMount]);
+            Assert.True(unmounted == 0, $"umount {BpfMount}: {output}");
+        }
+
         System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    /// <summary>What <c>portreserved --release-kernel</c> says and exits with, for this daemon's state and pins.</summary>
+    public Task<(int ExitCode, string Output)> ReleaseKernelAsync()
+        => ChildProcess.RunAsync(_executable, ["--release-kernel", "--state-dir", StateDirectory, "--bpf-dir", BpfDirectory]);
+
+    private static bool IsMountPoint(string path)
+        => File.ReadLines("/proc/self/mountinfo").Any(line => line.Split(' ')[4] == path);
+
+    /// <summary>A bpf filesystem of the daemon's own (root only; elsewhere the daemon runs without pinned hooks).</summary>
+    private async Task MountBpfAsync()
+    {
+        System.IO.Directory.CreateDirectory(BpfMount);
+        if (Environment.UserName == "root")
+        {
+            // Where bpffs cannot be mounted (a user namespace), the daemon says so and runs without bind hooks.
+            await ChildProcess.RunAsync("mount", ["-t", "bpf", "-o", "mode=0700", "bpf", BpfMount]);
+        }
     }
 
     /// <summary>Reads notifications (a STOPPING=1 left from a stop before a restart, say) until READY=1, or the daemon's exit.</summary>

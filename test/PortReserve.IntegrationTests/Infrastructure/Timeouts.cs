@@ -37,4 +37,19 @@ internal static class Timeouts
             await Task.Delay(10, TestContext.Current.CancellationToken);
         }
     }
+
+    /// <summary>As the other, for a condition that must run a process or wait to be told.</summary>
+    public static async Task Eventually(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        DateTimeOffset deadline = TimeProvider.System.GetUtcNow() + (timeout ?? Default);
+        while (!await condition().WithTimeout())
+        {
+            if (TimeProvider.System.GetUtcNow() > deadline)
+            {
+                Assert.Fail($"timed out waiting until {what}");
+            }
+
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+    }
 }

@@ -4,42 +4,125 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 
 /// <summary>
 /// The bind hook loaded for IPv4 and IPv6 binds and attached to a cgroup (the root of the cgroup v2 hierarchy, so every
-/// process is under it) with bpf links: the attachment lasts exactly as long as this object's descriptors, so a daemon
-/// that exits or is killed takes its hook with it.
+/// process is under it) with bpf links, and the exit program that keeps its live map true. Pinned (<see cref="PinDirectory"/>),
+/// the links outlive the daemon: the next daemon swaps its own programs into them (<c>BPF_LINK_UPDATE</c>), so binds are
+/// never unchecked in between. Unpinned, the attachment lasts exactly as long as this object's descriptors.
 /// </summary>
 internal sealed class BindHook : IDisposable
 {
-    private readonly SafeFileHandle[] _handles;
+    public const string ExitLink = "exit";
+    public static readonly string[] BindLinks = ["bind4", "bind6"];
 
-    private BindHook(SafeFileHandle[] handles) => _handles = handles;
+    private readonly BindHookMaps _maps;
+    private readonly SafeFileHandle _exit;
+    private readonly SafeFileHandle[] _bind;
+    private readonly List<SafeFileHandle> _links = [];
+
+    private BindHook(BindHookMaps maps, SafeFileHandle exit, SafeFileHandle[] bind)
+    {
+        _maps = maps;
+        _exit = exit;
+        _bind = bind;
+    }
 
     /// <summary>
-    /// Loads the program twice (each attach type is fixed at load) and links both to <paramref name="cgroup"/>; first
-    /// the exit program that keeps the live map true, so that no policy is ever honoured for a pid whose process is gone.
+    /// Loads the exit program and the bind program twice (each attach type is fixed at load), attaching nothing yet: a
+    /// kernel that refuses them says so before the daemon has changed anything.
     /// </summary>
-    public static BindHook Attach(BindHookMaps maps, ulong netnsCookie, SafeFileHandle cgroup)
+    public static BindHook Load(BindHookMaps maps, ulong netnsCookie)
     {
         byte[] code = BpfInstruction.Encode(Build(maps, netnsCookie));
         var handles = new List<SafeFileHandle>();
         try
         {
-            SafeFileHandle exit = Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeRawTracepoint, 0, BpfInstruction.Encode(ProcessExitProgram.Build(Fd(maps.Live))), "pr_exit");
-            handles.Add(exit);
-            handles.Add(Interop.Bpf.OpenRawTracepoint(exit, "sched_process_exit"));
-            foreach ((int attachType, string name) in (ReadOnlySpan<(int, string)>)[(Interop.Bpf.AttachCgroupInet4Bind, "pr_bind4"), (Interop.Bpf.AttachCgroupInet6Bind, "pr_bind6")])
-            {
-                SafeFileHandle program = Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSockAddr, attachType, code, name);
-                handles.Add(program);
-                handles.Add(Interop.Bpf.CreateLink(program, cgroup, attachType));
-            }
-
-            return new BindHook([.. handles]);
+            handles.Add(Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeRawTracepoint, 0, BpfInstruction.Encode(ProcessExitProgram.Build(Fd(maps.Live))), "pr_exit"));
+            handles.Add(Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSockAddr, Interop.Bpf.AttachCgroupInet4Bind, code, "pr_bind4"));
+            handles.Add(Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSockAddr, Interop.Bpf.AttachCgroupInet6Bind, code, "pr_bind6"));
+            return new BindHook(maps, handles[0], [handles[1], handles[2]]);
         }
         catch
         {
             handles.ForEach(handle => handle.Dispose());
             throw;
         }
+    }
+
+    /// <summary>Loads and attaches at once (see <see cref="Attach(SafeFileHandle, PinDirectory?)"/>).</summary>
+    public static BindHook Attach(BindHookMaps maps, ulong netnsCookie, SafeFileHandle cgroup, PinDirectory? pins = null)
+    {
+        BindHook hook = Load(maps, netnsCookie);
+        try
+        {
+            hook.Attach(cgroup, pins);
+            return hook;
+        }
+        catch
+        {
+            hook.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Links the programs: first the exit program that keeps the live map true, so that no policy is ever honoured for a
+    /// pid whose process is gone, then the bind program to <paramref name="cgroup"/> for IPv4 and IPv6. With
+    /// <paramref name="pins"/>, links pinned there by an earlier daemon are given these programs instead (the earlier
+    /// exit program goes once this one runs), and the new links and the maps are pinned there. Call once the maps hold
+    /// everything that must be enforced.
+    /// </summary>
+    public void Attach(SafeFileHandle cgroup, PinDirectory? pins)
+    {
+        SafeFileHandle exitLink = Keep(Interop.Bpf.OpenRawTracepoint(_exit, "sched_process_exit"));
+        pins?.Replace(ExitLink, exitLink);
+        _maps.Pin(pins);
+        Keep(Link(_bind[0], cgroup, Interop.Bpf.AttachCgroupInet4Bind, pins, BindLinks[0]));
+        Keep(Link(_bind[1], cgroup, Interop.Bpf.AttachCgroupInet6Bind, pins, BindLinks[1]));
+    }
+
+    /// <summary>
+    /// Detaches what an earlier daemon pinned in <paramref name="pins"/> and unpins its maps: nothing stays enforced.
+    /// Returns the names it removed.
+    /// </summary>
+    public static IReadOnlyList<string> Unpin(PinDirectory pins)
+        => [.. ((string[])[.. BindLinks, ExitLink, .. BindHookMaps.PinNames]).Where(pins.Remove)];
+
+    /// <summary>
+    /// The pinned link of an earlier daemon, given <paramref name="program"/> in one step; otherwise (none, or one that
+    /// cannot take it) a new link, pinned in its place.
+    /// </summary>
+    private static SafeFileHandle Link(SafeFileHandle program, SafeFileHandle cgroup, int attachType, PinDirectory? pins, string pin)
+    {
+        if (pins?.Find(pin) is { } pinned)
+        {
+            try
+            {
+                Interop.Bpf.UpdateLink(pinned, program);
+                return pinned;
+            }
+            catch (IOException)
+            {
+                pinned.Dispose();
+            }
+        }
+
+        SafeFileHandle link = Interop.Bpf.CreateLink(program, cgroup, attachType);
+        try
+        {
+            pins?.Replace(pin, link);
+        }
+        catch
+        {
+            link.Dispose();
+            throw;
+        }
+
+        return link;
+    }
+
+    private SafeFileHandle Keep(SafeFileHandle link)
+    {
+        _links.Add(link);
+        return link;
     }
 
     /// <summary>Loads the program without attaching it, as a check that this kernel accepts it; throws with the verifier's log when not.</summary>
@@ -52,9 +135,10 @@ internal sealed class BindHook : IDisposable
     private static IReadOnlyList<BpfInstruction> Build(BindHookMaps maps, ulong netnsCookie)
         => BindHookProgram.Build(Fd(maps.Ports), Fd(maps.Policies), Fd(maps.Allow), Fd(maps.Live), netnsCookie);
 
+    /// <summary>Closes the descriptors: unpinned links detach, pinned ones stay.</summary>
     public void Dispose()
     {
-        foreach (SafeFileHandle handle in _handles)
+        foreach (SafeFileHandle handle in (SafeFileHandle[])[.. _links, _exit, .. _bind])
         {
             handle.Dispose();
         }

@@ -10,7 +10,9 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 /// in its process tree: its cgroup or one beneath it (the cgroup found at <c>level</c> among the binder's ancestors). A
 /// persistent reservation's to root and to the uids and gids in the allow map. Element 0 is no policy: at
 /// <see cref="ProbeCookieOffset"/> it holds the cookie of the socket the daemon is probing a port with (is it in use?),
-/// which may bind any reserved port; 0 when no probe runs.</item>
+/// which may bind any reserved port; 0 when no probe runs. At <see cref="LeaseOffset"/> it holds the lease: the
+/// <c>CLOCK_MONOTONIC</c> time in nanoseconds until which runtime policies are enforced. The daemon moves it on while it
+/// runs; once no daemon has for the restart grace, runtime reservations bind for anyone (persistent ones stay).</item>
 /// <item>Live: a hash set of the tgids that runtime policies name, each taken out by the exit program as its process
 /// exits (before the pid can be anyone else's); a policy's tgid allows a bind only while it is in the set.</item>
 /// <item>Allow: a hash set of <c>{ u32 policy; u32 kind (0 uid, 1 gid, 2 process); u32 id; }</c>; policy 0 holds the
@@ -36,6 +38,7 @@ internal static class BindHookLayout
     public const int PolicyLevelOffset = 16;
     public const uint ProbePolicy = 0;
     public const int ProbeCookieOffset = 8;
+    public const int LeaseOffset = 16;
     public const uint RuntimeHolder = 1;
     public const uint Persistent = 2;
 

@@ -26,6 +26,9 @@ internal sealed unsafe class BindHookMaps : IDisposable
         Live = live;
         _ports = Interop.Bpf.Map(ports, PortsLength);
         _policies = Interop.Bpf.Map(policies, PoliciesLength);
+
+        // Enforced until told otherwise: whoever runs the hook sets the lease it renews.
+        SetLease(ulong.MaxValue);
     }
 
     public SafeFileHandle Ports { get; }
@@ -35,6 +38,9 @@ internal sealed unsafe class BindHookMaps : IDisposable
     public SafeFileHandle Allow { get; }
 
     public SafeFileHandle Live { get; }
+
+    /// <summary>The names the maps are pinned under, in <see cref="Pin"/>'s order.</summary>
+    public static readonly string[] PinNames = ["ports", "policies", "allow", "live"];
 
     public static BindHookMaps Create()
     {
@@ -78,6 +84,9 @@ internal sealed unsafe class BindHookMaps : IDisposable
     /// <summary>Lets the socket with <paramref name="cookie"/> (the daemon's probe) bind any reserved port; 0 lets none.</summary>
     public void SetProbe(ulong cookie) => Volatile.Write(ref *(ulong*)(_policies + BindHookLayout.ProbeCookieOffset), cookie);
 
+    /// <summary>Runtime policies are enforced until <paramref name="monotonicNanoseconds"/> (<c>CLOCK_MONOTONIC</c>, as the hook reads it).</summary>
+    public void SetLease(ulong monotonicNanoseconds) => Volatile.Write(ref *(ulong*)(_policies + BindHookLayout.LeaseOffset), monotonicNanoseconds);
+
     public void AddAllowed(uint policy, uint kind, uint id) => Interop.Bpf.UpdateElement(Allow, BindHookLayout.AllowKey(policy, kind, id), s_present);
 
     public void RemoveAllowed(uint policy, uint kind, uint id) => Interop.Bpf.DeleteElement(Allow, BindHookLayout.AllowKey(policy, kind, id));
@@ -89,6 +98,21 @@ internal sealed unsafe class BindHookMaps : IDisposable
 
     /// <summary>No policy names the tgid any more (it may be gone already: its process exited).</summary>
     public void RemoveLive(uint tgid) => Interop.Bpf.DeleteElement(Live, BitConverter.GetBytes(tgid));
+
+    /// <summary>Pins the maps in <paramref name="pins"/> (in place of an earlier daemon's), where a daemon started later finds them.</summary>
+    public void Pin(PinDirectory? pins)
+    {
+        if (pins is null)
+        {
+            return;
+        }
+
+        SafeFileHandle[] maps = [Ports, Policies, Allow, Live];
+        for (int i = 0; i < maps.Length; i++)
+        {
+            pins.Replace(PinNames[i], maps[i]);
+        }
+    }
 
     public void Dispose()
     {

@@ -57,6 +57,15 @@ internal static class BindHookProgram
             .Load32(R1, R8, BindHookLayout.PolicyKindOffset)
             .JumpIfEqual(R1, (int)BindHookLayout.Persistent, "persistent");
 
+        // A runtime holder's claim lapses once no daemon has renewed the lease in time: a daemon stopped for good leaves
+        // nobody to release what holders that exit since leave behind.
+        asm.Call(BpfHelper.KtimeGetNs)
+            .Move(R9, R0);
+        Lookup(asm, policiesMap, (int)BindHookLayout.ProbePolicy, -16)
+            .JumpIfEqual(R0, 0, Deny)
+            .Load64(R1, R0, BindHookLayout.LeaseOffset)
+            .JumpIfGreater(R9, R1, Allow);
+
         // A runtime holder: its own process while it lives (tgid 0 once the daemon heard of the exit, and out of the live
         // map from the moment of the exit), or any process of its process tree: in the tree's cgroup or beneath it,
         // which is where the binder's ancestor at the tree's level is the tree.

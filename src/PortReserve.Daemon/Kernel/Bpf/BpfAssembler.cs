@@ -24,6 +24,7 @@ internal sealed class BpfAssembler
     private const byte JumpNotEqualImmediate = 0x55; // BPF_JMP | BPF_JNE | BPF_K
     private const byte JumpEqualRegister = 0x1d;     // BPF_JMP | BPF_JEQ | BPF_X
     private const byte JumpNotEqualRegister = 0x5d;  // BPF_JMP | BPF_JNE | BPF_X
+    private const byte JumpGreaterRegister = 0x2d;   // BPF_JMP | BPF_JGT | BPF_X (unsigned)
     private const byte CallHelper = 0x85;            // BPF_JMP | BPF_CALL
     private const byte ExitProgram = 0x95;           // BPF_JMP | BPF_EXIT
     private const byte LoadImmediate64 = 0x18;       // BPF_LD | BPF_IMM | BPF_DW, two instructions
@@ -97,6 +98,9 @@ internal sealed class BpfAssembler
     public BpfAssembler JumpIfEqual(BpfRegister register, BpfRegister other, string label) => EmitJump(JumpEqualRegister, register, other, 0, label);
 
     public BpfAssembler JumpIfNotEqual(BpfRegister register, BpfRegister other, string label) => EmitJump(JumpNotEqualRegister, register, other, 0, label);
+
+    /// <summary>Jumps when <paramref name="register"/> is above <paramref name="other"/>, both taken as unsigned.</summary>
+    public BpfAssembler JumpIfGreater(BpfRegister register, BpfRegister other, string label) => EmitJump(JumpGreaterRegister, register, other, 0, label);
 
     /// <summary>Calls a kernel helper with R1-R5 as arguments; the result is in R0 and R1-R5 are lost.</summary>
     public BpfAssembler Call(BpfHelper helper) => Emit(CallHelper, BpfRegister.R0, BpfRegister.R0, 0, (int)helper);

@@ -5,6 +5,7 @@ internal enum BpfHelper
 {
     MapLookupElement = 1,
     MapDeleteElement = 3,
+    KtimeGetNs = 5,
     GetCurrentPidTgid = 14,
     GetCurrentUidGid = 15,
     GetSocketCookie = 46,

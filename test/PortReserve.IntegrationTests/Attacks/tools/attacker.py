@@ -18,6 +18,7 @@
   squat PROTOCOL PORT SECONDS      bind PORT in a tight loop; whenever the bind lands while PORT is in the kernel's reserved
                                    list (a grant happened as it held it), keep it while it stays reserved: the port is then
                                    owned by this process, not by whoever it was granted to. Prints "kept N" at the end
+  bind-loop PROTOCOL PORT SECONDS  bind 127.0.0.1:PORT as fast as it can; prints "bound N of TRIES" at the end
   orphan-associate SOCKET TOKEN PROTOCOL
                                    associate with a (persistent) reservation, hand the connection to a child and exit:
                                    prints "STATUS PID"; the child keeps the connection until stdin ends
@@ -251,6 +252,22 @@ def squat(protocol, port, seconds):
     print(f"kept {kept}", flush=True)
 
 
+def bind_loop(protocol, port, seconds):
+    # Binds the port as fast as it can, counting the binds that got through.
+    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+    deadline = time.monotonic() + float(seconds)
+    bound = tries = 0
+    while time.monotonic() < deadline:
+        tries += 1
+        with socket.socket(socket.AF_INET, kind) as binder:
+            try:
+                binder.bind(("127.0.0.1", int(port)))
+                bound += 1
+            except OSError:
+                pass
+    print(f"bound {bound} of {tries}", flush=True)
+
+
 def zombie_orphan(path):
     # This process never reaps the one that connects: that one stays a zombie while its child speaks on its connection.
     # It leaves stdin to that child, and waits for the child's end as the end of a pipe the child holds.
@@ -298,6 +315,7 @@ def main(argv):
         "orphan": orphan,
         "orphan-associate": orphan_associate,
         "squat": squat,
+        "bind-loop": bind_loop,
         "zombie-orphan": zombie_orphan,
         "associate-close": associate_close,
         "time-wait": time_wait,

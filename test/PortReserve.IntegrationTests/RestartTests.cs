@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using PortReserve.IntegrationTests.Infrastructure;
+
+namespace PortReserve.IntegrationTests;
+
+/// <summary>
+/// Enforcement outlives the daemon: its bind hooks and their maps are pinned in a bpf filesystem (each test daemon's
+/// own), so a killed or stopped daemon leaves every reservation enforced, and the next one takes the hooks over
+/// without a moment in which a bind goes unchecked. Runtime reservations lapse after the restart grace with no daemon;
+/// <c>portreserved --release-kernel</c> removes everything at once.
+/// </summary>
+public sealed class RestartTests
+{
+    [Fact(Timeout = 120_000)]
+    public async Task KilledDaemon_LeavesEveryReservationEnforced_AndTheNextTakesOverWithoutAGap()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attach bind hooks and bind as other uids");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
+        await using PortReservationClient client = await daemon.ConnectAsync();
+        await CreateAllowingNobodyAsync(client, 9210);
+        await using PortReservation held = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
+        string runtime = held.StartPort.ToString(CultureInfo.InvariantCulture);
+
+        // A stranger binds the persistent port as fast as it can across a kill and two restarts.
+        await using ChildProcess loop = Attacker.Start(OtherUser.Stranger, ["bind-loop", "tcp", "9210", "12"]);
+        daemon.Kill9();
+        await daemon.WaitForExitAsync();
+        (string Nobody, string Stranger) persistentWhileDown = await WhoBindsAsync(daemon, "9210");
+        (string Nobody, string Stranger) runtimeWhileDown = await WhoBindsAsync(daemon, runtime);
+        SocketError holderWhileDown = Bind(held.StartPort);
+        await daemon.RestartAsync();
+        Assert.Equal(0, await daemon.StopAsync());
+        await daemon.RestartAsync();
+        await loop.WaitForExitAsync();
+        (string Nobody, string Stranger) persistentAfter = await WhoBindsAsync(daemon, "9210");
+
+        Assert.Equal(("ok", "refused AccessDenied"), persistentWhileDown);
+        Assert.Equal(("refused AccessDenied", "refused AccessDenied"), runtimeWhileDown);
+        Assert.Equal(SocketError.Success, holderWhileDown);
+        Assert.StartsWith("bound 0 of ", loop.Output.Trim(), StringComparison.Ordinal);
+        Assert.Equal(("ok", "refused AccessDenied"), persistentAfter);
+        Assert.Equal(["allow", "bind4", "bind6", "exit", "live", "policies", "ports"], Directory.GetFileSystemEntries(daemon.BpfDirectory).Select(Path.GetFileName).Order());
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task WithNoDaemonForTheRestartGrace_RuntimeReservationsLapse_PersistentOnesStay()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attach bind hooks and bind as other uids");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on", "--restart-grace", "1");
+        await using PortReservationClient client = await daemon.ConnectAsync();
+        await CreateAllowingNobodyAsync(client, 9211);
+        await using PortReservation held = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
+        string runtime = held.StartPort.ToString(CultureInfo.InvariantCulture);
+        (string Nobody, string Stranger) runtimeWhileRunning = await WhoBindsAsync(daemon, runtime);
+
+        daemon.Kill9();
+        await daemon.WaitForExitAsync();
+        await Timeouts.Eventually(
+            async () => (await WhoBindsAsync(daemon, runtime)).Stranger == "ok",
+            "the runtime reservation lapses a second after the daemon last renewed it");
+        (string Nobody, string Stranger) persistentLater = await WhoBindsAsync(daemon, "9211");
+
+        Assert.Equal(("refused AccessDenied", "refused AccessDenied"), runtimeWhileRunning);
+        Assert.Equal(("ok", "refused AccessDenied"), persistentLater);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task ReleaseKernel_AfterAStop_LeavesNothingEnforced_AndIsRefusedWhileTheDaemonRuns()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attach bind hooks and bind as other uids");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
+        await using (PortReservationClient client = await daemon.ConnectAsync())
+        {
+            await CreateAllowingNobodyAsync(client, 9212);
+        }
+
+        (int whileRunning, string whileRunningOutput) = await daemon.ReleaseKernelAsync();
+        Assert.Equal(0, await daemon.StopAsync());
+        (string Nobody, string Stranger) stopped = await WhoBindsAsync(daemon, "9212");
+        bool listedWhileStopped = KernelList.ContainsAll(9212, 9212);
+        (int released, string releasedOutput) = await daemon.ReleaseKernelAsync();
+        (string Nobody, string Stranger) afterRelease = await WhoBindsAsync(daemon, "9212");
+
+        Assert.True(whileRunning == 1, whileRunningOutput);
+        Assert.Contains("in use by another portreserved", whileRunningOutput);
+        Assert.Equal(("ok", "refused AccessDenied"), stopped);
+        Assert.True(listedWhileStopped);
+        Assert.True(released == 0, releasedOutput);
+        Assert.Contains($"detached the bind hooks pinned in {daemon.BpfDirectory}", releasedOutput);
+        Assert.Equal(("ok", "ok"), afterRelease);
+        Assert.False(KernelList.ContainsAny(9212, 9212));
+        Assert.False(Directory.Exists(daemon.BpfDirectory));
+    }
+
+    private static async Task CreateAllowingNobodyAsync(PortReservationClient client, int port)
+    {
+        var options = new PersistentReservationOptions();
+        options.AllowedUsers.Add("nobody");
+        await client.CreatePersistentAsync(PortReservationProtocol.Tcp, port, 1, options, TestContext.Current.CancellationToken).WithTimeout();
+    }
+
+    /// <summary>How a bind to <paramref name="port"/> fares for nobody (allowed on the persistent reservations here) and a stranger.</summary>
+    private static async Task<(string Nobody, string Stranger)> WhoBindsAsync(DaemonProcess daemon, string port)
+    {
+        string[] bind = ["try-bind", "tcp", port];
+        (_, string nobody) = await OtherUser.RunAsync(OtherUser.Nobody, OtherUser.Nobody, Artifacts.Peer, bind, daemon.ClientEnvironment);
+        (_, string stranger) = await OtherUser.RunAsync(OtherUser.Stranger, OtherUser.Stranger, Artifacts.Peer, bind, daemon.ClientEnvironment);
+        return (Outcome(nobody), Outcome(stranger));
+
+        static string Outcome(string output) => output.Trim().StartsWith("ok ", StringComparison.Ordinal) ? "ok" : output.Trim();
+    }
+
+    private static SocketError Bind(int port)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            return SocketError.Success;
+        }
+        catch (SocketException e)
+        {
+            return e.SocketErrorCode;
+        }
+    }
+}
