@@ -17,9 +17,12 @@ internal static unsafe partial class Bpf
     public const int MapTypeArray = 2;
     public const uint MapFlagMmapable = 1 << 10;
     public const int ProgramTypeRawTracepoint = 17;
+    public const int ProgramTypeCgroupSock = 9;
     public const int ProgramTypeCgroupSockAddr = 18;
     public const int AttachCgroupInet4Bind = 8;
     public const int AttachCgroupInet6Bind = 9;
+    public const int AttachCgroupInet4PostBind = 12;
+    public const int AttachCgroupInet6PostBind = 13;
     public const int EPERM = 1;
     public const int ENOENT = 2;
     public const int EACCES = 13;

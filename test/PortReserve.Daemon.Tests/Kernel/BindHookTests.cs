@@ -145,6 +145,49 @@ public sealed class BindHookTests : IDisposable
         Assert.Equal(SocketError.Success, Bind(AddressFamily.InterNetwork, SocketType.Stream, Held));
     }
 
+    [Theory]
+    [InlineData(AddressFamily.InterNetwork, Interop.Bpf.AttachCgroupInet4PostBind)]
+    [InlineData(AddressFamily.InterNetworkV6, Interop.Bpf.AttachCgroupInet6PostBind)]
+    public void AfterBindProgramAlone_RefusesAHeldPortOnceTaken_AndTheKernelGivesThePortBack(AddressFamily family, int attachType)
+    {
+        // The second program stands alone here: it is what refuses a bind that passed the first before the port was held.
+        HoldForAnotherProcess(PortReservationProtocol.Tcp, Held);
+        byte[] code = BpfInstruction.Encode(BindHookProgram.Build(Fd(_maps!.Ports), Fd(_maps.Policies), Fd(_maps.Allow), Fd(_maps.Live), NetworkNamespace.Cookie(), afterBind: true));
+        using Microsoft.Win32.SafeHandles.SafeFileHandle program = Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSock, attachType, code, "pr_post_test");
+        using Microsoft.Win32.SafeHandles.SafeFileHandle root = _cgroups!.OpenRoot();
+        IPAddress loopback = family == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback;
+        using var refusedSocket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+        SocketError refused, unreserved, portZero;
+        using (Interop.Bpf.CreateLink(program, root, attachType))
+        {
+            refused = BindKeeping(refusedSocket, new IPEndPoint(loopback, Held));
+            unreserved = Bind(family, SocketType.Stream, Held + 1);
+            portZero = Bind(family, SocketType.Stream, 0);
+        }
+
+        Assert.Equal(SocketError.AccessDenied, refused);
+        Assert.Equal(SocketError.Success, unreserved);
+        Assert.Equal(SocketError.Success, portZero);
+
+        // The refused socket is still open, but it does not hold the port.
+        Assert.Equal(SocketError.Success, Bind(family, SocketType.Stream, Held));
+    }
+
+    private static int Fd(Microsoft.Win32.SafeHandles.SafeFileHandle handle) => (int)handle.DangerousGetHandle();
+
+    private static SocketError BindKeeping(Socket socket, IPEndPoint endPoint)
+    {
+        try
+        {
+            socket.Bind(endPoint);
+            return SocketError.Success;
+        }
+        catch (SocketException e)
+        {
+            return e.SocketErrorCode;
+        }
+    }
+
     /// <summary>Holds the port for pid 1, which is never this test.</summary>
     private void HoldForAnotherProcess(PortReservationProtocol protocol, int port)
     {

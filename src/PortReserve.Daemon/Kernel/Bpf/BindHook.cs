@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 namespace PortReserve.Daemon.Kernel.Bpf;
 
 /// <summary>
-/// The bind hook loaded for IPv4 and IPv6 binds and attached to a cgroup (the root of the cgroup v2 hierarchy, so every
+/// The bind hook loaded for IPv4 and IPv6 binds, before the kernel takes the port and after, and attached to a cgroup (the root of the cgroup v2 hierarchy, so every
 /// process is under it) with bpf links, and the exit program that keeps its live map true. Pinned (<see cref="PinDirectory"/>),
 /// the links outlive the daemon: the next daemon swaps its own programs into them (<c>BPF_LINK_UPDATE</c>), so binds are
 /// never unchecked in between. Unpinned, the attachment lasts exactly as long as this object's descriptors.
@@ -11,7 +11,16 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 internal sealed class BindHook : IDisposable
 {
     public const string ExitLink = "exit";
-    public static readonly string[] BindLinks = ["bind4", "bind6"];
+    public static readonly string[] BindLinks = ["bind4", "bind6", "postbind4", "postbind6"];
+
+    /// <summary>What each bind program is loaded as and attached to, in <see cref="BindLinks"/>' order.</summary>
+    private static readonly (int ProgramType, int AttachType, string Name)[] s_bindPrograms =
+    [
+        (Interop.Bpf.ProgramTypeCgroupSockAddr, Interop.Bpf.AttachCgroupInet4Bind, "pr_bind4"),
+        (Interop.Bpf.ProgramTypeCgroupSockAddr, Interop.Bpf.AttachCgroupInet6Bind, "pr_bind6"),
+        (Interop.Bpf.ProgramTypeCgroupSock, Interop.Bpf.AttachCgroupInet4PostBind, "pr_postbind4"),
+        (Interop.Bpf.ProgramTypeCgroupSock, Interop.Bpf.AttachCgroupInet6PostBind, "pr_postbind6"),
+    ];
 
     private readonly BindHookMaps _maps;
     private readonly SafeFileHandle _exit;
@@ -31,14 +40,18 @@ internal sealed class BindHook : IDisposable
     /// </summary>
     public static BindHook Load(BindHookMaps maps, ulong netnsCookie)
     {
-        byte[] code = BpfInstruction.Encode(Build(maps, netnsCookie));
+        byte[] beforeBind = BpfInstruction.Encode(Build(maps, netnsCookie, afterBind: false));
+        byte[] afterBind = BpfInstruction.Encode(Build(maps, netnsCookie, afterBind: true));
         var handles = new List<SafeFileHandle>();
         try
         {
             handles.Add(Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeRawTracepoint, 0, BpfInstruction.Encode(ProcessExitProgram.Build(Fd(maps.Live))), "pr_exit"));
-            handles.Add(Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSockAddr, Interop.Bpf.AttachCgroupInet4Bind, code, "pr_bind4"));
-            handles.Add(Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSockAddr, Interop.Bpf.AttachCgroupInet6Bind, code, "pr_bind6"));
-            return new BindHook(maps, handles[0], [handles[1], handles[2]]);
+            foreach ((int programType, int attachType, string name) in s_bindPrograms)
+            {
+                handles.Add(Interop.Bpf.LoadProgram(programType, attachType, programType == Interop.Bpf.ProgramTypeCgroupSock ? afterBind : beforeBind, name));
+            }
+
+            return new BindHook(maps, handles[0], [.. handles.Skip(1)]);
         }
         catch
         {
@@ -75,8 +88,10 @@ internal sealed class BindHook : IDisposable
         SafeFileHandle exitLink = Keep(Interop.Bpf.OpenRawTracepoint(_exit, "sched_process_exit"));
         pins?.Replace(ExitLink, exitLink);
         _maps.Pin(pins);
-        Keep(Link(_bind[0], cgroup, Interop.Bpf.AttachCgroupInet4Bind, pins, BindLinks[0]));
-        Keep(Link(_bind[1], cgroup, Interop.Bpf.AttachCgroupInet6Bind, pins, BindLinks[1]));
+        for (int i = 0; i < _bind.Length; i++)
+        {
+            Keep(Link(_bind[i], cgroup, s_bindPrograms[i].AttachType, pins, BindLinks[i]));
+        }
     }
 
     /// <summary>
@@ -128,12 +143,12 @@ internal sealed class BindHook : IDisposable
     /// <summary>Loads the program without attaching it, as a check that this kernel accepts it; throws with the verifier's log when not.</summary>
     public static void Verify(BindHookMaps maps, ulong netnsCookie)
     {
-        byte[] code = BpfInstruction.Encode(Build(maps, netnsCookie));
-        Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSockAddr, Interop.Bpf.AttachCgroupInet4Bind, code, "pr_bind_check").Dispose();
+        Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSockAddr, Interop.Bpf.AttachCgroupInet4Bind, BpfInstruction.Encode(Build(maps, netnsCookie, afterBind: false)), "pr_bind_check").Dispose();
+        Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSock, Interop.Bpf.AttachCgroupInet4PostBind, BpfInstruction.Encode(Build(maps, netnsCookie, afterBind: true)), "pr_post_check").Dispose();
     }
 
-    private static IReadOnlyList<BpfInstruction> Build(BindHookMaps maps, ulong netnsCookie)
-        => BindHookProgram.Build(Fd(maps.Ports), Fd(maps.Policies), Fd(maps.Allow), Fd(maps.Live), netnsCookie);
+    private static IReadOnlyList<BpfInstruction> Build(BindHookMaps maps, ulong netnsCookie, bool afterBind)
+        => BindHookProgram.Build(Fd(maps.Ports), Fd(maps.Policies), Fd(maps.Allow), Fd(maps.Live), netnsCookie, afterBind);
 
     /// <summary>Closes the descriptors: unpinned links detach, pinned ones stay.</summary>
     public void Dispose()

@@ -54,6 +54,9 @@ internal static class BindHookLayout
     // struct bpf_sock_addr, and the protocol numbers the hook tells apart.
     public const short ContextUserPort = 24;
     public const short ContextProtocol = 36;
+    // struct bpf_sock, as a post-bind program sees it: the port it holds (host order) and its protocol.
+    public const short SocketSourcePort = 44;
+    public const short SocketProtocol = 12;
     public const int IpProtocolTcp = 6;
     public const int IpProtocolUdp = 17;
 

@@ -14,17 +14,34 @@ internal static class BindHookProgram
     private const string Allow = "allow";
     private const string Deny = "deny";
 
-    public static IReadOnlyList<BpfInstruction> Build(int portsMap, int policiesMap, int allowMap, int liveMap, ulong netnsCookie)
+    /// <summary>
+    /// The program for <c>INET4_BIND</c>/<c>INET6_BIND</c>, which runs before the kernel takes the port; with
+    /// <paramref name="afterBind"/>, the same policy for <c>INET4_POST_BIND</c>/<c>INET6_POST_BIND</c>
+    /// (<c>BPF_PROG_TYPE_CGROUP_SOCK</c>), which runs once the socket holds its port and refuses it (the kernel gives
+    /// the port back) to a bind that passed the first hook before the port was reserved and took it only after the
+    /// daemon checked it was free.
+    /// </summary>
+    public static IReadOnlyList<BpfInstruction> Build(int portsMap, int policiesMap, int allowMap, int liveMap, ulong netnsCookie, bool afterBind = false)
     {
         var asm = new BpfAssembler();
 
         // The port, in host order; port 0 and protocols other than TCP and UDP are never ours.
-        asm.Move(R6, R1)
-            .Load32(R2, R6, BindHookLayout.ContextUserPort)
-            .NetworkToHost16(R2)
-            .JumpIfEqual(R2, 0, Allow)
-            .Load32(R3, R6, BindHookLayout.ContextProtocol)
-            .JumpIfEqual(R3, BindHookLayout.IpProtocolTcp, "lookup-port")
+        asm.Move(R6, R1);
+        if (afterBind)
+        {
+            asm.Load32(R2, R6, BindHookLayout.SocketSourcePort)
+                .JumpIfEqual(R2, 0, Allow)
+                .Load32(R3, R6, BindHookLayout.SocketProtocol);
+        }
+        else
+        {
+            asm.Load32(R2, R6, BindHookLayout.ContextUserPort)
+                .NetworkToHost16(R2)
+                .JumpIfEqual(R2, 0, Allow)
+                .Load32(R3, R6, BindHookLayout.ContextProtocol);
+        }
+
+        asm.JumpIfEqual(R3, BindHookLayout.IpProtocolTcp, "lookup-port")
             .JumpIfNotEqual(R3, BindHookLayout.IpProtocolUdp, Allow)
             .Add(R2, BindHookLayout.PortCount)
             .Label("lookup-port");
