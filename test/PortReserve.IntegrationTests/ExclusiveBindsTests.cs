@@ -254,14 +254,10 @@ public sealed class ExclusiveBindsTests
     /// <summary>How a bind to <paramref name="port"/> fares for the allowed user, an admin-group member, a stranger and root.</summary>
     private static async Task<(string Allowed, string Admin, string Stranger, string Root)> WhoBindsAsync(DaemonProcess daemon, string port)
     {
-        string[] bind = ["try-bind", "tcp", port];
-        (_, string allowed) = await OtherUser.RunAsync(OtherUser.Nobody, OtherUser.Nobody, Artifacts.Peer, bind, daemon.ClientEnvironment);
-        (_, string admin) = await OtherUser.RunAsync(OtherUser.Stranger, 100, Artifacts.Peer, bind, daemon.ClientEnvironment);
-        (_, string stranger) = await OtherUser.RunAsync(OtherUser.Stranger, OtherUser.Stranger, Artifacts.Peer, bind, daemon.ClientEnvironment);
-        (_, string root) = await ChildProcess.RunAsync(Artifacts.Peer, bind);
-        return (Outcome(allowed), Outcome(admin), Outcome(stranger), Outcome(root));
-
-        static string Outcome(string output) => output.Trim().StartsWith("ok ", StringComparison.Ordinal) ? "ok" : output.Trim();
+        string allowed = await BindAttempt.AsUserAsync(OtherUser.Nobody, OtherUser.Nobody, port, daemon.ClientEnvironment);
+        string admin = await BindAttempt.AsUserAsync(OtherUser.Stranger, 100, port, daemon.ClientEnvironment);
+        string stranger = await BindAttempt.AsUserAsync(OtherUser.Stranger, OtherUser.Stranger, port, daemon.ClientEnvironment);
+        return (allowed, admin, stranger, await BindAttempt.AsRootAsync(port));
     }
 
     /// <summary>Where the cgroup v2 hierarchy is mounted, from mountinfo.</summary>

@@ -104,12 +104,8 @@ public sealed class RestartTests
     /// <summary>How a bind to <paramref name="port"/> fares for nobody (allowed on the persistent reservations here) and a stranger.</summary>
     private static async Task<(string Nobody, string Stranger)> WhoBindsAsync(DaemonProcess daemon, string port)
     {
-        string[] bind = ["try-bind", "tcp", port];
-        (_, string nobody) = await OtherUser.RunAsync(OtherUser.Nobody, OtherUser.Nobody, Artifacts.Peer, bind, daemon.ClientEnvironment);
-        (_, string stranger) = await OtherUser.RunAsync(OtherUser.Stranger, OtherUser.Stranger, Artifacts.Peer, bind, daemon.ClientEnvironment);
-        return (Outcome(nobody), Outcome(stranger));
-
-        static string Outcome(string output) => output.Trim().StartsWith("ok ", StringComparison.Ordinal) ? "ok" : output.Trim();
+        string nobody = await BindAttempt.AsUserAsync(OtherUser.Nobody, OtherUser.Nobody, port, daemon.ClientEnvironment);
+        return (nobody, await BindAttempt.AsUserAsync(OtherUser.Stranger, OtherUser.Stranger, port, daemon.ClientEnvironment));
     }
 
     private static SocketError Bind(int port)

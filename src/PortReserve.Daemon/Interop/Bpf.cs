@@ -185,39 +185,13 @@ internal static unsafe partial class Bpf
     /// it lives on, attached if it is a link, until the name is unlinked, whatever becomes of this process.
     /// </summary>
     public static void Pin(SafeFileHandle handle, SafeFileHandle directory, string name)
-    {
-        byte[] path = Encoding.UTF8.GetBytes(name + "\0");
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
-        fixed (byte* pathPointer = path)
-        {
-            Write64(attr, 0, (ulong)pathPointer);
-            Write32(attr, 8, Fd(handle));
-            Write32(attr, 12, FlagPathFd);
-            Write32(attr, 16, Fd(directory));
-            Check(Call(CommandObjectPin, attr), $"BPF_OBJ_PIN of {name}");
-        }
-    }
+        => Check(CallAtPath(CommandObjectPin, directory, name, handle), $"BPF_OBJ_PIN of {name}");
 
     /// <summary>Opens the object pinned as <paramref name="name"/> in <paramref name="directory"/>; null when nothing is pinned there.</summary>
     public static SafeFileHandle? OpenPinned(SafeFileHandle directory, string name)
     {
-        byte[] path = Encoding.UTF8.GetBytes(name + "\0");
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
-        fixed (byte* pathPointer = path)
-        {
-            Write64(attr, 0, (ulong)pathPointer);
-            Write32(attr, 12, FlagPathFd);
-            Write32(attr, 16, Fd(directory));
-            long result = Call(CommandObjectGet, attr);
-            if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
-            {
-                return null;
-            }
-
-            return Descriptor(result, $"BPF_OBJ_GET of {name}");
-        }
+        long result = CallAtPath(CommandObjectGet, directory, name, handle: null);
+        return result < 0 && Marshal.GetLastPInvokeError() == ENOENT ? null : Descriptor(result, $"BPF_OBJ_GET of {name}");
     }
 
     /// <summary>Swaps the program a link runs for <paramref name="program"/> in one step: the attachment never lapses.</summary>
@@ -240,6 +214,22 @@ internal static unsafe partial class Bpf
     public static void Unmap(nint address, nuint length) => _ = Munmap((void*)address, length);
 
     private static long Call(int command, byte* attr) => Syscall(s_syscallNumber, command, attr, AttrSize);
+
+    /// <summary>BPF_OBJ_PIN or BPF_OBJ_GET of <paramref name="name"/> relative to <paramref name="directory"/> (BPF_F_PATH_FD).</summary>
+    private static long CallAtPath(int command, SafeFileHandle directory, string name, SafeFileHandle? handle)
+    {
+        byte[] path = Encoding.UTF8.GetBytes(name + "\0");
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* pathPointer = path)
+        {
+            Write64(attr, 0, (ulong)pathPointer);
+            Write32(attr, 8, handle is null ? 0 : Fd(handle));
+            Write32(attr, 12, FlagPathFd);
+            Write32(attr, 16, Fd(directory));
+            return Call(command, attr);
+        }
+    }
 
     private static SafeFileHandle Descriptor(long result, string command)
     {

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 using PortReserve.Daemon.Kernel.Bpf;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Protocol;
@@ -17,53 +16,39 @@ namespace PortReserve.Daemon.Kernel;
 internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
 {
     private readonly BindHookMaps? _maps;
-    private readonly BindHook? _hook;
+    private readonly BindHookInstallation? _installation;
     private readonly PolicyIds _ids = new(BindHookLayout.PolicyEntries);
     private readonly Dictionary<long, HolderPolicy> _holders = [];
     private readonly Dictionary<Reservation, PersistentPolicy> _persistent = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<long, HashSet<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
     private readonly HashSet<long> _processGone = [];
     private readonly Dictionary<uint, int> _liveTgids = [];
-    private readonly PinDirectory? _pins;
-    private readonly SafeFileHandle? _cgroupRoot;
-    private readonly TimeSpan _restartGrace;
-    private bool _attached;
 
-    private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail)
+    private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookInstallation? installation = null)
     {
         Mode = mode;
         Detail = detail;
-    }
-
-    private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookMaps maps, BindHook hook, CgroupHierarchy cgroups, SafeFileHandle cgroupRoot, PinDirectory? pins, TimeSpan restartGrace)
-        : this(mode, detail)
-    {
-        _maps = maps;
-        _hook = hook;
-        Cgroups = cgroups;
-        _cgroupRoot = cgroupRoot;
-        _pins = pins;
-        _restartGrace = restartGrace;
+        _installation = installation;
+        _maps = installation?.Maps;
     }
 
     public ExclusiveBindsMode Mode { get; }
 
     public string Name => "the bind hook's maps";
 
-    public bool IsActive => _hook is not null;
+    public bool IsActive => _installation is not null;
 
     /// <summary>Whether binds are exclusive, and why not when they are not, for status and logs.</summary>
     public string Detail { get; }
 
     /// <summary>The cgroup v2 hierarchy the hooks are attached to, where holders' process trees are made; null when off.</summary>
-    public CgroupHierarchy? Cgroups { get; }
+    public CgroupHierarchy? Cgroups => _installation?.Cgroups;
 
     /// <summary>
-    /// Prepares the bind hook per <paramref name="mode"/>: its maps, with the administrators (root always; members of the
-    /// admin group by primary gid or by the account database) allowed on every persistent reservation, and its programs,
-    /// loaded but not yet attached (<see cref="Attach"/>). With <paramref name="pinDirectory"/> the hooks are pinned there
-    /// and outlive the daemon; runtime reservations then stay enforced for <paramref name="restartGrace"/> after the
-    /// daemon last renewed them (<see cref="Renew"/>).
+    /// Prepares the bind hook per <paramref name="mode"/> (<see cref="BindHookInstallation"/>), loaded but not yet
+    /// attached (<see cref="Attach"/>). With <paramref name="pinDirectory"/> the hooks are pinned there and outlive the
+    /// daemon; runtime reservations then stay enforced for <paramref name="restartGrace"/> after the daemon last renewed
+    /// them (<see cref="Renew"/>).
     /// </summary>
     public static ExclusiveBindsSink Open(ExclusiveBindsMode mode, uint? adminGroupId, string? pinDirectory, TimeSpan restartGrace, ILogger logger)
     {
@@ -72,33 +57,13 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             return new ExclusiveBindsSink(mode, "off (--exclusive-binds off): anyone may bind reserved ports by number");
         }
 
-        var opened = new List<IDisposable>();
         try
         {
-            if (Unsupported() is { } reason)
-            {
-                throw new NotSupportedException(reason);
-            }
-
-            CgroupHierarchy cgroups = CgroupHierarchy.Find(out string? missing) ?? throw new NotSupportedException(missing);
-            PinDirectory? pins = pinDirectory is null ? null : Keep(opened, PinDirectory.Open(pinDirectory));
-            BindHookMaps maps = Keep(opened, BindHookMaps.Create());
-            maps.SetLease(Lease(restartGrace));
-            AllowAdministrators(maps, adminGroupId);
-            SafeFileHandle root = Keep(opened, cgroups.OpenRoot());
-            BindHook hook = Keep(opened, BindHook.Load(maps, NetworkNamespace.Cookie()));
-            string kept = pins is null ? "for as long as the daemon runs" : $"pinned in {pins.Path}, so they outlive the daemon";
-            return new ExclusiveBindsSink(mode, $"on: bind hooks attached at {cgroups.Root}, {kept}; only holders may bind reserved ports", maps, hook, cgroups, root, pins, restartGrace);
+            BindHookInstallation installation = BindHookInstallation.Open(adminGroupId, pinDirectory, restartGrace);
+            return new ExclusiveBindsSink(mode, $"on: {installation.Description}; only holders may bind reserved ports", installation);
         }
         catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or PlatformNotSupportedException)
         {
-            opened.Reverse();
-            opened.ForEach(part => part.Dispose());
-            if (e.Message.Contains("in use by another portreserved", StringComparison.Ordinal))
-            {
-                throw new InvalidOperationException(e.Message, e);
-            }
-
             if (mode == ExclusiveBindsMode.On)
             {
                 throw new InvalidOperationException($"--exclusive-binds on, but the bind hooks cannot be attached: {e.Message}. Run portreserved as root on a kernel with cgroup v2 and BPF, or use --exclusive-binds auto|off", e);
@@ -113,19 +78,10 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     /// Attaches the hooks, or gives the links an earlier daemon pinned these programs and maps: call once the table's
     /// first commit filled the maps, so that what the earlier daemon enforced is enforced until this state replaces it.
     /// </summary>
-    public void Attach()
-    {
-        if (_hook is null || _attached)
-        {
-            return;
-        }
-
-        _hook.Attach(_cgroupRoot!, _pins);
-        _attached = true;
-    }
+    public void Attach() => _installation?.Attach();
 
     /// <summary>Moves the lease on: runtime reservations stay enforced for the restart grace from now.</summary>
-    public void Renew() => _maps?.SetLease(Lease(_restartGrace));
+    public void Renew() => _installation?.Renew();
 
     /// <summary>Applies every change, each once; a change that fails is reported after the rest were applied.</summary>
     public void Apply(KernelSnapshot snapshot)
@@ -153,54 +109,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
 
     public void Close() => _maps?.SetProbe(0);
 
-    public void Dispose()
-    {
-        // Pinned links stay attached, with their maps: enforcement outlives the daemon. Unpinned ones detach here.
-        _hook?.Dispose();
-        _maps?.Dispose();
-        _cgroupRoot?.Dispose();
-        _pins?.Dispose();
-    }
-
-    /// <summary>The hook's clock (CLOCK_MONOTONIC, in nanoseconds) <paramref name="grace"/> from now.</summary>
-    private static ulong Lease(TimeSpan grace)
-        => (ulong)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000.0 / System.Diagnostics.Stopwatch.Frequency)) + (ulong)grace.Ticks * 100;
-
-    private static T Keep<T>(List<IDisposable> opened, T part)
-        where T : IDisposable
-    {
-        opened.Add(part);
-        return part;
-    }
-
-    /// <summary>Why this daemon cannot enforce exclusive binds at all, or null.</summary>
-    private static string? Unsupported()
-    {
-        if (Protocol.SocketLocations.EffectiveUid != 0)
-        {
-            return "portreserved is not running as root (a per-user daemon cannot attach bind hooks)";
-        }
-
-        // The hook knows holders by their pid in the initial pid namespace, which is what the daemon sees only there.
-        string? pids = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
-        return pids is not null && pids.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length > 2
-            ? "portreserved runs in a pid namespace, where the pids it sees are not the ones the bind hook sees"
-            : null;
-    }
-
-    private static void AllowAdministrators(BindHookMaps maps, uint? adminGroupId)
-    {
-        if (adminGroupId is not { } gid)
-        {
-            return;
-        }
-
-        maps.AddAllowed(BindHookLayout.AdministratorsPolicy, BindHookLayout.AllowGid, gid);
-        foreach (uint uid in Interop.Accounts.GroupMembers(gid))
-        {
-            maps.AddAllowed(BindHookLayout.AdministratorsPolicy, BindHookLayout.AllowUid, uid);
-        }
-    }
+    public void Dispose() => _installation?.Dispose();
 
     private void Apply(ReservationChange change)
     {

@@ -26,7 +26,8 @@ internal sealed class PinDirectory : IDisposable
 
     /// <summary>
     /// Opens (creating it if need be) and locks <paramref name="path"/>. The default place mounts bpffs at /sys/fs/bpf
-    /// when nothing is mounted there, as systemd would have; another place must already be on a bpf filesystem.
+    /// when nothing is mounted there, as systemd would have; another place must already be on a bpf filesystem. Throws
+    /// <see cref="InvalidOperationException"/> when another daemon holds it: no mode lets two share the hooks.
     /// </summary>
     public static PinDirectory Open(string path)
     {
@@ -47,7 +48,7 @@ internal sealed class PinDirectory : IDisposable
         if (!Interop.Libc.TryLockExclusive(directory))
         {
             directory.Dispose();
-            throw new IOException($"the bind hooks pinned in {canonical} are in use by another portreserved; stop it or choose another --bpf-dir");
+            throw new InvalidOperationException($"the bind hooks pinned in {canonical} are in use by another portreserved; stop it or choose another --bpf-dir");
         }
 
         return new PinDirectory(canonical, directory);

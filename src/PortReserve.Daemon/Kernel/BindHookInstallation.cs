@@ -1,0 +1,135 @@
+using Microsoft.Win32.SafeHandles;
+using PortReserve.Daemon.Kernel.Bpf;
+
+namespace PortReserve.Daemon.Kernel;
+
+/// <summary>
+/// The bind hook as this daemon installs it: its maps (administrators allowed, the lease set), its programs loaded, the
+/// cgroup it attaches at, and the pin directory that makes it outlive the daemon. It attaches only when asked
+/// (<see cref="Attach"/>), once the table's first commit filled the maps; while the daemon runs it moves the lease on
+/// (<see cref="Renew"/>), so that runtime reservations stay enforced for the restart grace after the daemon last did.
+/// </summary>
+internal sealed class BindHookInstallation : IDisposable
+{
+    private readonly BindHook _hook;
+    private readonly SafeFileHandle _cgroupRoot;
+    private readonly PinDirectory? _pins;
+    private readonly TimeSpan _restartGrace;
+    private bool _attached;
+
+    private BindHookInstallation(BindHookMaps maps, BindHook hook, CgroupHierarchy cgroups, SafeFileHandle cgroupRoot, PinDirectory? pins, TimeSpan restartGrace)
+    {
+        Maps = maps;
+        _hook = hook;
+        Cgroups = cgroups;
+        _cgroupRoot = cgroupRoot;
+        _pins = pins;
+        _restartGrace = restartGrace;
+    }
+
+    public BindHookMaps Maps { get; }
+
+    /// <summary>The cgroup v2 hierarchy the hooks are attached to, where holders' process trees are made.</summary>
+    public CgroupHierarchy Cgroups { get; }
+
+    /// <summary>Where the hooks are attached and how long they last, for status and logs.</summary>
+    public string Description => $"bind hooks attached at {Cgroups.Root}, {(_pins is null ? "for as long as the daemon runs" : $"pinned in {_pins.Path}, so they outlive the daemon")}";
+
+    /// <summary>
+    /// Prepares the hook, with the administrators (root always; members of the admin group by primary gid or by the
+    /// account database) allowed on every persistent reservation; pinned in <paramref name="pinDirectory"/> unless null.
+    /// Throws <see cref="NotSupportedException"/> or an I/O exception when this daemon or kernel cannot have it, and
+    /// <see cref="InvalidOperationException"/> when another daemon holds the pins.
+    /// </summary>
+    public static BindHookInstallation Open(uint? adminGroupId, string? pinDirectory, TimeSpan restartGrace)
+    {
+        if (Unsupported() is { } reason)
+        {
+            throw new NotSupportedException(reason);
+        }
+
+        CgroupHierarchy cgroups = CgroupHierarchy.Find(out string? missing) ?? throw new NotSupportedException(missing);
+        var opened = new List<IDisposable>();
+        try
+        {
+            PinDirectory? pins = pinDirectory is null ? null : Keep(opened, PinDirectory.Open(pinDirectory));
+            BindHookMaps maps = Keep(opened, BindHookMaps.Create());
+            maps.SetLease(Lease(restartGrace));
+            AllowAdministrators(maps, adminGroupId);
+            SafeFileHandle root = Keep(opened, cgroups.OpenRoot());
+            BindHook hook = Keep(opened, BindHook.Load(maps, NetworkNamespace.Cookie()));
+            return new BindHookInstallation(maps, hook, cgroups, root, pins, restartGrace);
+        }
+        catch
+        {
+            opened.Reverse();
+            opened.ForEach(part => part.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Attaches the hooks, or gives the links an earlier daemon pinned these programs and maps: what the earlier daemon
+    /// enforced is enforced until this state replaces it. Does nothing the second time.
+    /// </summary>
+    public void Attach()
+    {
+        if (!_attached)
+        {
+            _hook.Attach(_cgroupRoot, _pins);
+            _attached = true;
+        }
+    }
+
+    /// <summary>Moves the lease on: runtime reservations stay enforced for the restart grace from now.</summary>
+    public void Renew() => Maps.SetLease(Lease(_restartGrace));
+
+    public void Dispose()
+    {
+        // Pinned links stay attached, with their maps: enforcement outlives the daemon. Unpinned ones detach here.
+        _hook.Dispose();
+        Maps.Dispose();
+        _cgroupRoot.Dispose();
+        _pins?.Dispose();
+    }
+
+    /// <summary>The hook's clock (CLOCK_MONOTONIC, in nanoseconds) <paramref name="grace"/> from now.</summary>
+    private static ulong Lease(TimeSpan grace)
+        => (ulong)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000.0 / System.Diagnostics.Stopwatch.Frequency)) + (ulong)grace.Ticks * 100;
+
+    /// <summary>Why this daemon cannot enforce exclusive binds at all, or null.</summary>
+    private static string? Unsupported()
+    {
+        if (Protocol.SocketLocations.EffectiveUid != 0)
+        {
+            return "portreserved is not running as root (a per-user daemon cannot attach bind hooks)";
+        }
+
+        // The hook knows holders by their pid in the initial pid namespace, which is what the daemon sees only there.
+        string? pids = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
+        return pids is not null && pids.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length > 2
+            ? "portreserved runs in a pid namespace, where the pids it sees are not the ones the bind hook sees"
+            : null;
+    }
+
+    private static void AllowAdministrators(BindHookMaps maps, uint? adminGroupId)
+    {
+        if (adminGroupId is not { } gid)
+        {
+            return;
+        }
+
+        maps.AddAllowed(BindHookLayout.AdministratorsPolicy, BindHookLayout.AllowGid, gid);
+        foreach (uint uid in Interop.Accounts.GroupMembers(gid))
+        {
+            maps.AddAllowed(BindHookLayout.AdministratorsPolicy, BindHookLayout.AllowUid, uid);
+        }
+    }
+
+    private static T Keep<T>(List<IDisposable> opened, T part)
+        where T : IDisposable
+    {
+        opened.Add(part);
+        return part;
+    }
+}
