@@ -110,7 +110,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         await ledger.StartAsync().ConfigureAwait(false);
 
         // Now the hooks: the maps hold what the table enforces, and take over from what a daemon before this one pinned.
-        exclusive.Attach();
+        exclusive.Attach(logger);
 
         // Someone may rewrite the kernel list behind the daemon's back (root echoing into the sysctl): within a second
         // the table's entries are back, and what they added is kept as system exclusions.

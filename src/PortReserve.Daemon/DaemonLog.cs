@@ -116,4 +116,7 @@ internal static partial class DaemonLog
 
     [LoggerMessage(53, LogLevel.Error, "declared reservations not applied: {Reason}")]
     public static partial void DeclarationsNotApplied(ILogger logger, string reason);
+
+    [LoggerMessage(54, LogLevel.Warning, "detached the bind hooks an earlier portreserved left pinned in {Path} ({Names}): {Why}, and nothing would keep them up to date")]
+    public static partial void StalePinsReleased(ILogger logger, string path, string names, string why);
 }

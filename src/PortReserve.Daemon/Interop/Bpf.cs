@@ -38,7 +38,6 @@ internal static unsafe partial class Bpf
     private const int CommandRawTracepointOpen = 17;
     private const int CommandLinkCreate = 28;
     private const int CommandLinkUpdate = 29;
-    private const int FlagPathFd = 1 << 14;
     private const int ProtRead = 1;
     private const int ProtWrite = 2;
     private const int MapShared = 1;
@@ -215,18 +214,20 @@ internal static unsafe partial class Bpf
 
     private static long Call(int command, byte* attr) => Syscall(s_syscallNumber, command, attr, AttrSize);
 
-    /// <summary>BPF_OBJ_PIN or BPF_OBJ_GET of <paramref name="name"/> relative to <paramref name="directory"/> (BPF_F_PATH_FD).</summary>
+    /// <summary>
+    /// BPF_OBJ_PIN or BPF_OBJ_GET of <paramref name="name"/> in the open <paramref name="directory"/>, named through
+    /// /proc/self/fd so that the directory checked is the one used, whatever is renamed meanwhile, on any kernel
+    /// (BPF_F_PATH_FD does the same, but only from Linux 6.5).
+    /// </summary>
     private static long CallAtPath(int command, SafeFileHandle directory, string name, SafeFileHandle? handle)
     {
-        byte[] path = Encoding.UTF8.GetBytes(name + "\0");
+        byte[] path = Encoding.UTF8.GetBytes($"/proc/self/fd/{Fd(directory)}/{name}\0");
         byte* attr = stackalloc byte[AttrSize];
         new Span<byte>(attr, AttrSize).Clear();
         fixed (byte* pathPointer = path)
         {
             Write64(attr, 0, (ulong)pathPointer);
             Write32(attr, 8, handle is null ? 0 : Fd(handle));
-            Write32(attr, 12, FlagPathFd);
-            Write32(attr, 16, Fd(directory));
             return Call(command, attr);
         }
     }

@@ -15,7 +15,11 @@ internal static partial class Libc
     public const int O_CREAT = 0x40;
     public const int O_EXCL = 0x80;
     public const int O_TRUNC = 0x200;
-    private const int O_NOFOLLOW = 0x20000;
+
+    // O_DIRECTORY and O_NOFOLLOW are the two open flags whose values differ between x86 and the arm architectures.
+    private static readonly bool s_armFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64;
+    private static int ODirectory => s_armFlags ? 0x4000 : 0x10000;
+    private static int ONoFollow => s_armFlags ? 0x8000 : 0x20000;
     private const int O_CLOEXEC = 0x80000;
     private const int ENOENT = 2;
     private const int ELOOP = 40;
@@ -51,6 +55,15 @@ internal static partial class Libc
         return new FileStatus(*(uint*)(buffer + 20), *(ushort*)(buffer + 28));
     }
 
+    /// <summary>The status of what <paramref name="file"/> is open on, whatever has been renamed since it was opened.</summary>
+    public static unsafe FileStatus StatOf(SafeFileHandle file)
+    {
+        byte* buffer = stackalloc byte[256];
+        return Statx((int)file.DangerousGetHandle(), string.Empty, AtEmptyPath, StatxUidMode | StatxType, buffer) == 0
+            ? new FileStatus(*(uint*)(buffer + 20), *(ushort*)(buffer + 28))
+            : throw new IOException($"cannot stat an open file: {Describe(Marshal.GetLastPInvokeError())}");
+    }
+
     /// <summary>The canonical absolute path of an existing <paramref name="path"/>: every link resolved, no "." or "..".</summary>
     public static unsafe string RealPath(string path)
     {
@@ -66,7 +79,7 @@ internal static partial class Libc
     /// </summary>
     public static SafeFileHandle OpenNoFollow(string path, int flags, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite)
     {
-        SafeFileHandle handle = Open(path, flags | O_NOFOLLOW | O_CLOEXEC, (int)mode);
+        SafeFileHandle handle = Open(path, flags | ONoFollow | O_CLOEXEC, (int)mode);
         if (!handle.IsInvalid)
         {
             return handle;

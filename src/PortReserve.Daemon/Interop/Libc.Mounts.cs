@@ -7,7 +7,6 @@ namespace PortReserve.Daemon.Interop;
 internal static partial class Libc
 {
     private const long BpfFileSystemMagic = 0xcafe4a11;
-    private const int ONoFollowDirectory = 0x10000 | 0x20000 | 0x80000; // O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
 
     /// <summary>Whether <paramref name="path"/> lies on a bpf filesystem (false when it does not exist).</summary>
     public static unsafe bool IsBpfFileSystem(string path)
@@ -28,7 +27,7 @@ internal static partial class Libc
     /// <summary>Opens a directory, refusing a link in its place, and checks that it is on a bpf filesystem.</summary>
     public static unsafe SafeFileHandle OpenBpfDirectory(string path)
     {
-        SafeFileHandle handle = Open(path, ONoFollowDirectory);
+        SafeFileHandle handle = Open(path, O_RDONLY | ODirectory | ONoFollow | O_CLOEXEC);
         if (handle.IsInvalid)
         {
             int errno = Marshal.GetLastPInvokeError();

@@ -60,8 +60,6 @@ internal static partial class Libc
         return (*(uint*)(info + 28), *(uint*)(info + 32));
     }
 
-    private const int AtEmptyPath = 0x1000;
-
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     private static unsafe partial int GetSockOpt(SafeHandle socket, int level, int name, void* value, int* length);
 

@@ -21,10 +21,10 @@ internal static partial class Libc
 
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
+    private const int AtEmptyPath = 0x1000;
     private const int StatxType = 1;
     private const int StatxIno = 0x100;
     private const int StatxInoOffset = 32;
-    private const int OpenReadOnlyDirectory = 0x10000 | 0x80000; // O_RDONLY | O_DIRECTORY | O_CLOEXEC
     private const int FileTypeMask = 0xF000;
     private const int SocketFileType = 0xC000;
 
@@ -56,7 +56,7 @@ internal static partial class Libc
     /// <summary>A directory opened read-only as a descriptor (what bpf links attach cgroup programs to).</summary>
     public static SafeFileHandle OpenDirectory(string path)
     {
-        SafeFileHandle handle = Open(path, OpenReadOnlyDirectory);
+        SafeFileHandle handle = Open(path, O_RDONLY | ODirectory | O_CLOEXEC);
         if (handle.IsInvalid)
         {
             int errno = Marshal.GetLastPInvokeError();

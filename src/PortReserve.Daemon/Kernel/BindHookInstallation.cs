@@ -81,6 +81,20 @@ internal sealed class BindHookInstallation : IDisposable
         }
     }
 
+    /// <summary>
+    /// Takes back what a failed <see cref="Attach"/> did: whatever it linked or pinned goes, so that nothing stays
+    /// enforced that no daemon keeps up to date.
+    /// </summary>
+    public void Detach()
+    {
+        if (_pins is not null)
+        {
+            BindHook.Unpin(_pins);
+        }
+
+        _hook.Dispose();
+    }
+
     /// <summary>Moves the lease on: runtime reservations stay enforced for the restart grace from now.</summary>
     public void Renew() => Maps.SetLease(Lease(_restartGrace));
 
@@ -107,8 +121,15 @@ internal sealed class BindHookInstallation : IDisposable
 
         // The hook knows holders by their pid in the initial pid namespace, which is what the daemon sees only there.
         string? pids = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
-        return pids is not null && pids.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length > 2
-            ? "portreserved runs in a pid namespace, where the pids it sees are not the ones the bind hook sees"
+        if (pids is not null && pids.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length > 2)
+        {
+            return "portreserved runs in a pid namespace, where the pids it sees are not the ones the bind hook sees";
+        }
+
+        // The lease is on the hook's clock, the machine's CLOCK_MONOTONIC: a time namespace would move the daemon's.
+        const string offsets = "/proc/self/timens_offsets";
+        return File.Exists(offsets) && File.ReadLines(offsets).Any(line => line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is [_, var seconds, var nanoseconds] && (seconds != "0" || nanoseconds != "0"))
+            ? "portreserved runs in a time namespace, where its monotonic clock is not the bind hook's"
             : null;
     }
 

@@ -23,11 +23,13 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     private readonly Dictionary<long, HashSet<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
     private readonly HashSet<long> _processGone = [];
     private readonly Dictionary<uint, int> _liveTgids = [];
+    private readonly string _detail;
+    private string? _disabled;
 
     private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookInstallation? installation = null)
     {
         Mode = mode;
-        Detail = detail;
+        _detail = detail;
         _installation = installation;
         _maps = installation?.Maps;
     }
@@ -36,13 +38,13 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
 
     public string Name => "the bind hook's maps";
 
-    public bool IsActive => _installation is not null;
+    public bool IsActive => _installation is not null && _disabled is null;
 
     /// <summary>Whether binds are exclusive, and why not when they are not, for status and logs.</summary>
-    public string Detail { get; }
+    public string Detail => _disabled ?? _detail;
 
     /// <summary>The cgroup v2 hierarchy the hooks are attached to, where holders' process trees are made; null when off.</summary>
-    public CgroupHierarchy? Cgroups => _installation?.Cgroups;
+    public CgroupHierarchy? Cgroups => IsActive ? _installation?.Cgroups : null;
 
     /// <summary>
     /// Prepares the bind hook per <paramref name="mode"/> (<see cref="BindHookInstallation"/>), loaded but not yet
@@ -54,6 +56,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     {
         if (mode == ExclusiveBindsMode.Off)
         {
+            ReleasePins(pinDirectory, "exclusive binds are off", logger);
             return new ExclusiveBindsSink(mode, "off (--exclusive-binds off): anyone may bind reserved ports by number");
         }
 
@@ -70,7 +73,26 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             }
 
             DaemonLog.ExclusiveBindsUnavailable(logger, e.Message);
+            ReleasePins(pinDirectory, "this daemon cannot enforce exclusive binds", logger);
             return new ExclusiveBindsSink(mode, $"off: {e.Message}; anyone may bind reserved ports by number");
+        }
+    }
+
+    /// <summary>
+    /// A daemon that does not enforce exclusive binds detaches what an earlier one pinned: nobody would ever update it,
+    /// so its reservations would stay enforced as they were, for good. Not for a daemon that cannot (not root).
+    /// </summary>
+    private static void ReleasePins(string? pinDirectory, string why, ILogger logger)
+    {
+        if (pinDirectory is null || Protocol.SocketLocations.EffectiveUid != 0 || !Directory.Exists(pinDirectory) || !Interop.Libc.IsBpfFileSystem(pinDirectory))
+        {
+            return;
+        }
+
+        using PinDirectory pins = PinDirectory.Open(pinDirectory);
+        if (BindHook.Unpin(pins) is { Count: > 0 } removed)
+        {
+            DaemonLog.StalePinsReleased(logger, pinDirectory, string.Join(", ", removed), why);
         }
     }
 
@@ -78,14 +100,42 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     /// Attaches the hooks, or gives the links an earlier daemon pinned these programs and maps: call once the table's
     /// first commit filled the maps, so that what the earlier daemon enforced is enforced until this state replaces it.
     /// </summary>
-    public void Attach() => _installation?.Attach();
+    public void Attach(ILogger logger)
+    {
+        try
+        {
+            _installation?.Attach();
+        }
+        catch (IOException e) when (Mode == ExclusiveBindsMode.Auto)
+        {
+            // Loaded but not attachable here: the daemon runs on without exclusive binds, and says so.
+            DaemonLog.ExclusiveBindsUnavailable(logger, e.Message);
+            _installation?.Detach();
+            _disabled = $"off: the bind hooks cannot be attached ({e.Message}); anyone may bind reserved ports by number";
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"--exclusive-binds on, but the bind hooks cannot be attached: {e.Message}. Run portreserved on a kernel with cgroup v2 and BPF links, or use --exclusive-binds auto|off", e);
+        }
+    }
 
     /// <summary>Moves the lease on: runtime reservations stay enforced for the restart grace from now.</summary>
-    public void Renew() => _installation?.Renew();
+    public void Renew()
+    {
+        if (IsActive)
+        {
+            _installation?.Renew();
+        }
+    }
 
     /// <summary>Applies every change, each once; a change that fails is reported after the rest were applied.</summary>
     public void Apply(KernelSnapshot snapshot)
     {
+        if (_disabled is not null)
+        {
+            return;
+        }
+
         Exception? failure = null;
         foreach (ReservationChange change in snapshot.Changes)
         {

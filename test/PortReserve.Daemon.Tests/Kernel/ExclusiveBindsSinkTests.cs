@@ -22,7 +22,7 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
         bool privateNamespace = PortReserve.Testing.PrivateNamespace.IsCurrent;
         Assert.SkipUnless(Environment.UserName == "root" && privateNamespace, "attaching bind hooks needs root, in a private network namespace (./test.sh)");
         _sink = ExclusiveBindsSink.Open(ExclusiveBindsMode.On, adminGroupId: null, pinDirectory: null, TimeSpan.FromMinutes(5), NullLogger.Instance);
-        _sink.Attach();
+        _sink.Attach(NullLogger.Instance);
     }
 
     public void Dispose() => _sink?.Dispose();

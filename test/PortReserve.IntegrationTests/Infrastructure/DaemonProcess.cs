@@ -12,7 +12,7 @@ namespace PortReserve.IntegrationTests.Infrastructure;
 internal sealed class DaemonProcess : IAsyncDisposable
 {
     private readonly string _executable;
-    private readonly string[] _extraArguments;
+    private string[] _extraArguments;
     private readonly string[] _launcher;
     private readonly Dictionary<string, string?> _environment;
     private readonly Socket _notifications = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
@@ -117,6 +117,13 @@ internal sealed class DaemonProcess : IAsyncDisposable
         string[] command = [_executable, "--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. configuration, .. pins, .. _extraArguments];
         _process = _launcher.Length == 0 ? ChildProcess.Start(command[0], command[1..], _environment) : ChildProcess.Start(_launcher[0], [.. _launcher[1..], .. command], _environment);
         await WaitUntilReadyAsync();
+    }
+
+    /// <summary>Starts again as <see cref="RestartAsync()"/> does, with <paramref name="arguments"/> in place of the first start's.</summary>
+    public Task RestartAsync(params string[] arguments)
+    {
+        _extraArguments = arguments;
+        return RestartAsync();
     }
 
     public Task<PortReservationClient> ConnectAsync() => PortReservationClient.ConnectAsync(ClientOptions, TestContext.Current.CancellationToken).WithTimeout();

@@ -92,14 +92,19 @@ internal sealed class BindHook : IDisposable
         {
             Keep(Link(_bind[i], cgroup, s_bindPrograms[i].AttachType, pins, BindLinks[i]));
         }
+
+        pins?.RemoveAllBut(PinNames);
     }
+
+    /// <summary>Everything the hooks pin: their links and their maps.</summary>
+    public static IReadOnlyList<string> PinNames { get; } = [.. BindLinks, ExitLink, .. BindHookMaps.PinNames];
 
     /// <summary>
     /// Detaches what an earlier daemon pinned in <paramref name="pins"/> and unpins its maps: nothing stays enforced.
     /// Returns the names it removed.
     /// </summary>
     public static IReadOnlyList<string> Unpin(PinDirectory pins)
-        => [.. ((string[])[.. BindLinks, ExitLink, .. BindHookMaps.PinNames]).Where(pins.Remove)];
+        => pins.RemoveAllBut([]);
 
     /// <summary>
     /// The pinned link of an earlier daemon, given <paramref name="program"/> in one step; otherwise (none, or one that
