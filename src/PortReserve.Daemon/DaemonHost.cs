@@ -98,6 +98,9 @@ internal sealed class DaemonHost : IAsyncDisposable
         }
 
         DaemonLog.PersistentRestored(logger, stored.Count, store.FilePath, access.Describe());
+
+        // Then the runtime reservations the daemon before this one recorded, for the holders still alive and the same.
+        RestoredHolders restored = shutdown.AddSync(RestoredHolders.Restore(exclusive.Recorded, table, logger));
         var daemonPorts = new PortSet();
         table.CopyKernelPorts(new PortSet(), daemonPorts);
         var record = new OwnedPortsRecord(Path.Combine(options.StateDirectory, "kernel-ports"));
@@ -124,10 +127,15 @@ internal sealed class DaemonHost : IAsyncDisposable
             null,
             s_reconcileInterval,
             s_reconcileInterval));
-        ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups, Path.Combine(options.StateDirectory, "process-trees"), time)) : null;
+        ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups, Path.Combine(options.StateDirectory, "process-trees"), time, restored.Trees)) : null;
         RequestAudit audit = shutdown.AddSync(new RequestAudit(counters, logger, time));
-        var runtime = new RuntimeReservations(ledger, trees, audit, counters, logger);
-        shutdown.Add(runtime.ReleaseAllAsync);
+        ProcessExitWatcher watcher = shutdown.AddSync(new ProcessExitWatcher());
+        var runtime = new RuntimeReservations(ledger, trees, restored, audit, counters, logger);
+        restored.Start(watcher, runtime, time);
+
+        // A stop leaves runtime reservations to the next daemon where it can (their records are pinned), as a crash does;
+        // without the hooks nothing could restore them, so they go.
+        shutdown.Add(() => exclusive.IsActive ? Task.CompletedTask : runtime.ReleaseAllAsync());
         PersistentReservations persistent = shutdown.AddSync(new PersistentReservations(ledger, store, access, audit, counters, time, logger));
 
         // The reservations.d files, applied before anything is served: a line's ports are reserved when the daemon is ready.
@@ -146,12 +154,23 @@ internal sealed class DaemonHost : IAsyncDisposable
 
         if (options.PortServerAddress is { } portServerAddress)
         {
-            ProcessExitWatcher watcher = shutdown.AddSync(new ProcessExitWatcher());
             shutdown.Add(PortServerListener.Start(portServerAddress, runtime, watcher, new PortServerAdmission(access, connections, descriptors, audit), logger));
             DaemonLog.PortServerListening(logger, portServerAddress);
         }
 
         shutdown.Add(DaemonListener.Start(options.SocketPath, handlers, ledger, connections, audit, logger));
+
+        // The first step of a stop, before the endpoints close their connections: holders that go from now on keep theirs.
+        shutdown.Add(() =>
+        {
+            if (exclusive.IsActive)
+            {
+                runtime.KeepForTheNextDaemon();
+                trees?.KeepForTheNextDaemon();
+            }
+
+            return Task.CompletedTask;
+        });
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, exclusive.Detail, wildcard);
         return declared;
     }

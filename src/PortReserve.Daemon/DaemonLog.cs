@@ -119,4 +119,10 @@ internal static partial class DaemonLog
 
     [LoggerMessage(54, LogLevel.Warning, "detached the bind hooks an earlier portreserved left pinned in {Path} ({Names}): {Why}, and nothing would keep them up to date")]
     public static partial void StalePinsReleased(ILogger logger, string path, string names, string why);
+
+    [LoggerMessage(55, LogLevel.Information, "restored {Restored} runtime reservation(s) of {Holders} holder(s) still alive from the daemon before this one; released {Released} of holders gone")]
+    public static partial void RuntimeRestored(ILogger logger, int restored, int holders, int released);
+
+    [LoggerMessage(56, LogLevel.Information, "released {Block} of pid {Pid} uid {Uid}: its process is gone (or is not the one that acquired it) since the daemon before this one")]
+    public static partial void RuntimeNotRestored(ILogger logger, PortBlock block, int pid, uint uid);
 }

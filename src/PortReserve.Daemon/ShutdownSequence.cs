@@ -2,7 +2,8 @@ namespace PortReserve.Daemon;
 
 /// <summary>
 /// The steps that take the daemon down, registered as each part is built and run in reverse: what was built last (the
-/// listeners) stops first, what everything depends on (the store) goes last. Running it twice does nothing more.
+/// listeners) stops first, what everything depends on (the store) goes last. Every step runs, even after one failed;
+/// the first failure is thrown at the end. Running it twice does nothing more.
 /// </summary>
 internal sealed class ShutdownSequence
 {
@@ -30,9 +31,22 @@ internal sealed class ShutdownSequence
 
     public async ValueTask RunAsync()
     {
+        Exception? failure = null;
         while (_steps.TryPop(out Func<ValueTask>? step))
         {
-            await step().ConfigureAwait(false);
+            try
+            {
+                await step().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                failure ??= e;
+            }
+        }
+
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
     }
 }

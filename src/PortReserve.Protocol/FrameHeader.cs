@@ -45,7 +45,7 @@ internal readonly record struct FrameHeader(MessageType Type, FrameFlags Flags, 
 
         var type = (MessageType)frame[1];
         var operation = (MessageType)(frame[1] & ~(byte)MessageType.ReplyBit);
-        if (operation is < MessageType.Acquire or > MessageType.ReloadDeclarations)
+        if (operation is < MessageType.Acquire or > MessageType.Reattach)
         {
             throw new ProtocolException($"unknown message type {frame[1]}");
         }

@@ -14,5 +14,8 @@ internal enum MessageType : byte
     ShareWithChildProcesses = 9,
     ReloadDeclarations = 10,
 
+    /// <summary>A client that reconnected after a daemon restart takes back a runtime reservation by token (a <see cref="TokenRequest"/>).</summary>
+    Reattach = 11,
+
     ReplyBit = 0x80,
 }

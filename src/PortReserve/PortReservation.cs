@@ -12,6 +12,7 @@ public sealed class PortReservation : IAsyncDisposable
 {
     private readonly PortReservationClient _client;
     private readonly PortCursor _cursor;
+    private readonly CancellationTokenSource _lost; // cancelled by the client, which holds it until released
     private int _released;
 
     internal PortReservation(PortReservationClient client, ReservationGrant grant)
@@ -20,6 +21,7 @@ public sealed class PortReservation : IAsyncDisposable
         Block = grant.Block;
         Token = grant.Token;
         _cursor = new PortCursor(grant.Block.Range);
+        _lost = client.IsClosed ? new CancellationTokenSource(0) : new CancellationTokenSource();
     }
 
     /// <summary>The port space of the block.</summary>
@@ -40,12 +42,13 @@ public sealed class PortReservation : IAsyncDisposable
     internal PortBlock Block { get; }
 
     /// <summary>
-    /// Fires when the connection to the daemon is lost (the daemon stopped or crashed): the reservation is then gone and
-    /// its ports may be handed to others. Operations on it then fail with <see cref="PortReservationErrorKind.Aborted"/>.
+    /// Fires when the reservation is gone for good: the daemon went away and none took the reservation back within
+    /// <see cref="PortReservationClientOptions.ReconnectTimeout"/> (a daemon restarted in time keeps it, and nothing
+    /// fires). Its ports may then be handed to others. Operations on it then fail with <see cref="PortReservationErrorKind.Aborted"/>.
     /// </summary>
-    public CancellationToken Lost => _client.ConnectionLost;
+    public CancellationToken Lost => _lost.Token;
 
-    /// <summary>True when the reservation was lost because the connection to the daemon was lost.</summary>
+    /// <summary>True when the reservation was lost with the daemon.</summary>
     public bool IsLost => Lost.IsCancellationRequested;
 
     /// <summary>True once the reservation was released or its client disposed.</summary>
@@ -88,7 +91,7 @@ public sealed class PortReservation : IAsyncDisposable
     /// <returns>A task that completes when the block is released.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (IsReleased || _client.IsClosed)
+        if (IsReleased || IsLost || _client.IsClosed)
         {
             MarkReleased();
             return;
@@ -115,11 +118,14 @@ public sealed class PortReservation : IAsyncDisposable
 
     internal void MarkReleased() => Volatile.Write(ref _released, 1);
 
+    /// <summary>The daemon came back without this reservation: it is gone.</summary>
+    internal void MarkLost() => _lost.Cancel();
+
     private void ThrowIfUnusable()
     {
         if (IsLost)
         {
-            throw new PortReservationException(PortReservationErrorKind.Aborted, $"the reservation of {this} was lost with the connection to portreserved; acquire a new one");
+            throw new PortReservationException(PortReservationErrorKind.Aborted, $"the reservation of {this} was lost with portreserved, which did not come back with it in time; acquire a new one");
         }
 
         if (IsReleased || _client.IsClosed)

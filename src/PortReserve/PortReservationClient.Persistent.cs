@@ -24,7 +24,7 @@ public sealed partial class PortReservationClient
             throw new PortReservationException(PortReservationErrorKind.InvalidArgument, $"at most {CreatePersistentRequest.MaxConsumers} allowed users and {CreatePersistentRequest.MaxConsumers} allowed groups");
         }
 
-        Reply reply = await _connection.RequestAsync(MessageType.CreatePersistent, request, cancellationToken).ConfigureAwait(false);
+        Reply reply = await _reconnector.RequestAsync(MessageType.CreatePersistent, request, cancellationToken).ConfigureAwait(false);
         return ReadGrant(reply.ThrowIfError()).Token;
     }
 
@@ -41,7 +41,7 @@ public sealed partial class PortReservationClient
     public async ValueTask<ulong> LookupPersistentAsync(PortReservationProtocol protocol, int startPort, int count, CancellationToken cancellationToken = default)
     {
         PortBlock block = CheckedBlock(protocol, startPort, count, wildcardAllowed: false);
-        Reply reply = await _connection.RequestAsync(MessageType.LookupPersistent, block, cancellationToken).ConfigureAwait(false);
+        Reply reply = await _reconnector.RequestAsync(MessageType.LookupPersistent, block, cancellationToken).ConfigureAwait(false);
         return ReadGrant(reply.ThrowIfError()).Token;
     }
 
@@ -58,7 +58,7 @@ public sealed partial class PortReservationClient
     public async ValueTask DeletePersistentAsync(PortReservationProtocol protocol, int startPort, int count, CancellationToken cancellationToken = default)
     {
         PortBlock block = CheckedBlock(protocol, startPort, count, wildcardAllowed: false);
-        Reply reply = await _connection.RequestAsync(MessageType.DeletePersistent, block, cancellationToken).ConfigureAwait(false);
+        Reply reply = await _reconnector.RequestAsync(MessageType.DeletePersistent, block, cancellationToken).ConfigureAwait(false);
         reply.ThrowIfError();
     }
 
@@ -73,7 +73,7 @@ public sealed partial class PortReservationClient
     /// <exception cref="PortReservationException">AccessDenied for a non-administrator; ServiceUnavailable when the daemon's store could not be written (nothing changed).</exception>
     public async ValueTask<PortReservationReloadResult> ReloadDeclarationsAsync(CancellationToken cancellationToken = default)
     {
-        Reply reply = (await _connection.RequestAsync(MessageType.ReloadDeclarations, default(EmptyRequest), cancellationToken).ConfigureAwait(false)).ThrowIfError();
+        Reply reply = (await _reconnector.RequestAsync(MessageType.ReloadDeclarations, default(EmptyRequest), cancellationToken).ConfigureAwait(false)).ThrowIfError();
         var reader = new FrameReader(reply.Single);
         ReloadReply reload = ReloadReply.Read(ref reader);
         return new PortReservationReloadResult

@@ -10,7 +10,7 @@ public sealed partial class PortReservationClient
     /// <returns>The blocks in protocol and port order. Tokens are shown only where the caller may use them.</returns>
     public async ValueTask<IReadOnlyList<PortReservationInfo>> ShowAsync(PortReservationProtocol? protocol = null, CancellationToken cancellationToken = default)
     {
-        Reply reply = (await _connection.RequestAsync(MessageType.Show, new ShowRequest(protocol), cancellationToken).ConfigureAwait(false)).ThrowIfError();
+        Reply reply = (await _reconnector.RequestAsync(MessageType.Show, new ShowRequest(protocol), cancellationToken).ConfigureAwait(false)).ThrowIfError();
         var listing = new List<PortReservationInfo>();
         foreach (byte[] payload in reply.Payloads)
         {
@@ -25,7 +25,7 @@ public sealed partial class PortReservationClient
     /// <returns>The daemon's status.</returns>
     public async ValueTask<PortReserveStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
-        Reply reply = (await _connection.RequestAsync(MessageType.Status, default(EmptyRequest), cancellationToken).ConfigureAwait(false)).ThrowIfError();
+        Reply reply = (await _reconnector.RequestAsync(MessageType.Status, default(EmptyRequest), cancellationToken).ConfigureAwait(false)).ThrowIfError();
         var reader = new FrameReader(reply.Single);
         StatusReply status = StatusReply.Read(ref reader);
         return new PortReserveStatus

@@ -11,19 +11,21 @@ namespace PortReserve;
 /// </summary>
 public sealed partial class PortReservationClient : IAsyncDisposable
 {
-    private readonly DaemonConnection _connection;
     private readonly ConcurrentDictionary<ulong, PortReservation> _held = new();
+    private readonly Reconnector _reconnector;
 
-    private PortReservationClient(DaemonConnection connection) => _connection = connection;
+    private PortReservationClient(DaemonConnection connection, Reconnector.Settings settings) => _reconnector = new Reconnector(connection, settings, _held);
 
     /// <summary>The socket of the daemon this client is connected to.</summary>
-    public string SocketPath => _connection.SocketPath;
+    public string SocketPath => _reconnector.Current.SocketPath;
 
     /// <summary>
-    /// Fires when the connection to the daemon is lost (the daemon stopped or crashed, or the connection broke); every runtime
-    /// reservation of this client is then gone. It does not fire when the client is disposed.
+    /// Fires when the client has lost the daemon for good: the connection broke and no daemon took it back within
+    /// <see cref="PortReservationClientOptions.ReconnectTimeout"/>. Every runtime reservation of this client is then gone.
+    /// A daemon that restarts within that time is reconnected to, and each reservation taken back (one that cannot be
+    /// fires its own <see cref="PortReservation.Lost"/>). It does not fire when the client is disposed.
     /// </summary>
-    public CancellationToken ConnectionLost => _connection.Lost;
+    public CancellationToken ConnectionLost => _reconnector.GaveUp;
 
     /// <summary>Connects to the daemon.</summary>
     /// <param name="options">Where the daemon listens; null for the default paths.</param>
@@ -35,8 +37,9 @@ public sealed partial class PortReservationClient : IAsyncDisposable
         // A socket the caller named is trusted as named; one the client finds must be served by root or this user.
         bool named = true;
         IReadOnlyList<string> candidates = options?.SocketPath is { Length: > 0 } path ? [path] : SocketCandidates.Default(out named);
-        DaemonConnection connection = await DaemonConnection.ConnectAsync(candidates, trustedServersOnly: !named, options?.RequestTimeout ?? PortReservationClientOptions.DefaultRequestTimeout, cancellationToken).ConfigureAwait(false);
-        return new PortReservationClient(connection);
+        var settings = new Reconnector.Settings(candidates, !named, options?.RequestTimeout ?? PortReservationClientOptions.DefaultRequestTimeout, options?.ReconnectTimeout ?? PortReservationClientOptions.DefaultReconnectTimeout);
+        DaemonConnection connection = await DaemonConnection.ConnectAsync(candidates, settings.TrustedServersOnly, settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
+        return new PortReservationClient(connection, settings);
     }
 
     /// <summary>
@@ -51,7 +54,7 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     public async ValueTask<PortReservation> AcquireAsync(PortReservationProtocol protocol, int startPort, int count, CancellationToken cancellationToken = default)
     {
         PortBlock block = CheckedBlock(protocol, startPort, count, wildcardAllowed: true);
-        Reply reply = await _connection.RequestAsync(MessageType.Acquire, block, cancellationToken).ConfigureAwait(false);
+        Reply reply = await _reconnector.RequestAsync(MessageType.Acquire, block, cancellationToken).ConfigureAwait(false);
         ReservationGrant grant = ReadGrant(reply.ThrowIfError());
         var reservation = new PortReservation(this, grant);
         _held[grant.Token] = reservation;
@@ -94,9 +97,9 @@ public sealed partial class PortReservationClient : IAsyncDisposable
             return;
         }
 
-        Reply reply = await _connection.RequestAsync(MessageType.Associate, new TokenRequest(token, protocol), cancellationToken).ConfigureAwait(false);
+        Reply reply = await _reconnector.RequestAsync(MessageType.Associate, new TokenRequest(token, protocol), cancellationToken).ConfigureAwait(false);
         ReservationGrant grant = ReadGrant(reply.ThrowIfError());
-        SocketAssociation.Associate(socket, new SocketAssociation(grant.Block, owner: null, _connection.Lost));
+        SocketAssociation.Associate(socket, new SocketAssociation(grant.Block, owner: null, ConnectionLost));
     }
 
     /// <summary>
@@ -111,7 +114,7 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     /// <exception cref="PortReservationException">OperationNotSupported when the daemon cannot give this process a cgroup of its own.</exception>
     public async ValueTask ShareWithChildProcessesAsync(CancellationToken cancellationToken = default)
     {
-        Reply reply = await _connection.RequestAsync(MessageType.ShareWithChildProcesses, default(EmptyRequest), cancellationToken).ConfigureAwait(false);
+        Reply reply = await _reconnector.RequestAsync(MessageType.ShareWithChildProcesses, default(EmptyRequest), cancellationToken).ConfigureAwait(false);
         reply.ThrowIfError();
     }
 
@@ -125,12 +128,19 @@ public sealed partial class PortReservationClient : IAsyncDisposable
         }
 
         _held.Clear();
-        await _connection.DisposeAsync().ConfigureAwait(false);
+        await _reconnector.DisposeAsync().ConfigureAwait(false);
     }
 
     internal async ValueTask ReleaseTokenAsync(ulong token, CancellationToken cancellationToken)
     {
-        Reply reply = await _connection.RequestAsync(MessageType.Release, new TokenRequest(token, null), cancellationToken).ConfigureAwait(false);
+        if (_held.TryGetValue(token, out PortReservation? away) && _reconnector.DeferReleaseWhileAway(token))
+        {
+            _held.TryRemove(token, out _);
+            away.MarkReleased();
+            return;
+        }
+
+        Reply reply = await _reconnector.RequestAsync(MessageType.Release, new TokenRequest(token, null), cancellationToken).ConfigureAwait(false);
         reply.ThrowIfError();
         if (_held.TryRemove(token, out PortReservation? released))
         {
@@ -138,7 +148,8 @@ public sealed partial class PortReservationClient : IAsyncDisposable
         }
     }
 
-    internal bool IsClosed => _connection.IsClosed;
+    /// <summary>True once the client is disposed or gave the daemon up: nothing it held is held any more.</summary>
+    internal bool IsClosed => _reconnector.IsOver;
 
     private static ReservationGrant ReadGrant(Reply reply)
     {

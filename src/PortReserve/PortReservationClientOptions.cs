@@ -23,8 +23,27 @@ public sealed class PortReservationClientOptions
             : throw new ArgumentOutOfRangeException(nameof(value), value, "a request timeout must be positive, or Timeout.InfiniteTimeSpan");
     }
 
+    /// <summary>
+    /// How long the client keeps trying to reconnect when the daemon goes away (a crash, a restart, an upgrade) before
+    /// it gives its runtime reservations up; 60 seconds by default. A restarted daemon keeps the reservations of live
+    /// holders, and the client takes each back by its token on reconnecting: only those it could not take back are lost.
+    /// <see cref="TimeSpan.Zero"/> gives them up at once, as soon as the connection is lost.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative time.</exception>
+    public TimeSpan ReconnectTimeout
+    {
+        get => _reconnectTimeout;
+        set => _reconnectTimeout = value >= TimeSpan.Zero
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "a reconnect timeout must be zero or positive");
+    }
+
     private TimeSpan _requestTimeout = DefaultRequestTimeout;
+    private TimeSpan _reconnectTimeout = DefaultReconnectTimeout;
 
     /// <summary>The default <see cref="RequestTimeout"/>.</summary>
     public static TimeSpan DefaultRequestTimeout { get; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The default <see cref="ReconnectTimeout"/>.</summary>
+    public static TimeSpan DefaultReconnectTimeout { get; } = TimeSpan.FromSeconds(60);
 }

@@ -81,7 +81,13 @@ public sealed class AspNetCoreTests
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddPortReservationClient(o => o.SocketPath = daemon.SocketPath);
+        builder.Services.AddPortReservationClient(o =>
+        {
+            o.SocketPath = daemon.SocketPath;
+
+            // A daemon killed here does not come back: the reservation is lost a second later.
+            o.ReconnectTimeout = TimeSpan.FromSeconds(1);
+        });
         builder.WebHost.ListenReserved(listen: endpoint => endpoint.Protocols = HttpProtocols.Http2);
         await using WebApplication app = Finish(builder);
         await app.StartAsync(TestContext.Current.CancellationToken).WithTimeout();
@@ -192,7 +198,13 @@ public sealed class AspNetCoreTests
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddPortReservationClient(o => o.SocketPath = daemon.SocketPath);
+        builder.Services.AddPortReservationClient(o =>
+        {
+            o.SocketPath = daemon.SocketPath;
+
+            // A daemon killed here does not come back: the reservation is lost a second later.
+            o.ReconnectTimeout = TimeSpan.FromSeconds(1);
+        });
         builder.WebHost.ListenReserved(configure);
         return Finish(builder);
     }

@@ -25,8 +25,10 @@ public sealed class ClientFailureTests
     public async Task DaemonKilled_ReservationIsReportedLostAndCallsAbort()
     {
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();
-        await using PortReservationClient client = await daemon.ConnectAsync();
+        await using PortReservationClient client = await PortReservationClient.ConnectAsync(new PortReservationClientOptions { SocketPath = daemon.SocketPath, ReconnectTimeout = TimeSpan.FromSeconds(1) }, TestContext.Current.CancellationToken).WithTimeout();
         PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
+
+        // No daemon comes back within the client's reconnect timeout.
         daemon.Kill9();
         await reservation.Lost.WhenCancelled().WithTimeout();
 

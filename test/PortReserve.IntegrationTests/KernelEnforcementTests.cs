@@ -112,9 +112,10 @@ public sealed class KernelEnforcementTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task DaemonKilled_RestartRemovesItsOwnLeftoversButKeepsSystemExclusions()
+    public async Task DaemonKilled_WithoutExclusiveBinds_RestartRemovesItsOwnLeftoversButKeepsSystemExclusions()
     {
-        await using DaemonProcess daemon = await DaemonProcess.StartAsync("7777");
+        // Without the bind hooks nothing records runtime reservations for the next daemon (RestartRestoreTests has them).
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("7777", "--exclusive-binds", "off");
         await using (PortReservationClient client = await daemon.ConnectAsync())
         {
             await client.AcquireAsync(PortReservationProtocol.Tcp, 6000, 10, TestContext.Current.CancellationToken).WithTimeout();
@@ -133,10 +134,11 @@ public sealed class KernelEnforcementTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task SigTerm_ExitsZeroAndTakesRuntimeEntriesOutOfTheKernel()
+    public async Task SigTerm_WithoutExclusiveBinds_ExitsZeroAndTakesRuntimeEntriesOutOfTheKernel()
     {
-        await using DaemonProcess daemon = await DaemonProcess.StartAsync("100");
-        PortReservationClient client = await daemon.ConnectAsync();
+        // Without the bind hooks no next daemon could restore runtime reservations, so a stop releases them.
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("100", "--exclusive-binds", "off");
+        PortReservationClient client = await PortReservationClient.ConnectAsync(new PortReservationClientOptions { SocketPath = daemon.SocketPath, ReconnectTimeout = TimeSpan.FromSeconds(1) }, TestContext.Current.CancellationToken).WithTimeout();
         PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 50, TestContext.Current.CancellationToken).WithTimeout();
         Assert.True(KernelList.ContainsAll(reservation.StartPort, reservation.EndPort));
 

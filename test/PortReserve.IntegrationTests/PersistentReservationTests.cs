@@ -39,9 +39,9 @@ public sealed class PersistentReservationTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task SigTerm_KeepsPersistentBlocksInTheKernelAndDropsRuntimeOnes()
+    public async Task SigTerm_WithoutExclusiveBinds_KeepsPersistentBlocksInTheKernelAndDropsRuntimeOnes()
     {
-        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "off");
         await using PortReservationClient client = await daemon.ConnectAsync();
         await client.CreatePersistentAsync(PortReservationProtocol.Udp, 6000, 5, cancellationToken: TestContext.Current.CancellationToken).WithTimeout();
         await client.AcquireAsync(PortReservationProtocol.Udp, 7000, 5, TestContext.Current.CancellationToken).WithTimeout();

@@ -158,7 +158,8 @@ public sealed class PortServerTests
         string address = Path.Combine(directory, "portserver.sock");
         try
         {
-            await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--portserver-address", address);
+            // Without the bind hooks a stop releases the grant (with them the next daemon would restore it).
+            await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--portserver-address", address, "--exclusive-binds", "off");
             await using ChildProcess python = ChildProcess.Start(Python, ["-c", HoldPort], PortServerEnvironment(address), redirectInput: true);
             (int port, _) = ParseGrant(await python.WaitForLineAsync(_ => true));
 

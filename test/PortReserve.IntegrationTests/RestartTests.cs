@@ -41,7 +41,7 @@ public sealed class RestartTests
         Assert.Equal(SocketError.Success, holderWhileDown);
         Assert.StartsWith("bound 0 of ", loop.Output.Trim(), StringComparison.Ordinal);
         Assert.Equal(("ok", "refused AccessDenied"), persistentAfter);
-        Assert.Equal(["allow", "bind4", "bind6", "exit", "live", "policies", "ports", "postbind4", "postbind6"], Directory.GetFileSystemEntries(daemon.BpfDirectory).Select(Path.GetFileName).Order());
+        Assert.Equal(["allow", "bind4", "bind6", "exit", "live", "policies", "ports", "postbind4", "postbind6", "runtime"], Directory.GetFileSystemEntries(daemon.BpfDirectory).Select(Path.GetFileName).Order());
     }
 
     [Fact(Timeout = 90_000)]

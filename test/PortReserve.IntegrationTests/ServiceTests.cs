@@ -6,10 +6,11 @@ namespace PortReserve.IntegrationTests;
 public sealed class ServiceTests
 {
     [Fact(Timeout = 60_000)]
-    public async Task NotifySocket_GetsReadyThenStopping_AndSigTermKeepsPersistentButDropsRuntime()
+    public async Task NotifySocket_GetsReadyThenStopping_AndSigTermWithoutExclusiveBindsKeepsPersistentButDropsRuntime()
     {
-        // Every DaemonProcess start already waited for READY=1 on its notify socket.
-        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        // Every DaemonProcess start already waited for READY=1 on its notify socket. Without the bind hooks no next
+        // daemon could restore runtime reservations, so a stop drops them (with the hooks it keeps them: RestartRestoreTests).
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "off");
         await using (PortReservationClient client = await daemon.ConnectAsync())
         {
             await client.CreatePersistentAsync(PortReservationProtocol.Tcp, 12000, 2, cancellationToken: TestContext.Current.CancellationToken).WithTimeout();

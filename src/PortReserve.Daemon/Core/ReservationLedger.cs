@@ -204,6 +204,15 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         }
     }
 
+    /// <summary>The runtime reservation <paramref name="token"/> names, when <paramref name="requester"/> acquired it (a re-attach).</summary>
+    public TableResult<Reservation> FindHeld(ulong token, Requester requester)
+    {
+        lock (_gate)
+        {
+            return _table.FindHeld(token, requester);
+        }
+    }
+
     /// <summary>A holder went away (its connection closed, its process exited): its ports go back at once.</summary>
     public IReadOnlyList<Reservation> ReleaseHolder(long holderId)
     {

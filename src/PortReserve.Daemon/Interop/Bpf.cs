@@ -16,6 +16,7 @@ internal static unsafe partial class Bpf
     public const int MapTypeHash = 1;
     public const int MapTypeArray = 2;
     public const uint MapFlagMmapable = 1 << 10;
+    public const uint MapFlagNoPrealloc = 1;
     public const int ProgramTypeRawTracepoint = 17;
     public const int ProgramTypeCgroupSock = 9;
     public const int ProgramTypeCgroupSockAddr = 18;
@@ -32,6 +33,7 @@ internal static unsafe partial class Bpf
     private const int CommandMapLookup = 1;
     private const int CommandMapUpdate = 2;
     private const int CommandMapDelete = 3;
+    private const int CommandMapNextKey = 4;
     private const int CommandProgramLoad = 5;
     private const int CommandObjectPin = 6;
     private const int CommandObjectGet = 7;
@@ -80,14 +82,21 @@ internal static unsafe partial class Bpf
     /// <summary>Whether a hash map holds <paramref name="key"/> (its value, of <paramref name="valueSize"/> bytes, is not returned).</summary>
     public static bool ContainsElement(SafeFileHandle map, ReadOnlySpan<byte> key, int valueSize)
     {
+        Span<byte> value = stackalloc byte[valueSize];
+        return LookupElement(map, key, value);
+    }
+
+    /// <summary>Reads the value at <paramref name="key"/> into <paramref name="value"/>; false when there is none.</summary>
+    public static bool LookupElement(SafeFileHandle map, ReadOnlySpan<byte> key, Span<byte> value)
+    {
         byte* attr = stackalloc byte[AttrSize];
-        byte* value = stackalloc byte[valueSize];
         new Span<byte>(attr, AttrSize).Clear();
         fixed (byte* k = key)
+        fixed (byte* v = value)
         {
             Write32(attr, 0, Fd(map));
             Write64(attr, 8, (ulong)k);
-            Write64(attr, 16, (ulong)value);
+            Write64(attr, 16, (ulong)v);
             long result = Call(CommandMapLookup, attr);
             if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
             {
@@ -95,6 +104,28 @@ internal static unsafe partial class Bpf
             }
 
             Check(result, "BPF_MAP_LOOKUP_ELEM");
+            return true;
+        }
+    }
+
+    /// <summary>The key after <paramref name="key"/> (the first for an empty one) in <paramref name="next"/>; false after the last.</summary>
+    public static bool NextKey(SafeFileHandle map, ReadOnlySpan<byte> key, Span<byte> next)
+    {
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* k = key)
+        fixed (byte* n = next)
+        {
+            Write32(attr, 0, Fd(map));
+            Write64(attr, 8, key.IsEmpty ? 0 : (ulong)k);
+            Write64(attr, 16, (ulong)n);
+            long result = Call(CommandMapNextKey, attr);
+            if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
+            {
+                return false;
+            }
+
+            Check(result, "BPF_MAP_GET_NEXT_KEY");
             return true;
         }
     }

@@ -29,6 +29,9 @@ internal sealed class BindHookInstallation : IDisposable
 
     public BindHookMaps Maps { get; }
 
+    /// <summary>The runtime reservations the daemon before this one recorded in the pins, read before anything replaced them.</summary>
+    public IReadOnlyList<RuntimeRecord> Recorded { get; private init; } = [];
+
     /// <summary>The cgroup v2 hierarchy the hooks are attached to, where holders' process trees are made.</summary>
     public CgroupHierarchy Cgroups { get; }
 
@@ -53,12 +56,21 @@ internal sealed class BindHookInstallation : IDisposable
         try
         {
             PinDirectory? pins = pinDirectory is null ? null : Keep(opened, PinDirectory.Open(pinDirectory));
+            List<RuntimeRecord> recorded = [];
+            if (pins?.Find(BindHookMaps.RuntimeMap) is { } earlier)
+            {
+                using (earlier)
+                {
+                    recorded = BindHookMaps.ReadRecords(earlier);
+                }
+            }
+
             BindHookMaps maps = Keep(opened, BindHookMaps.Create());
             maps.SetLease(Lease(restartGrace));
             AllowAdministrators(maps, adminGroupId);
             SafeFileHandle root = Keep(opened, cgroups.OpenRoot());
             BindHook hook = Keep(opened, BindHook.Load(maps, NetworkNamespace.Cookie()));
-            return new BindHookInstallation(maps, hook, cgroups, root, pins, restartGrace);
+            return new BindHookInstallation(maps, hook, cgroups, root, pins, restartGrace) { Recorded = recorded };
         }
         catch
         {

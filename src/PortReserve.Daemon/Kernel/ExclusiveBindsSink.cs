@@ -23,6 +23,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     private readonly Dictionary<long, HashSet<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
     private readonly HashSet<long> _processGone = [];
     private readonly Dictionary<uint, int> _liveTgids = [];
+    private readonly Dictionary<long, Dictionary<ulong, RuntimeRecord>> _records = [];
     private readonly string _detail;
     private string? _disabled;
 
@@ -119,6 +120,9 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         }
     }
 
+    /// <summary>The runtime reservations the daemon before this one recorded (empty without pins): for <see cref="Server.RestoredHolders"/>.</summary>
+    public IReadOnlyList<RuntimeRecord> Recorded => _installation?.Recorded ?? [];
+
     /// <summary>Moves the lease on: runtime reservations stay enforced for the restart grace from now.</summary>
     public void Renew()
     {
@@ -166,9 +170,14 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         BindHookMaps maps = _maps ?? throw new InvalidOperationException("exclusive binds are off");
         switch (change.Kind)
         {
-            case ReservationChangeKind.Added when change.Reservation is { Owner: { Exclusive: true } owner } runtime:
-                HolderPolicy holder = Holder(maps, owner.HolderId, owner.Pid);
-                SetPorts(maps, runtime.Block, holder.Id);
+            case ReservationChangeKind.Added when change.Reservation is { Owner: { } owner } runtime:
+                Record(maps, new RuntimeRecord(runtime.Token, runtime.Block, owner, _holders.GetValueOrDefault(owner.HolderId)?.Tree ?? default));
+                if (owner.Exclusive)
+                {
+                    HolderPolicy holder = Holder(maps, owner.HolderId, owner.Pid);
+                    SetPorts(maps, runtime.Block, holder.Id);
+                }
+
                 break;
             case ReservationChangeKind.Added when change.Reservation is { Owner: null } persistent:
                 _persistent[persistent] = Place(maps, persistent);
@@ -180,6 +189,11 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 HolderPolicy tree = Holder(maps, change.HolderId, change.Pid);
                 tree.Tree = change.Tree;
                 Write(maps, tree);
+                foreach (RuntimeRecord record in Records(change.HolderId).Values.ToList())
+                {
+                    Record(maps, record with { Tree = change.Tree });
+                }
+
                 break;
             case ReservationChangeKind.UseGranted when change.Reservation is { } used && _persistent.TryGetValue(used, out PersistentPolicy? policy) && !_processGone.Contains(change.HolderId):
                 if (!_usesByHolder.TryGetValue(change.HolderId, out HashSet<(PersistentPolicy Policy, uint Pid)>? uses))
@@ -214,6 +228,15 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     /// </summary>
     private void ProcessExited(BindHookMaps maps, long holderId)
     {
+        // No process can prove it is the holder now: a restarted daemon has nothing to restore.
+        if (_records.Remove(holderId, out Dictionary<ulong, RuntimeRecord>? records))
+        {
+            foreach (ulong token in records.Keys)
+            {
+                maps.DeleteRecord(token);
+            }
+        }
+
         _processGone.Add(holderId);
         if (_holders.TryGetValue(holderId, out HolderPolicy? holder))
         {
@@ -227,6 +250,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     private void HolderGone(BindHookMaps maps, long holderId)
     {
         _processGone.Remove(holderId);
+        _records.Remove(holderId);
         if (_holders.Remove(holderId, out HolderPolicy? gone))
         {
             maps.ClearPolicy(gone.Id);
@@ -256,6 +280,23 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 Live(maps, pid, -1);
             }
         }
+    }
+
+    /// <summary>Writes a runtime reservation's record, which a restarted daemon restores it from.</summary>
+    private void Record(BindHookMaps maps, RuntimeRecord record)
+    {
+        maps.SetRecord(record);
+        Records(record.Owner.HolderId)[record.Token] = record;
+    }
+
+    private Dictionary<ulong, RuntimeRecord> Records(long holderId)
+    {
+        if (!_records.TryGetValue(holderId, out Dictionary<ulong, RuntimeRecord>? records))
+        {
+            _records[holderId] = records = [];
+        }
+
+        return records;
     }
 
     private HolderPolicy Holder(BindHookMaps maps, long holderId, int pid)
@@ -368,6 +409,15 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
 
     private void Remove(BindHookMaps maps, Reservation removed)
     {
+        if (removed.Owner is { } owner && _records.TryGetValue(owner.HolderId, out Dictionary<ulong, RuntimeRecord>? records) && records.Remove(removed.Token))
+        {
+            maps.DeleteRecord(removed.Token);
+            if (records.Count == 0)
+            {
+                _records.Remove(owner.HolderId);
+            }
+        }
+
         if (removed.Owner is { Exclusive: false })
         {
             return;

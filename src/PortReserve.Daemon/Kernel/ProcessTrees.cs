@@ -34,19 +34,24 @@ internal sealed class ProcessTrees : IDisposable
     private readonly List<string> _busy = [];
     private readonly ITimer _retry;
     private readonly string _prefix = $"portreserve-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-";
+    private bool _kept;
 
     /// <param name="cgroups">The hierarchy the cgroups are made in.</param>
     /// <param name="recordPath">Where the cgroups made are listed (in the state directory); those an earlier run left are removed now.</param>
     /// <param name="time">The clock of the retries.</param>
-    public ProcessTrees(CgroupHierarchy cgroups, string recordPath, TimeProvider time)
+    /// <param name="restored">The trees of holders restored from an earlier run: those stay, theirs again.</param>
+    public ProcessTrees(CgroupHierarchy cgroups, string recordPath, TimeProvider time, IEnumerable<(long HolderId, ulong ProcessId, ProcessTree Tree)>? restored = null)
     {
         _cgroups = cgroups;
         _recordPath = recordPath;
         _retry = time.CreateTimer(_ => RetryBusy(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lock (_byHolder)
         {
+            string[] recorded = [.. ProcessTreeRecord.Read(recordPath).Where(cgroup => IsOurs(cgroups, cgroup))];
+            Adopt(recorded, restored ?? []);
+
             // Deepest first, so that a nested tree goes before the one around it.
-            string[] leftovers = [.. ProcessTreeRecord.Read(recordPath).Where(cgroup => IsOurs(cgroups, cgroup)).OrderByDescending(cgroup => cgroup.Length)];
+            string[] leftovers = [.. recorded.Where(cgroup => !_byPath.ContainsKey(cgroup)).OrderByDescending(cgroup => cgroup.Length)];
             _busy.AddRange(leftovers.Where(cgroup => !TryRemove(cgroup)));
             Saved();
             if (_busy.Count > 0)
@@ -113,18 +118,69 @@ internal sealed class ProcessTrees : IDisposable
         }
     }
 
-    /// <summary>Removes what can be removed; a cgroup left busy (a process still running in it) stays, harmless and empty soon.</summary>
+    /// <summary>
+    /// The daemon stops and leaves its holders' reservations to the next one: the trees stay as they are, recorded, for
+    /// the next daemon to take back (<see cref="ProcessTrees(CgroupHierarchy, string, TimeProvider, IEnumerable{ValueTuple{long, ulong, ProcessTree}}?)"/>).
+    /// </summary>
+    public void KeepForTheNextDaemon()
+    {
+        lock (_byHolder)
+        {
+            _kept = true;
+        }
+    }
+
+    /// <summary>
+    /// Removes what can be removed, unless kept for the next daemon; a cgroup left busy (a process still running in it)
+    /// stays, harmless and empty soon.
+    /// </summary>
     public void Dispose()
     {
         _retry.Dispose();
         lock (_byHolder)
         {
+            if (_kept)
+            {
+                return;
+            }
+
             // What is still busy stays recorded, for the next start.
             _busy.AddRange(_byPath.Keys.OrderByDescending(path => path.Length));
             _byPath.Clear();
             _byHolder.Clear();
             _busy.RemoveAll(TryRemove);
             Saved();
+        }
+    }
+
+    /// <summary>Takes the recorded cgroups that are restored holders' trees back (by cgroup id), for those holders.</summary>
+    private void Adopt(string[] recorded, IEnumerable<(long HolderId, ulong ProcessId, ProcessTree Tree)> restored)
+    {
+        var byId = new Dictionary<ulong, string>();
+        foreach (string path in recorded)
+        {
+            try
+            {
+                byId[CgroupHierarchy.IdOf(path)] = path;
+            }
+            catch (IOException)
+            {
+                // Gone already.
+            }
+        }
+
+        foreach ((long holderId, ulong processId, ProcessTree cgroup) in restored)
+        {
+            if (byId.TryGetValue(cgroup.CgroupId, out string? path))
+            {
+                if (!_byPath.TryGetValue(path, out Tree? tree))
+                {
+                    _byPath[path] = tree = new Tree(path, cgroup, processId);
+                }
+
+                tree.Holders.Add(holderId);
+                _byHolder[holderId] = tree;
+            }
         }
     }
 

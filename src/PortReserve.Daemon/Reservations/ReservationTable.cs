@@ -226,6 +226,19 @@ internal sealed class ReservationTable : IReservationView
         return reservation;
     }
 
+    /// <summary>The runtime reservation <paramref name="token"/> names, when <paramref name="requester"/> is the process that acquired it.</summary>
+    public TableResult<Reservation> FindHeld(ulong token, Requester requester)
+    {
+        if (_tokens.Find(token) is not { } reservation)
+        {
+            return new Refusal(PortReservationErrorKind.NotFound, $"token {token} does not name a live reservation: it was released, or its holder was gone when the daemon restarted");
+        }
+
+        return reservation.Owner is not { } owner
+            ? new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} names persistent reservation {reservation.Block}, which is not held but used (associate sockets with it)")
+            : owner.ProcessId != requester.ProcessId ? NotOwner(token) : reservation;
+    }
+
     /// <summary>
     /// Checks that <paramref name="requester"/> may associate sockets of <paramref name="protocol"/> with the token's block.
     /// A persistent reservation's use is then granted to the requester's process for as long as <paramref name="holderId"/>
@@ -346,6 +359,21 @@ internal sealed class ReservationTable : IReservationView
         }
 
         return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, source: source));
+    }
+
+    /// <summary>
+    /// Puts a runtime reservation an earlier daemon granted back at start-up, visible, with its token, once its holder's
+    /// process was proven alive. No in-use check, as its holder may have bound the ports; no quota check, as it was
+    /// granted within one. Null (nothing placed) for one that overlaps what is placed already or whose token is.
+    /// </summary>
+    public Reservation? RestoreRuntime(PortBlock block, ulong token, ReservationOwner owner)
+    {
+        if (token == 0 || _tokens.IsTaken(token) || block.Problem(wildcardAllowed: false) is not null || Space(block.Protocol).Occupied.FirstIn(block.Range) != -1)
+        {
+            return null;
+        }
+
+        return Add(new Reservation(block, token, PortReservationKind.Runtime, owner));
     }
 
     /// <summary>The visible persistent reservation whose block is exactly <paramref name="block"/> (Windows lookup semantics).</summary>

@@ -25,6 +25,9 @@ internal sealed class TokenIndex(Func<ulong> tokenSource)
 
     public Reservation? Find(ulong token) => token != 0 && _byToken.TryGetValue(token, out Reservation? r) && !r.IsPending ? r : null;
 
+    /// <summary>Whether <paramref name="token"/> is placed (pending or visible).</summary>
+    public bool IsTaken(ulong token) => _byToken.ContainsKey(token);
+
     public void Add(Reservation reservation) => _byToken.Add(reservation.Token, reservation);
 
     /// <summary>True while this very reservation is placed (pending or visible).</summary>

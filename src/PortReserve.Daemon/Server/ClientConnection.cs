@@ -29,6 +29,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     private readonly ReservationOwner _owner;
     private readonly PeerProcessWatch _peerProcess;
     private Queue<byte[]>? _unsent;
+    private List<long>? _adopted;
     private int _slot = -1;
     private int _offloaded;
     private State _state;
@@ -196,6 +197,14 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
                 if (!RefusedForAGoneProcess(header, "associate"))
                 {
                     AfterCommit(header, _handlers.Runtime.Authorize(associate, _requester, Id, out version), version);
+                }
+
+                break;
+            case MessageType.Reattach:
+                Reply(header, _handlers.Runtime.Reattach(TokenRequest.Read(ref reader).Token, _requester, out long adopted));
+                if (adopted != 0)
+                {
+                    (_adopted ??= []).Add(adopted);
                 }
 
                 break;
@@ -404,6 +413,11 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     {
         _state = State.Closed;
         _handlers.Runtime.HolderGone(Id, "connection");
+        foreach (long adopted in _adopted ?? [])
+        {
+            _handlers.Runtime.HolderGone(adopted, "connection");
+        }
+
         _peerProcess.Dispose();
         _socket.Dispose();
         _services.Finished(this);

@@ -11,8 +11,38 @@ namespace PortReserve.Daemon.Server;
 /// Runtime reservations as clients and the portserver endpoint ask for them: acquire, release, associate, and release
 /// with their holder. Each outcome is counted and logged; the ledger makes the change.
 /// </summary>
-internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees? trees, RequestAudit audit, DaemonCounters counters, ILogger logger)
+internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees? trees, RestoredHolders restored, RequestAudit audit, DaemonCounters counters, ILogger logger)
 {
+    private volatile bool _stopping;
+
+    /// <summary>
+    /// A client re-attaches a reservation it held before the daemon restarted: it must be the process that acquired it.
+    /// The first connection to re-attach one of a restored holder's reservations takes that holder over
+    /// (<paramref name="adopted"/>, 0 otherwise): its reservations then go when that connection does.
+    /// </summary>
+    public TableResult<Reservation> Reattach(ulong token, Requester requester, out long adopted)
+    {
+        adopted = 0;
+        TableResult<Reservation> result = ledger.FindHeld(token, requester);
+        if (!result.TryGet(out Reservation? held, out Refusal? refusal))
+        {
+            return audit.Refused(refusal, "re-attach", requester.Pid, requester.Uid);
+        }
+
+        if (restored.Adopt(held.Owner!.HolderId))
+        {
+            adopted = held.Owner.HolderId;
+        }
+
+        return held;
+    }
+
+    /// <summary>
+    /// The daemon stops: from now on holders that go (the connections it closes on the way out) keep their reservations
+    /// where the next daemon finds them, pinned, as a crash would leave them.
+    /// </summary>
+    public void KeepForTheNextDaemon() => _stopping = true;
+
     /// <summary>
     /// Acquires now, for a client of the event loop: the block is placed, and <paramref name="version"/> is the change to
     /// commit before <see cref="Acquired"/> grants it (0 when refused).
@@ -144,6 +174,11 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// <summary>A holder went away (a connection closed, a grant's process exited): its ports go back at once.</summary>
     public void HolderGone(long holderId, string holder)
     {
+        if (_stopping)
+        {
+            return;
+        }
+
         IReadOnlyList<Reservation> released = ledger.ReleaseHolder(holderId);
         trees?.Remove(holderId);
         Released(released, holder);

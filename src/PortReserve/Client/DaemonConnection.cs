@@ -45,6 +45,9 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     /// <summary>Fires when the daemon went away or the connection broke; never for this side's own dispose.</summary>
     public CancellationToken Lost => _lost.Token;
 
+    /// <summary>True when the daemon turned this connection away (a limit), rather than went away.</summary>
+    public bool WasRefused => _closed && _refusal is not null;
+
     /// <summary>True once the connection is over, lost or disposed: no request can be made on it.</summary>
     public bool IsClosed => _closed;
 

@@ -26,7 +26,7 @@ internal sealed class FakeDaemon : IAsyncDisposable
     public async Task<PortReservationClient> ConnectClientAsync()
     {
         Task<Socket> accepted = _listener.AcceptAsync(TestContext.Current.CancellationToken).AsTask();
-        PortReservationClient client = await PortReservationClient.ConnectAsync(new PortReservationClientOptions { SocketPath = SocketPath }, TestContext.Current.CancellationToken).AsTask().WaitAsync(s_timeout, TestContext.Current.CancellationToken);
+        PortReservationClient client = await PortReservationClient.ConnectAsync(new PortReservationClientOptions { SocketPath = SocketPath, ReconnectTimeout = TimeSpan.Zero }, TestContext.Current.CancellationToken).AsTask().WaitAsync(s_timeout, TestContext.Current.CancellationToken);
         _connection = await accepted.WaitAsync(s_timeout, TestContext.Current.CancellationToken);
         return client;
     }

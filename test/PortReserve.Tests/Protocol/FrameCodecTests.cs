@@ -147,7 +147,7 @@ public sealed class FrameCodecTests
 
     [Theory]
     [InlineData(new byte[] { 2, 1, 0, 0, 1, 0, 0, 0 }, "version")]
-    [InlineData(new byte[] { 1, 11, 0, 0, 1, 0, 0, 0 }, "unknown message type")]
+    [InlineData(new byte[] { 1, 12, 0, 0, 1, 0, 0, 0 }, "unknown message type")]
     [InlineData(new byte[] { 1, 1, 4, 0, 1, 0, 0, 0 }, "flags")]
     [InlineData(new byte[] { 1, 1, 0, 99, 1, 0, 0, 0 }, "status")]
     [InlineData(new byte[] { 1, 1, 0 }, "shorter")]

@@ -18,12 +18,13 @@ internal sealed unsafe class BindHookMaps : IDisposable
     private readonly nint _ports;
     private readonly nint _policies;
 
-    private BindHookMaps(SafeFileHandle ports, SafeFileHandle policies, SafeFileHandle allow, SafeFileHandle live)
+    private BindHookMaps(SafeFileHandle ports, SafeFileHandle policies, SafeFileHandle allow, SafeFileHandle live, SafeFileHandle runtime)
     {
         Ports = ports;
         Policies = policies;
         Allow = allow;
         Live = live;
+        Runtime = runtime;
         _ports = Interop.Bpf.Map(ports, PortsLength);
         _policies = Interop.Bpf.Map(policies, PoliciesLength);
 
@@ -39,8 +40,16 @@ internal sealed unsafe class BindHookMaps : IDisposable
 
     public SafeFileHandle Live { get; }
 
+    /// <summary>The runtime reservations by token (<see cref="RuntimeRecord"/>), for the daemon after this one; the hook never reads it.</summary>
+    public SafeFileHandle Runtime { get; }
+
     /// <summary>The names the maps are pinned under, in <see cref="Pin"/>'s order.</summary>
-    public static readonly string[] PinNames = ["ports", "policies", "allow", "live"];
+    public static readonly string[] PinNames = ["ports", "policies", "allow", "live", RuntimeMap];
+
+    public const string RuntimeMap = "runtime";
+
+    // One per runtime reservation, which per-uid quotas bound; allocated as used (BPF_F_NO_PREALLOC).
+    private const int RuntimeEntries = 1 << 18;
 
     public static BindHookMaps Create()
     {
@@ -51,7 +60,8 @@ internal sealed unsafe class BindHookMaps : IDisposable
             SafeFileHandle policies = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeArray, 4, BindHookLayout.PolicyValueSize, BindHookLayout.PolicyEntries, Interop.Bpf.MapFlagMmapable, "pr_policies"));
             SafeFileHandle allow = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeHash, BindHookLayout.AllowKeySize, 1, BindHookLayout.AllowEntries, 0, "pr_allow"));
             SafeFileHandle live = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeHash, 4, 1, BindHookLayout.LiveEntries, 0, "pr_live"));
-            return new BindHookMaps(ports, policies, allow, live);
+            SafeFileHandle runtime = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeHash, RuntimeRecord.KeySize, RuntimeRecord.ValueSize, RuntimeEntries, Interop.Bpf.MapFlagNoPrealloc, "pr_runtime"));
+            return new BindHookMaps(ports, policies, allow, live, runtime);
         }
         catch
         {
@@ -107,7 +117,7 @@ internal sealed unsafe class BindHookMaps : IDisposable
             return;
         }
 
-        SafeFileHandle[] maps = [Ports, Policies, Allow, Live];
+        SafeFileHandle[] maps = [Ports, Policies, Allow, Live, Runtime];
         for (int i = 0; i < maps.Length; i++)
         {
             pins.Replace(PinNames[i], maps[i]);
@@ -122,6 +132,38 @@ internal sealed unsafe class BindHookMaps : IDisposable
         Policies.Dispose();
         Allow.Dispose();
         Live.Dispose();
+        Runtime.Dispose();
+    }
+
+    /// <summary>Records a runtime reservation (again, when its holder's tree changed) for the daemon after this one.</summary>
+    public void SetRecord(RuntimeRecord record)
+    {
+        Span<byte> key = stackalloc byte[RuntimeRecord.KeySize];
+        Span<byte> value = stackalloc byte[RuntimeRecord.ValueSize];
+        record.Write(key, value);
+        Interop.Bpf.UpdateElement(Runtime, key, value);
+    }
+
+    public void DeleteRecord(ulong token) => Interop.Bpf.DeleteElement(Runtime, BitConverter.GetBytes(token));
+
+    /// <summary>Every record of a runtime map (an earlier daemon's, found pinned), skipping those it cannot read.</summary>
+    public static List<RuntimeRecord> ReadRecords(SafeFileHandle runtime)
+    {
+        var records = new List<RuntimeRecord>();
+        byte[] key = new byte[RuntimeRecord.KeySize];
+        byte[] value = new byte[RuntimeRecord.ValueSize];
+        ReadOnlySpan<byte> previous = [];
+        while (Interop.Bpf.NextKey(runtime, previous, key))
+        {
+            if (Interop.Bpf.LookupElement(runtime, key, value) && RuntimeRecord.Read(key, value) is { } record)
+            {
+                records.Add(record);
+            }
+
+            previous = key;
+        }
+
+        return records;
     }
 
     private static SafeFileHandle Keep(List<SafeFileHandle> opened, SafeFileHandle handle)

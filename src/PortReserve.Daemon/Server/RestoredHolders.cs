@@ -1,0 +1,171 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using PortReserve.Daemon.Compat;
+using PortReserve.Daemon.Kernel.Bpf;
+using PortReserve.Daemon.Reservations;
+
+namespace PortReserve.Daemon.Server;
+
+/// <summary>
+/// The runtime reservations a daemon before this one granted, put back at start-up for the holders that are still
+/// alive: a holder's process is proven to be the same by its pidfs inode, never by its pid, so a process that got a
+/// dead holder's pid during the gap gets nothing. Each earlier holder becomes one restored holder, held by its process
+/// until a connection of that process re-attaches (then by that connection, as if it had acquired them), or until the
+/// process exits. A client connection's holder that no connection re-attaches within <see cref="ReattachWindow"/> is
+/// released: its client gave up. A portserver grant's holder is its process, as before.
+/// </summary>
+internal sealed class RestoredHolders : IDisposable
+{
+    /// <summary>How long a restored client holder waits for its client to re-attach.</summary>
+    public static readonly TimeSpan ReattachWindow = TimeSpan.FromMinutes(2);
+
+    // Restored holders are numbered apart from connections (counted up from 1) and grants (down from -1).
+    private const long FirstConnectionHolder = 1L << 48;
+    private const long FirstGrantHolder = -(1L << 48);
+
+    private readonly Dictionary<long, Holder> _holders;
+    private ITimer? _deadline;
+
+    private RestoredHolders(Dictionary<long, Holder> holders) => _holders = holders;
+
+    /// <summary>The restored holders' process trees, which the process trees take over instead of removing.</summary>
+    public IEnumerable<(long HolderId, ulong ProcessId, ProcessTree Tree)> Trees
+        => _holders.Where(h => h.Value.Tree.CgroupId != 0).Select(h => (h.Key, h.Value.ProcessId, h.Value.Tree));
+
+    public int Count => _holders.Count;
+
+    /// <summary>
+    /// Puts back in <paramref name="table"/> the recorded reservations whose holders' processes are alive and the same,
+    /// under new holder ids, with their process trees; logs what it restored and what it released.
+    /// </summary>
+    public static RestoredHolders Restore(IReadOnlyList<RuntimeRecord> recorded, ReservationTable table, ILogger logger)
+    {
+        var holders = new Dictionary<long, Holder>();
+        long connections = FirstConnectionHolder;
+        long grants = FirstGrantHolder;
+        int restored = 0;
+        foreach (IGrouping<long, RuntimeRecord> earlier in recorded.GroupBy(record => record.Owner.HolderId))
+        {
+            ReservationOwner owner = earlier.First().Owner;
+            SafeFileHandle? pidfd = Prove(owner);
+            if (pidfd is null)
+            {
+                foreach (RuntimeRecord gone in earlier)
+                {
+                    DaemonLog.RuntimeNotRestored(logger, gone.Block, owner.Pid, owner.Uid);
+                }
+
+                continue;
+            }
+
+            long id = earlier.Key > 0 ? connections++ : grants--;
+            ReservationOwner now = owner with { HolderId = id };
+            ProcessTree tree = earlier.First().Tree;
+            int placed = earlier.Count(record => table.RestoreRuntime(record.Block, record.Token, now) is not null);
+            if (placed == 0)
+            {
+                pidfd.Dispose();
+                continue;
+            }
+
+            if (tree.CgroupId != 0)
+            {
+                table.AssignProcessTree(id, owner.Pid, tree);
+            }
+
+            holders[id] = new Holder(pidfd, owner.ProcessId, owner.Pid, tree, Client: earlier.Key > 0);
+            restored += placed;
+        }
+
+        if (recorded.Count > 0)
+        {
+            DaemonLog.RuntimeRestored(logger, restored, holders.Count, recorded.Count - restored);
+        }
+
+        return new RestoredHolders(holders);
+    }
+
+    /// <summary>
+    /// From now on a restored holder goes when its process exits (one gone since <see cref="Restore"/> goes at once), and
+    /// a client holder that nothing re-attached goes after <see cref="ReattachWindow"/>.
+    /// </summary>
+    public void Start(ProcessExitWatcher watcher, RuntimeReservations runtime, TimeProvider time)
+    {
+        lock (_holders)
+        {
+            foreach ((long id, Holder holder) in _holders)
+            {
+                watcher.Watch(holder.Pidfd, () => runtime.HolderGone(id, "process"));
+            }
+
+            if (_holders.Values.Any(holder => holder.Client))
+            {
+                _deadline = time.CreateTimer(_ => ReleaseUnattached(runtime), null, ReattachWindow, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A connection re-attached a reservation of restored holder <paramref name="holderId"/>: true the first time, when
+    /// the connection takes the holder over (it goes when the connection does); false for any other id, or again.
+    /// </summary>
+    public bool Adopt(long holderId)
+    {
+        lock (_holders)
+        {
+            if (!_holders.TryGetValue(holderId, out Holder? holder) || holder.Adopted)
+            {
+                return false;
+            }
+
+            holder.Adopted = true;
+            return true;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_holders)
+        {
+            _deadline?.Dispose();
+        }
+    }
+
+    /// <summary>A pidfd of the recorded process when it is alive and the same one (its pidfs inode); null otherwise, or where the kernel cannot tell.</summary>
+    private static SafeFileHandle? Prove(ReservationOwner owner)
+    {
+        if ((owner.ProcessId & (1UL << 63)) != 0)
+        {
+            // Recorded without pidfs: nothing can prove that a process with that pid now is the one.
+            return null;
+        }
+
+        SafeFileHandle pidfd = Interop.Libc.PidfdOpen(owner.Pid, 0);
+        if (!pidfd.IsInvalid && Interop.Libc.PidfsInode(pidfd) == owner.ProcessId && Interop.Libc.PidfdIsAlive(pidfd))
+        {
+            return pidfd;
+        }
+
+        pidfd.Dispose();
+        return null;
+    }
+
+    private void ReleaseUnattached(RuntimeReservations runtime)
+    {
+        long[] unattached;
+        lock (_holders)
+        {
+            unattached = [.. _holders.Where(h => h.Value.Client && !h.Value.Adopted).Select(h => h.Key)];
+        }
+
+        foreach (long id in unattached)
+        {
+            runtime.HolderGone(id, "client, which did not re-attach after the restart,");
+        }
+    }
+
+    private sealed record Holder(SafeFileHandle Pidfd, ulong ProcessId, int Pid, ProcessTree Tree, bool Client)
+    {
+        public bool Adopted { get; set; }
+    }
+}
