@@ -51,11 +51,7 @@ internal sealed class DaemonHost : IAsyncDisposable
     /// <summary>SIGHUP: reads the reservations.d files again and applies the difference, in the background; the log tells what it did.</summary>
     public void Reload() => _ = ReloadLoggedAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        await _shutdown.RunAsync().ConfigureAwait(false);
-        DaemonLog.Stopping(_logger);
-    }
+    public ValueTask DisposeAsync() => _shutdown.RunAsync();
 
     private async Task ReloadLoggedAsync()
     {
@@ -166,9 +162,9 @@ internal sealed class DaemonHost : IAsyncDisposable
             if (exclusive.IsActive)
             {
                 runtime.KeepForTheNextDaemon();
-                trees?.KeepForTheNextDaemon();
             }
 
+            DaemonLog.Stopping(logger, exclusive.IsActive ? $"runtime reservations kept for the next daemon (enforced for {options.RestartGrace.TotalSeconds:0} s without one)" : "runtime reservations released (without the bind hooks nothing could restore them)");
             return Task.CompletedTask;
         });
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, exclusive.Detail, wildcard);

@@ -10,8 +10,8 @@ internal static partial class DaemonLog
     [LoggerMessage(1, LogLevel.Information, "portreserved {Version} listening on {SocketPath}; state in {StateDirectory}; kernel sync {KernelSync}; exclusive binds {ExclusiveBinds}; wildcard range {WildcardRange}")]
     public static partial void Started(ILogger logger, string version, string socketPath, string stateDirectory, string kernelSync, string exclusiveBinds, PortRange wildcardRange);
 
-    [LoggerMessage(2, LogLevel.Information, "portreserved stopping: runtime reservations released")]
-    public static partial void Stopping(ILogger logger);
+    [LoggerMessage(2, LogLevel.Information, "portreserved stopping: {Runtime}")]
+    public static partial void Stopping(ILogger logger, string runtime);
 
     [LoggerMessage(10, LogLevel.Information, "acquired {Block} for pid {Pid} uid {Uid}")]
     public static partial void Acquired(ILogger logger, PortBlock block, int pid, uint uid);

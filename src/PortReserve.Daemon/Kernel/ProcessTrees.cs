@@ -26,6 +26,8 @@ internal sealed class ProcessTrees : IDisposable
 {
     public const int MaxNesting = 8;
     private static readonly TimeSpan s_retryInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan s_reapWait = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_reapStep = TimeSpan.FromMilliseconds(20);
 
     private readonly CgroupHierarchy _cgroups;
     private readonly string _recordPath;
@@ -131,24 +133,29 @@ internal sealed class ProcessTrees : IDisposable
     }
 
     /// <summary>
-    /// Removes what can be removed, unless kept for the next daemon; a cgroup left busy (a process still running in it)
-    /// stays, harmless and empty soon.
+    /// Removes the trees, unless kept for the next daemon, and in any case those whose holders are gone already. A tree
+    /// left busy by processes still being reaped is waited for a moment (<see cref="s_reapWait"/>), and what is busy
+    /// after that stays recorded, for the next start.
     /// </summary>
     public void Dispose()
     {
         _retry.Dispose();
         lock (_byHolder)
         {
-            if (_kept)
+            if (!_kept)
             {
-                return;
+                _busy.AddRange(_byPath.Keys.OrderByDescending(path => path.Length));
+                _byPath.Clear();
+                _byHolder.Clear();
             }
 
-            // What is still busy stays recorded, for the next start.
-            _busy.AddRange(_byPath.Keys.OrderByDescending(path => path.Length));
-            _byPath.Clear();
-            _byHolder.Clear();
             _busy.RemoveAll(TryRemove);
+            for (TimeSpan waited = TimeSpan.Zero; _busy.Count > 0 && waited < s_reapWait; waited += s_reapStep)
+            {
+                Thread.Sleep(s_reapStep);
+                _busy.RemoveAll(TryRemove);
+            }
+
             Saved();
         }
     }

@@ -39,9 +39,13 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
 
     /// <summary>
     /// The daemon stops: from now on holders that go (the connections it closes on the way out) keep their reservations
-    /// where the next daemon finds them, pinned, as a crash would leave them.
+    /// and their process trees where the next daemon finds them, pinned and recorded, as a crash would leave them.
     /// </summary>
-    public void KeepForTheNextDaemon() => _stopping = true;
+    public void KeepForTheNextDaemon()
+    {
+        _stopping = true;
+        trees?.KeepForTheNextDaemon();
+    }
 
     /// <summary>
     /// Acquires now, for a client of the event loop: the block is placed, and <paramref name="version"/> is the change to
