@@ -21,7 +21,7 @@ public sealed class PortReservation : IAsyncDisposable
         Block = grant.Block;
         Token = grant.Token;
         _cursor = new PortCursor(grant.Block.Range);
-        _lost = client.IsClosed ? new CancellationTokenSource(0) : new CancellationTokenSource();
+        _lost = new CancellationTokenSource();
     }
 
     /// <summary>The port space of the block.</summary>

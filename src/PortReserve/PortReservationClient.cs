@@ -58,6 +58,13 @@ public sealed partial class PortReservationClient : IAsyncDisposable
         ReservationGrant grant = ReadGrant(reply.ThrowIfError());
         var reservation = new PortReservation(this, grant);
         _held[grant.Token] = reservation;
+
+        // Given up between the grant and now: the give-up did not see it, so it is marked here.
+        if (_reconnector.GaveUp.IsCancellationRequested && _held.TryRemove(grant.Token, out _))
+        {
+            reservation.MarkLost();
+        }
+
         return reservation;
     }
 
