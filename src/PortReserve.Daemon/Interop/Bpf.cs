@@ -67,15 +67,9 @@ internal static unsafe partial class Bpf
 
     public static void UpdateElement(SafeFileHandle map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
-        fixed (byte* k = key)
         fixed (byte* v = value)
         {
-            Write32(attr, 0, Fd(map));
-            Write64(attr, 8, (ulong)k);
-            Write64(attr, 16, (ulong)v);
-            Check(Call(CommandMapUpdate, attr), "BPF_MAP_UPDATE_ELEM");
+            Check(CallOnElement(CommandMapUpdate, map, key, v), "BPF_MAP_UPDATE_ELEM");
         }
     }
 
@@ -89,66 +83,24 @@ internal static unsafe partial class Bpf
     /// <summary>Reads the value at <paramref name="key"/> into <paramref name="value"/>; false when there is none.</summary>
     public static bool LookupElement(SafeFileHandle map, ReadOnlySpan<byte> key, Span<byte> value)
     {
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
-        fixed (byte* k = key)
         fixed (byte* v = value)
         {
-            Write32(attr, 0, Fd(map));
-            Write64(attr, 8, (ulong)k);
-            Write64(attr, 16, (ulong)v);
-            long result = Call(CommandMapLookup, attr);
-            if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
-            {
-                return false;
-            }
-
-            Check(result, "BPF_MAP_LOOKUP_ELEM");
-            return true;
+            return Found(CallOnElement(CommandMapLookup, map, key, v), "BPF_MAP_LOOKUP_ELEM");
         }
     }
 
     /// <summary>The key after <paramref name="key"/> (the first for an empty one) in <paramref name="next"/>; false after the last.</summary>
     public static bool NextKey(SafeFileHandle map, ReadOnlySpan<byte> key, Span<byte> next)
     {
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
-        fixed (byte* k = key)
         fixed (byte* n = next)
         {
-            Write32(attr, 0, Fd(map));
-            Write64(attr, 8, key.IsEmpty ? 0 : (ulong)k);
-            Write64(attr, 16, (ulong)n);
-            long result = Call(CommandMapNextKey, attr);
-            if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
-            {
-                return false;
-            }
-
-            Check(result, "BPF_MAP_GET_NEXT_KEY");
-            return true;
+            return Found(CallOnElement(CommandMapNextKey, map, key, n), "BPF_MAP_GET_NEXT_KEY");
         }
     }
 
     /// <summary>Deletes an element; false when it was not there.</summary>
     public static bool DeleteElement(SafeFileHandle map, ReadOnlySpan<byte> key)
-    {
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
-        fixed (byte* k = key)
-        {
-            Write32(attr, 0, Fd(map));
-            Write64(attr, 8, (ulong)k);
-            long result = Call(CommandMapDelete, attr);
-            if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
-            {
-                return false;
-            }
-
-            Check(result, "BPF_MAP_DELETE_ELEM");
-            return true;
-        }
-    }
+        => Found(CallOnElement(CommandMapDelete, map, key, null), "BPF_MAP_DELETE_ELEM");
 
     /// <summary>
     /// Loads a program; when the verifier refuses it, the exception carries the verifier's log, which says which
@@ -244,6 +196,35 @@ internal static unsafe partial class Bpf
     public static void Unmap(nint address, nuint length) => _ = Munmap((void*)address, length);
 
     private static long Call(int command, byte* attr) => Syscall(s_syscallNumber, command, attr, AttrSize);
+
+    /// <summary>
+    /// A map element command: the map, the key (an empty one is a null pointer: "the first" for GET_NEXT_KEY) and the
+    /// value or next key the command reads or writes.
+    /// </summary>
+    private static long CallOnElement(int command, SafeFileHandle map, ReadOnlySpan<byte> key, byte* valueOrNext)
+    {
+        byte* attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        fixed (byte* k = key)
+        {
+            Write32(attr, 0, Fd(map));
+            Write64(attr, 8, (ulong)k);
+            Write64(attr, 16, (ulong)valueOrNext);
+            return Call(command, attr);
+        }
+    }
+
+    /// <summary>True for a command that succeeded, false for ENOENT (no such element, or no next key); throws for anything else.</summary>
+    private static bool Found(long result, string command)
+    {
+        if (result < 0 && Marshal.GetLastPInvokeError() == ENOENT)
+        {
+            return false;
+        }
+
+        Check(result, command);
+        return true;
+    }
 
     /// <summary>
     /// BPF_OBJ_PIN or BPF_OBJ_GET of <paramref name="name"/> in the open <paramref name="directory"/>, named through
