@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using PortReserve.Daemon.Kernel.Bpf;
 
@@ -90,6 +91,24 @@ internal sealed class BindHookInstallation : IDisposable
         {
             _hook.Attach(_cgroupRoot, _pins);
             _attached = true;
+        }
+    }
+
+    /// <summary>
+    /// A daemon that does not enforce exclusive binds detaches what an earlier one pinned: nobody would ever update it,
+    /// so its reservations would stay enforced as they were, for good. Not for a daemon that cannot (not root).
+    /// </summary>
+    public static void ReleaseEarlier(string? pinDirectory, string why, ILogger logger)
+    {
+        if (pinDirectory is null || Protocol.SocketLocations.EffectiveUid != 0 || !Directory.Exists(pinDirectory) || !Interop.Libc.IsBpfFileSystem(pinDirectory))
+        {
+            return;
+        }
+
+        using PinDirectory pins = PinDirectory.Open(pinDirectory);
+        if (BindHook.Unpin(pins) is { Count: > 0 } removed)
+        {
+            DaemonLog.StalePinsReleased(logger, pinDirectory, string.Join(", ", removed), why);
         }
     }
 

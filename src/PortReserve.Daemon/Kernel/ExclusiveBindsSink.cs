@@ -15,37 +15,34 @@ namespace PortReserve.Daemon.Kernel;
 /// </summary>
 internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
 {
-    private readonly BindHookMaps? _maps;
-    private readonly BindHookInstallation? _installation;
     private readonly PolicyIds _ids = new(BindHookLayout.PolicyEntries);
     private readonly Dictionary<long, HolderPolicy> _holders = [];
-    private readonly Dictionary<Reservation, PersistentPolicy> _persistent = new(ReferenceEqualityComparer.Instance);
+    private readonly PersistentPolicies _persistent;
     private readonly Dictionary<long, HashSet<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
     private readonly HashSet<long> _processGone = [];
     private readonly Dictionary<uint, int> _liveTgids = [];
-    private readonly Dictionary<long, Dictionary<ulong, RuntimeRecord>> _records = [];
-    private readonly string _detail;
-    private string? _disabled;
+    private readonly RuntimeRecords _records = new();
+    private BindHookInstallation? _installation;
 
     private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookInstallation? installation = null)
     {
+        _persistent = new PersistentPolicies(_ids);
         Mode = mode;
-        _detail = detail;
+        Detail = detail;
         _installation = installation;
-        _maps = installation?.Maps;
     }
 
     public ExclusiveBindsMode Mode { get; }
 
     public string Name => "the bind hook's maps";
 
-    public bool IsActive => _installation is not null && _disabled is null;
+    public bool IsActive => _installation is not null;
 
     /// <summary>Whether binds are exclusive, and why not when they are not, for status and logs.</summary>
-    public string Detail => _disabled ?? _detail;
+    public string Detail { get; private set; }
 
     /// <summary>The cgroup v2 hierarchy the hooks are attached to, where holders' process trees are made; null when off.</summary>
-    public CgroupHierarchy? Cgroups => IsActive ? _installation?.Cgroups : null;
+    public CgroupHierarchy? Cgroups => _installation?.Cgroups;
 
     /// <summary>
     /// Prepares the bind hook per <paramref name="mode"/> (<see cref="BindHookInstallation"/>), loaded but not yet
@@ -57,7 +54,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     {
         if (mode == ExclusiveBindsMode.Off)
         {
-            ReleasePins(pinDirectory, "exclusive binds are off", logger);
+            BindHookInstallation.ReleaseEarlier(pinDirectory, "exclusive binds are off", logger);
             return new ExclusiveBindsSink(mode, "off (--exclusive-binds off): anyone may bind reserved ports by number");
         }
 
@@ -70,30 +67,12 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         {
             if (mode == ExclusiveBindsMode.On)
             {
-                throw new InvalidOperationException($"--exclusive-binds on, but the bind hooks cannot be attached: {e.Message}. Run portreserved as root on a kernel with cgroup v2 and BPF, or use --exclusive-binds auto|off", e);
+                throw Required(e);
             }
 
             DaemonLog.ExclusiveBindsUnavailable(logger, e.Message);
-            ReleasePins(pinDirectory, "this daemon cannot enforce exclusive binds", logger);
+            BindHookInstallation.ReleaseEarlier(pinDirectory, "this daemon cannot enforce exclusive binds", logger);
             return new ExclusiveBindsSink(mode, $"off: {e.Message}; anyone may bind reserved ports by number");
-        }
-    }
-
-    /// <summary>
-    /// A daemon that does not enforce exclusive binds detaches what an earlier one pinned: nobody would ever update it,
-    /// so its reservations would stay enforced as they were, for good. Not for a daemon that cannot (not root).
-    /// </summary>
-    private static void ReleasePins(string? pinDirectory, string why, ILogger logger)
-    {
-        if (pinDirectory is null || Protocol.SocketLocations.EffectiveUid != 0 || !Directory.Exists(pinDirectory) || !Interop.Libc.IsBpfFileSystem(pinDirectory))
-        {
-            return;
-        }
-
-        using PinDirectory pins = PinDirectory.Open(pinDirectory);
-        if (BindHook.Unpin(pins) is { Count: > 0 } removed)
-        {
-            DaemonLog.StalePinsReleased(logger, pinDirectory, string.Join(", ", removed), why);
         }
     }
 
@@ -112,11 +91,13 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             // Loaded but not attachable here: the daemon runs on without exclusive binds, and says so.
             DaemonLog.ExclusiveBindsUnavailable(logger, e.Message);
             _installation?.Detach();
-            _disabled = $"off: the bind hooks cannot be attached ({e.Message}); anyone may bind reserved ports by number";
+            _installation?.Dispose();
+            _installation = null;
+            Detail = $"off: the bind hooks cannot be attached ({e.Message}); anyone may bind reserved ports by number";
         }
         catch (IOException e)
         {
-            throw new InvalidOperationException($"--exclusive-binds on, but the bind hooks cannot be attached: {e.Message}. Run portreserved on a kernel with cgroup v2 and BPF links, or use --exclusive-binds auto|off", e);
+            throw Required(e);
         }
     }
 
@@ -124,18 +105,13 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     public IReadOnlyList<RuntimeRecord> Recorded => _installation?.Recorded ?? [];
 
     /// <summary>Moves the lease on: runtime reservations stay enforced for the restart grace from now.</summary>
-    public void Renew()
-    {
-        if (IsActive)
-        {
-            _installation?.Renew();
-        }
-    }
+    public void Renew() => _installation?.Renew();
 
     /// <summary>Applies every change, each once; a change that fails is reported after the rest were applied.</summary>
     public void Apply(KernelSnapshot snapshot)
     {
-        if (_disabled is not null)
+        // Nothing to mirror without the hooks (the table records changes only for them, unless they failed to attach).
+        if (_installation?.Maps is not { } maps)
         {
             return;
         }
@@ -145,7 +121,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         {
             try
             {
-                Apply(change);
+                Apply(maps, change);
             }
             catch (IOException e)
             {
@@ -159,28 +135,30 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         }
     }
 
-    public void Open(ulong socketCookie) => _maps?.SetProbe(socketCookie);
+    public void Open(ulong socketCookie) => _installation?.Maps.SetProbe(socketCookie);
 
-    public void Close() => _maps?.SetProbe(0);
+    public void Close() => _installation?.Maps.SetProbe(0);
 
     public void Dispose() => _installation?.Dispose();
 
-    private void Apply(ReservationChange change)
+    private static InvalidOperationException Required(Exception e)
+        => new($"--exclusive-binds on, but the bind hooks cannot be attached: {e.Message}. Run portreserved as root on a kernel with cgroup v2 and BPF links, or use --exclusive-binds auto|off", e);
+
+    private void Apply(BindHookMaps maps, ReservationChange change)
     {
-        BindHookMaps maps = _maps ?? throw new InvalidOperationException("exclusive binds are off");
         switch (change.Kind)
         {
             case ReservationChangeKind.Added when change.Reservation is { Owner: { } owner } runtime:
-                Record(maps, new RuntimeRecord(runtime.Token, runtime.Block, owner, _holders.GetValueOrDefault(owner.HolderId)?.Tree ?? default));
+                _records.Add(maps, runtime, owner, _holders.GetValueOrDefault(owner.HolderId)?.Tree ?? default);
                 if (owner.Exclusive)
                 {
                     HolderPolicy holder = Holder(maps, owner.HolderId, owner.Pid);
-                    SetPorts(maps, runtime.Block, holder.Id);
+                    maps.SetPorts(runtime.Block, holder.Id);
                 }
 
                 break;
             case ReservationChangeKind.Added when change.Reservation is { Owner: null } persistent:
-                _persistent[persistent] = Place(maps, persistent);
+                _persistent.Place(maps, persistent);
                 break;
             case ReservationChangeKind.Removed when change.Reservation is { } removed:
                 Remove(maps, removed);
@@ -189,13 +167,9 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 HolderPolicy tree = Holder(maps, change.HolderId, change.Pid);
                 tree.Tree = change.Tree;
                 Write(maps, tree);
-                foreach (RuntimeRecord record in Records(change.HolderId).Values.ToList())
-                {
-                    Record(maps, record with { Tree = change.Tree });
-                }
-
+                _records.TreeAssigned(maps, change.HolderId, change.Tree);
                 break;
-            case ReservationChangeKind.UseGranted when change.Reservation is { } used && _persistent.TryGetValue(used, out PersistentPolicy? policy) && !_processGone.Contains(change.HolderId):
+            case ReservationChangeKind.UseGranted when change.Reservation is { } used && _persistent.Of(used) is { } policy && !_processGone.Contains(change.HolderId):
                 if (!_usesByHolder.TryGetValue(change.HolderId, out HashSet<(PersistentPolicy Policy, uint Pid)>? uses))
                 {
                     _usesByHolder[change.HolderId] = uses = [];
@@ -216,8 +190,8 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             case ReservationChangeKind.HolderGone:
                 HolderGone(maps, change.HolderId);
                 break;
-            case ReservationChangeKind.ConsumersChanged when change.Reservation is { } changed && _persistent.TryGetValue(changed, out PersistentPolicy? reallowed):
-                Reallow(maps, reallowed, changed.Consumers ?? PersistentConsumers.None);
+            case ReservationChangeKind.ConsumersChanged when change.Reservation is { } changed:
+                _persistent.Reallow(maps, changed);
                 break;
         }
     }
@@ -228,15 +202,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     /// </summary>
     private void ProcessExited(BindHookMaps maps, long holderId)
     {
-        // No process can prove it is the holder now: a restarted daemon has nothing to restore.
-        if (_records.Remove(holderId, out Dictionary<ulong, RuntimeRecord>? records))
-        {
-            foreach (ulong token in records.Keys)
-            {
-                maps.DeleteRecord(token);
-            }
-        }
-
+        _records.ProcessExited(maps, holderId);
         _processGone.Add(holderId);
         if (_holders.TryGetValue(holderId, out HolderPolicy? holder))
         {
@@ -250,7 +216,6 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     private void HolderGone(BindHookMaps maps, long holderId)
     {
         _processGone.Remove(holderId);
-        _records.Remove(holderId);
         if (_holders.Remove(holderId, out HolderPolicy? gone))
         {
             maps.ClearPolicy(gone.Id);
@@ -280,23 +245,6 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 Live(maps, pid, -1);
             }
         }
-    }
-
-    /// <summary>Writes a runtime reservation's record, which a restarted daemon restores it from.</summary>
-    private void Record(BindHookMaps maps, RuntimeRecord record)
-    {
-        maps.SetRecord(record);
-        Records(record.Owner.HolderId)[record.Token] = record;
-    }
-
-    private Dictionary<ulong, RuntimeRecord> Records(long holderId)
-    {
-        if (!_records.TryGetValue(holderId, out Dictionary<ulong, RuntimeRecord>? records))
-        {
-            _records[holderId] = records = [];
-        }
-
-        return records;
     }
 
     private HolderPolicy Holder(BindHookMaps maps, long holderId, int pid)
@@ -355,67 +303,11 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         }
     }
 
-    /// <summary>A persistent reservation's policy: its allowed ids first, then the policy, then its ports.</summary>
-    private PersistentPolicy Place(BindHookMaps maps, Reservation persistent)
-    {
-        uint id = _ids.Take();
-        var placed = new PersistentPolicy(id, []);
-        try
-        {
-            foreach ((uint kind, uint allowedId) in Allowed(persistent.Consumers ?? PersistentConsumers.None))
-            {
-                maps.AddAllowed(id, kind, allowedId);
-                placed.Allowed.Add((kind, allowedId));
-            }
-        }
-        catch (IOException)
-        {
-            Unplace(maps, placed);
-            throw;
-        }
-
-        maps.SetPolicy(id, BindHookLayout.Persistent, 0);
-        SetPorts(maps, persistent.Block, id);
-        return placed;
-    }
-
-    /// <summary>
-    /// A persistent reservation's users and groups changed (its reservations.d line did): the newly named are let in
-    /// first, then the no longer named are taken out, so nobody named both before and after is refused in between.
-    /// Processes granted a use of it keep that use.
-    /// </summary>
-    private static void Reallow(BindHookMaps maps, PersistentPolicy policy, PersistentConsumers consumers)
-    {
-        HashSet<(uint Kind, uint Id)> wanted = [.. Allowed(consumers)];
-        foreach ((uint kind, uint allowedId) in wanted.Where(entry => !policy.Allowed.Contains(entry)))
-        {
-            maps.AddAllowed(policy.Id, kind, allowedId);
-            policy.Allowed.Add((kind, allowedId));
-        }
-
-        foreach ((uint kind, uint allowedId) in policy.Allowed.Where(entry => entry.Kind != BindHookLayout.AllowProcess && !wanted.Contains(entry)).Distinct().ToList())
-        {
-            maps.RemoveAllowed(policy.Id, kind, allowedId);
-            policy.Allowed.RemoveAll(entry => entry == (kind, allowedId));
-        }
-    }
-
-    /// <summary>The uids and gids a persistent reservation's policy lets bind its ports, each once.</summary>
-    private static IEnumerable<(uint Kind, uint Id)> Allowed(PersistentConsumers consumers)
-        => consumers.Users.Select(u => (BindHookLayout.AllowUid, u.Id))
-            .Concat(consumers.GroupMemberUids.Select(uid => (BindHookLayout.AllowUid, uid)))
-            .Concat(consumers.Groups.Select(g => (BindHookLayout.AllowGid, g.Id)))
-            .Distinct();
-
     private void Remove(BindHookMaps maps, Reservation removed)
     {
-        if (removed.Owner is { } owner && _records.TryGetValue(owner.HolderId, out Dictionary<ulong, RuntimeRecord>? records) && records.Remove(removed.Token))
+        if (removed.Owner is { } owner)
         {
-            maps.DeleteRecord(removed.Token);
-            if (records.Count == 0)
-            {
-                _records.Remove(owner.HolderId);
-            }
+            _records.Remove(maps, removed, owner);
         }
 
         if (removed.Owner is { Exclusive: false })
@@ -423,31 +315,10 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             return;
         }
 
-        SetPorts(maps, removed.Block, 0);
-        if (removed.Owner is null && _persistent.Remove(removed, out PersistentPolicy? policy))
+        maps.SetPorts(removed.Block, 0);
+        if (removed.Owner is null)
         {
-            Unplace(maps, policy);
-        }
-    }
-
-    private void Unplace(BindHookMaps maps, PersistentPolicy policy)
-    {
-        maps.ClearPolicy(policy.Id);
-        foreach ((uint kind, uint allowedId) in policy.Allowed.Distinct())
-        {
-            maps.RemoveAllowed(policy.Id, kind, allowedId);
-        }
-
-        // Emptied, so that a holder whose use of it ends later does not touch the id once it is reused.
-        policy.Allowed.Clear();
-        _ids.Return(policy.Id);
-    }
-
-    private static void SetPorts(BindHookMaps maps, PortBlock block, uint policy)
-    {
-        for (int port = block.Range.Start; port <= block.Range.End; port++)
-        {
-            maps.SetPort(block.Protocol, port, policy);
+            _persistent.Remove(maps, removed);
         }
     }
 
@@ -464,6 +335,4 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         /// <summary>Whether the policy in the map names the pid (and holds one count of it in the live map).</summary>
         public bool NamesPid { get; set; }
     }
-
-    private sealed record PersistentPolicy(uint Id, List<(uint Kind, uint Id)> Allowed);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using PortReserve.Daemon.Reservations;
+using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Kernel.Bpf;
 
@@ -72,6 +73,15 @@ internal sealed unsafe class BindHookMaps : IDisposable
 
     public void SetPort(PortReservationProtocol protocol, int port, uint policy)
         => Volatile.Write(ref *(uint*)(_ports + (BindHookLayout.PortIndex(protocol, port) * BindHookLayout.PortStride)), policy);
+
+    /// <summary>Points every port of <paramref name="block"/> at <paramref name="policy"/> (0: none).</summary>
+    public void SetPorts(PortBlock block, uint policy)
+    {
+        for (int port = block.Range.Start; port <= block.Range.End; port++)
+        {
+            SetPort(block.Protocol, port, policy);
+        }
+    }
 
     public uint GetPort(PortReservationProtocol protocol, int port)
         => Volatile.Read(ref *(uint*)(_ports + (BindHookLayout.PortIndex(protocol, port) * BindHookLayout.PortStride)));
