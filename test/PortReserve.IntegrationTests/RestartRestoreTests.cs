@@ -21,9 +21,7 @@ public sealed class RestartRestoreTests
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attach bind hooks and bind as other uids");
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
         await using PortReservationClient admin = await daemon.ConnectAsync();
-        var allowNobody = new PersistentReservationOptions();
-        allowNobody.AllowedUsers.Add("nobody");
-        await admin.CreatePersistentAsync(PortReservationProtocol.Tcp, 9214, 1, allowNobody, TestContext.Current.CancellationToken).WithTimeout();
+        await RestartTests.CreateAllowingNobodyAsync(admin, 9214);
 
         // A .NET holder, a run command whose child binds once told to, and a run command that dies while no daemon runs.
         await using PortReservationClient client = await daemon.ConnectAsync();
@@ -45,7 +43,7 @@ public sealed class RestartRestoreTests
         }
 
         // While no daemon runs: everything is enforced; the doomed holder dies and a stranger gets its pid.
-        (string Nobody, string Stranger) persistentWhileDown = await WhoBindsAsync(daemon, "9214");
+        (string Nobody, string Stranger) persistentWhileDown = await BindAttempt.ByNobodyAndStrangerAsync("9214", daemon.ClientEnvironment);
         string strangerOnHeldWhileDown = await BindAttempt.AsUserAsync(OtherUser.Stranger, OtherUser.Stranger, Port(held.StartPort), daemon.ClientEnvironment);
         string doomedPid = doomed.Pid.ToString(CultureInfo.InvariantCulture);
         doomed.Kill9();
@@ -66,7 +64,7 @@ public sealed class RestartRestoreTests
         await File.WriteAllTextAsync(go, string.Empty, TestContext.Current.CancellationToken);
         int runExit = await run.WaitForExitAsync();
         string strangerOnDoomed = await BindAttempt.AsUserAsync(OtherUser.Stranger, OtherUser.Stranger, doomedPort, daemon.ClientEnvironment);
-        (string Nobody, string Stranger) persistentAfter = await WhoBindsAsync(daemon, "9214");
+        (string Nobody, string Stranger) persistentAfter = await BindAttempt.ByNobodyAndStrangerAsync("9214", daemon.ClientEnvironment);
 
         Assert.Equal(("ok", "refused AccessDenied"), persistentWhileDown);
         Assert.Equal("refused AccessDenied", strangerOnHeldWhileDown);
@@ -103,9 +101,4 @@ public sealed class RestartRestoreTests
         }
     }
 
-    private static async Task<(string Nobody, string Stranger)> WhoBindsAsync(DaemonProcess daemon, string port)
-    {
-        string nobody = await BindAttempt.AsUserAsync(OtherUser.Nobody, OtherUser.Nobody, port, daemon.ClientEnvironment);
-        return (nobody, await BindAttempt.AsUserAsync(OtherUser.Stranger, OtherUser.Stranger, port, daemon.ClientEnvironment));
-    }
 }

@@ -27,14 +27,14 @@ public sealed class RestartTests
         await using ChildProcess loop = Attacker.Start(OtherUser.Stranger, ["bind-loop", "tcp", "9210", "12"]);
         daemon.Kill9();
         await daemon.WaitForExitAsync();
-        (string Nobody, string Stranger) persistentWhileDown = await WhoBindsAsync(daemon, "9210");
-        (string Nobody, string Stranger) runtimeWhileDown = await WhoBindsAsync(daemon, runtime);
+        (string Nobody, string Stranger) persistentWhileDown = await BindAttempt.ByNobodyAndStrangerAsync("9210", daemon.ClientEnvironment);
+        (string Nobody, string Stranger) runtimeWhileDown = await BindAttempt.ByNobodyAndStrangerAsync(runtime, daemon.ClientEnvironment);
         SocketError holderWhileDown = Bind(held.StartPort);
         await daemon.RestartAsync();
         Assert.Equal(0, await daemon.StopAsync());
         await daemon.RestartAsync();
         await loop.WaitForExitAsync();
-        (string Nobody, string Stranger) persistentAfter = await WhoBindsAsync(daemon, "9210");
+        (string Nobody, string Stranger) persistentAfter = await BindAttempt.ByNobodyAndStrangerAsync("9210", daemon.ClientEnvironment);
 
         Assert.Equal(("ok", "refused AccessDenied"), persistentWhileDown);
         Assert.Equal(("refused AccessDenied", "refused AccessDenied"), runtimeWhileDown);
@@ -53,14 +53,14 @@ public sealed class RestartTests
         await CreateAllowingNobodyAsync(client, 9211);
         await using PortReservation held = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
         string runtime = held.StartPort.ToString(CultureInfo.InvariantCulture);
-        (string Nobody, string Stranger) runtimeWhileRunning = await WhoBindsAsync(daemon, runtime);
+        (string Nobody, string Stranger) runtimeWhileRunning = await BindAttempt.ByNobodyAndStrangerAsync(runtime, daemon.ClientEnvironment);
 
         daemon.Kill9();
         await daemon.WaitForExitAsync();
         await Timeouts.Eventually(
-            async () => (await WhoBindsAsync(daemon, runtime)).Stranger == "ok",
+            async () => (await BindAttempt.ByNobodyAndStrangerAsync(runtime, daemon.ClientEnvironment)).Stranger == "ok",
             "the runtime reservation lapses a second after the daemon last renewed it");
-        (string Nobody, string Stranger) persistentLater = await WhoBindsAsync(daemon, "9211");
+        (string Nobody, string Stranger) persistentLater = await BindAttempt.ByNobodyAndStrangerAsync("9211", daemon.ClientEnvironment);
 
         Assert.Equal(("refused AccessDenied", "refused AccessDenied"), runtimeWhileRunning);
         Assert.Equal(("ok", "refused AccessDenied"), persistentLater);
@@ -78,10 +78,10 @@ public sealed class RestartTests
 
         (int whileRunning, string whileRunningOutput) = await daemon.ReleaseKernelAsync();
         Assert.Equal(0, await daemon.StopAsync());
-        (string Nobody, string Stranger) stopped = await WhoBindsAsync(daemon, "9212");
+        (string Nobody, string Stranger) stopped = await BindAttempt.ByNobodyAndStrangerAsync("9212", daemon.ClientEnvironment);
         bool listedWhileStopped = KernelList.ContainsAll(9212, 9212);
         (int released, string releasedOutput) = await daemon.ReleaseKernelAsync();
-        (string Nobody, string Stranger) afterRelease = await WhoBindsAsync(daemon, "9212");
+        (string Nobody, string Stranger) afterRelease = await BindAttempt.ByNobodyAndStrangerAsync("9212", daemon.ClientEnvironment);
 
         Assert.True(whileRunning == 1, whileRunningOutput);
         Assert.Contains("in use by another portreserved", whileRunningOutput);
@@ -94,18 +94,12 @@ public sealed class RestartTests
         Assert.False(Directory.Exists(daemon.BpfDirectory));
     }
 
-    private static async Task CreateAllowingNobodyAsync(PortReservationClient client, int port)
+    /// <summary>A persistent reservation of one TCP port that nobody (the user) may bind.</summary>
+    internal static async Task CreateAllowingNobodyAsync(PortReservationClient client, int port)
     {
         var options = new PersistentReservationOptions();
         options.AllowedUsers.Add("nobody");
         await client.CreatePersistentAsync(PortReservationProtocol.Tcp, port, 1, options, TestContext.Current.CancellationToken).WithTimeout();
-    }
-
-    /// <summary>How a bind to <paramref name="port"/> fares for nobody (allowed on the persistent reservations here) and a stranger.</summary>
-    private static async Task<(string Nobody, string Stranger)> WhoBindsAsync(DaemonProcess daemon, string port)
-    {
-        string nobody = await BindAttempt.AsUserAsync(OtherUser.Nobody, OtherUser.Nobody, port, daemon.ClientEnvironment);
-        return (nobody, await BindAttempt.AsUserAsync(OtherUser.Stranger, OtherUser.Stranger, port, daemon.ClientEnvironment));
     }
 
     private static SocketError Bind(int port)

@@ -32,8 +32,6 @@ internal sealed class RestoredHolders : IDisposable
     public IEnumerable<(long HolderId, ulong ProcessId, ProcessTree Tree)> Trees
         => _holders.Where(h => h.Value.Tree.CgroupId != 0).Select(h => (h.Key, h.Value.ProcessId, h.Value.Tree));
 
-    public int Count => _holders.Count;
-
     /// <summary>
     /// Puts back in <paramref name="table"/> the recorded reservations whose holders' processes are alive and the same,
     /// under new holder ids, with their process trees; logs what it restored and what it released.
@@ -73,7 +71,7 @@ internal sealed class RestoredHolders : IDisposable
                 table.AssignProcessTree(id, owner.Pid, tree);
             }
 
-            holders[id] = new Holder(pidfd, owner.ProcessId, owner.Pid, tree, Client: earlier.Key > 0);
+            holders[id] = new Holder(pidfd, owner.ProcessId, tree, Client: earlier.Key > 0);
             restored += placed;
         }
 
@@ -164,7 +162,7 @@ internal sealed class RestoredHolders : IDisposable
         }
     }
 
-    private sealed record Holder(SafeFileHandle Pidfd, ulong ProcessId, int Pid, ProcessTree Tree, bool Client)
+    private sealed record Holder(SafeFileHandle Pidfd, ulong ProcessId, ProcessTree Tree, bool Client)
     {
         public bool Adopted { get; set; }
     }

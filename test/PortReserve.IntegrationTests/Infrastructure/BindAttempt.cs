@@ -6,6 +6,13 @@ internal static class BindAttempt
     public static async Task<string> AsUserAsync(uint uid, uint gid, string port, IDictionary<string, string?> environment)
         => Outcome((await OtherUser.RunAsync(uid, gid, Artifacts.Peer, ["try-bind", "tcp", port], environment)).Output);
 
+    /// <summary>How a bind to <paramref name="port"/> fares for nobody (the user tests allow on persistent reservations) and for a stranger.</summary>
+    public static async Task<(string Nobody, string Stranger)> ByNobodyAndStrangerAsync(string port, IDictionary<string, string?> environment)
+    {
+        string nobody = await AsUserAsync(OtherUser.Nobody, OtherUser.Nobody, port, environment);
+        return (nobody, await AsUserAsync(OtherUser.Stranger, OtherUser.Stranger, port, environment));
+    }
+
     public static async Task<string> AsRootAsync(string port)
         => Outcome((await ChildProcess.RunAsync(Artifacts.Peer, ["try-bind", "tcp", port])).Output);
 
