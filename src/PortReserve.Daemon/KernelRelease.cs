@@ -8,8 +8,8 @@ namespace PortReserve.Daemon;
 /// <summary>
 /// <c>portreserved --release-kernel</c>: what stopping PortReserve for good takes. A stopped daemon leaves its bind hooks
 /// pinned and its entries in the kernel list, so that the next daemon takes them over without a gap; this detaches the
-/// hooks, unpins their maps and takes the daemon's entries (per its owned-ports record) out of the kernel list, leaving
-/// entries others wrote. Refused while a daemon uses the state directory or the pins.
+/// hooks, unpins their maps, takes the daemon's entries (per its owned-ports record) out of the kernel list, leaving
+/// entries others wrote, and removes the process trees a stop left for the next daemon. Refused while a daemon uses the state directory or the pins.
 /// </summary>
 internal static class KernelRelease
 {
@@ -20,6 +20,10 @@ internal static class KernelRelease
         {
             using Microsoft.Win32.SafeHandles.SafeFileHandle stateLock = DaemonHost.LockStateDirectory(options.StateDirectory);
             done.Add(ReleaseKernelList(options));
+            if (ReleaseProcessTrees(options) is { } trees)
+            {
+                done.Add(trees);
+            }
         }
 
         if (Directory.Exists(options.BpfDirectory) && Interop.Libc.IsBpfFileSystem(options.BpfDirectory))
@@ -39,6 +43,28 @@ internal static class KernelRelease
         }
 
         return $"portreserved: {string.Join("; ", done)}. Nothing of PortReserve's is enforced until a daemon starts again.";
+    }
+
+    /// <summary>
+    /// A stop leaves the process trees of <c>portreserve run</c> commands for the next daemon: with none to come, they go
+    /// (their processes are moved back to the cgroups they came from). Null when none were left.
+    /// </summary>
+    private static string? ReleaseProcessTrees(DaemonOptions options)
+    {
+        string record = Path.Combine(options.StateDirectory, "process-trees");
+        if (!File.Exists(record) || CgroupHierarchy.Find(out _) is not { } cgroups)
+        {
+            return null;
+        }
+
+        // Made with nothing restored, process trees remove every tree the record lists, and record what stays busy.
+        using (new ProcessTrees(cgroups, record, TimeProvider.System))
+        {
+        }
+
+        return File.Exists(record)
+            ? $"left process trees still busy, listed in {record}"
+            : "removed the process trees of runtime holders (their processes went back to the cgroups they came from)";
     }
 
     private static string ReleaseKernelList(DaemonOptions options)

@@ -79,7 +79,7 @@ public sealed class ExclusiveBindsTests
         int runExit = await run.WaitForExitAsync();
 
         // The command ran in a cgroup of its own, which goes with the reservation.
-        string cgroup = Path.Join(CgroupRoot(), (await run.WaitForLineAsync(l => l.StartsWith("0::", StringComparison.Ordinal)))[3..]);
+        string cgroup = Path.Join(Cgroups.Root, (await run.WaitForLineAsync(l => l.StartsWith("0::", StringComparison.Ordinal)))[3..]);
         await Timeouts.Eventually(() => !Directory.Exists(cgroup), $"{cgroup} is removed after the command exits", TimeSpan.FromSeconds(5));
 
         Assert.True(outsider == 1 && outsiderOutput.Contains("refused AccessDenied", StringComparison.Ordinal), outsiderOutput);
@@ -93,7 +93,7 @@ public sealed class ExclusiveBindsTests
     {
         await using DaemonProcess daemon = await StartEnforcingAsync();
         await using ChildProcess run = ChildProcess.Start(Artifacts.Cli, ["run", "--tcp", "1", "--", "sh", "-c", "grep ^0:: /proc/self/cgroup && cat > /dev/null"], daemon.ClientEnvironment, redirectInput: true);
-        string cgroup = Path.Join(CgroupRoot(), (await run.WaitForLineAsync(l => l.StartsWith("0::", StringComparison.Ordinal)))[3..]);
+        string cgroup = Path.Join(Cgroups.Root, (await run.WaitForLineAsync(l => l.StartsWith("0::", StringComparison.Ordinal)))[3..]);
 
         daemon.Kill9();
         await daemon.WaitForExitAsync();
@@ -261,8 +261,6 @@ public sealed class ExclusiveBindsTests
     }
 
     /// <summary>Where the cgroup v2 hierarchy is mounted, from mountinfo.</summary>
-    private static string CgroupRoot()
-        => File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')).First(f => f.SkipWhile(x => x != "-").Skip(1).FirstOrDefault() == "cgroup2")[4];
 
     private static PortReservationProtocol Protocol(string name) => name == "udp" ? PortReservationProtocol.Udp : PortReservationProtocol.Tcp;
 

@@ -94,6 +94,27 @@ public sealed class RestartTests
         Assert.False(Directory.Exists(daemon.BpfDirectory));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task ReleaseKernel_AfterAStop_RemovesTheProcessTreeOfARunCommand_AndLeavesItRunning()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attach bind hooks and make cgroups");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
+        await using ChildProcess run = ChildProcess.Start(Artifacts.Cli, ["run", "--tcp", "1", "--", "sh", "-c", "grep ^0:: /proc/self/cgroup && cat > /dev/null"], daemon.ClientEnvironment, redirectInput: true);
+        string cgroup = Path.Join(Cgroups.Root, (await run.WaitForLineAsync(l => l.StartsWith("0::", StringComparison.Ordinal)))[3..]);
+
+        Assert.Equal(0, await daemon.StopAsync());
+        bool keptByTheStop = Directory.Exists(cgroup);
+        (int released, string releasedOutput) = await daemon.ReleaseKernelAsync();
+        bool runningAfter = !run.HasExited;
+        run.CloseInput();
+
+        Assert.True(keptByTheStop, $"{cgroup} was removed by a stop that keeps runtime reservations for the next daemon");
+        Assert.True(released == 0, releasedOutput);
+        Assert.Contains("removed the process trees of runtime holders", releasedOutput);
+        Assert.False(Directory.Exists(cgroup), $"{cgroup} is still there after --release-kernel");
+        Assert.True(runningAfter, run.Output);
+    }
+
     /// <summary>A persistent reservation of one TCP port that nobody (the user) may bind.</summary>
     internal static async Task CreateAllowingNobodyAsync(PortReservationClient client, int port)
     {
@@ -101,6 +122,7 @@ public sealed class RestartTests
         options.AllowedUsers.Add("nobody");
         await client.CreatePersistentAsync(PortReservationProtocol.Tcp, port, 1, options, TestContext.Current.CancellationToken).WithTimeout();
     }
+
 
     private static SocketError Bind(int port)
     {

@@ -186,7 +186,7 @@ public sealed class ProcessIdentityTests
     public async Task ChildCgroupMadeInsideARunTree_StillBindsTheRunsPorts_AndGoesWithTheTree()
     {
         await using DaemonProcess daemon = await StartEnforcingAsync();
-        string root = CgroupRoot();
+        string root = Cgroups.Root;
         string script = $"""
             tree="{root}$(sed -n 's/^0:://p' /proc/self/cgroup)"
             mkdir "$tree/child" && echo $$ > "$tree/child/cgroup.procs" && echo "tree $tree"
@@ -206,7 +206,7 @@ public sealed class ProcessIdentityTests
     {
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to delegate a subtree to nobody");
         await using DaemonProcess daemon = await StartEnforcingAsync();
-        string delegated = Path.Combine(CgroupRoot(), $"prt-delegated-{Guid.NewGuid():N}");
+        string delegated = Path.Combine(Cgroups.Root, $"prt-delegated-{Guid.NewGuid():N}");
         Directory.CreateDirectory(delegated);
         try
         {
@@ -226,7 +226,7 @@ public sealed class ProcessIdentityTests
             await File.WriteAllTextAsync(Path.Combine(delegated, "cgroup.procs"), run.Pid.ToString(CultureInfo.InvariantCulture), TestContext.Current.CancellationToken);
             await run.WriteLineAsync("go");
             int exit = await run.WaitForExitAsync();
-            string cgroup = CgroupRoot() + run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last().Trim();
+            string cgroup = Cgroups.Root + run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last().Trim();
 
             Assert.True(exit == 0, run.Output);
             Assert.StartsWith(delegated + "/portreserve-", cgroup);
@@ -294,7 +294,4 @@ public sealed class ProcessIdentityTests
     }
 
     private static string CgroupOf(string pid) => File.ReadLines($"/proc/{pid}/cgroup").First(l => l.StartsWith("0::", StringComparison.Ordinal))[3..];
-
-    private static string CgroupRoot()
-        => File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')).First(f => f.SkipWhile(x => x != "-").Skip(1).FirstOrDefault() == "cgroup2")[4];
 }
