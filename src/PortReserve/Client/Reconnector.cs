@@ -78,7 +78,7 @@ internal sealed class Reconnector : IAsyncDisposable
             }
             catch (TimeoutException)
             {
-                throw new PortReservationException(PortReservationErrorKind.ServiceUnavailable, $"portreserved at {connection.SocketPath} went away and has not come back within {_settings.RequestTimeout.TotalSeconds:0.###} s; the client keeps trying for {_settings.ReconnectTimeout.TotalSeconds:0.###} s in all. Check it (portreserve status, systemctl status portreserved).");
+                throw new PortReservationException(PortReservationErrorKind.ServiceUnavailable, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"portreserved at {connection.SocketPath} went away and has not come back within {_settings.RequestTimeout.TotalSeconds:0.###} s; the client keeps trying for {_settings.ReconnectTimeout.TotalSeconds:0.###} s in all. Check it (portreserve status, systemctl status portreserved)."));
             }
 
             connection = _current;

@@ -52,10 +52,10 @@ internal sealed record RuntimeRecord(ulong Token, PortBlock Block, ReservationOw
             return null;
         }
 
-        var block = new PortBlock((PortReservationProtocol)BinaryPrimitives.ReadUInt32LittleEndian(value[4..]), (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(value[12..]), int.MaxValue), (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(value[16..]), int.MaxValue));
+        var block = new PortBlock((PortReservationProtocol)BinaryPrimitives.ReadUInt32LittleEndian(value[4..]), Int(value[12..]), Int(value[16..]));
         ulong token = BinaryPrimitives.ReadUInt64LittleEndian(key);
         uint flags = BinaryPrimitives.ReadUInt32LittleEndian(value[8..]);
-        int pid = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(value[20..]), int.MaxValue);
+        int pid = Int(value[20..]);
         if (token == 0 || pid <= 0 || block.Problem(wildcardAllowed: false) is not null)
         {
             return null;
@@ -69,7 +69,10 @@ internal sealed record RuntimeRecord(ulong Token, PortBlock Block, ReservationOw
             BinaryPrimitives.ReadUInt32LittleEndian(value[44..]),
             (flags & AdministratorFlag) != 0,
             (flags & ExclusiveFlag) != 0);
-        var tree = new ProcessTree(BinaryPrimitives.ReadUInt64LittleEndian(value[48..]), (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(value[56..]), int.MaxValue));
+        var tree = new ProcessTree(BinaryPrimitives.ReadUInt64LittleEndian(value[48..]), Int(value[56..]));
         return new RuntimeRecord(token, block, owner, tree);
     }
+
+    /// <summary>A u32 field as an int, a value past int's range clamped to it (a port or pid that large is then refused).</summary>
+    private static int Int(ReadOnlySpan<byte> field) => (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(field), int.MaxValue);
 }
