@@ -104,8 +104,11 @@ internal sealed class DaemonHost : IAsyncDisposable
         shutdown.AddSync(kernel);
         table.AddSystemExclusions(systemExclusions);
 
-        // From here on the ledger owns the table. Its first commit enforces the restored reservations before anything is served.
-        ReservationLedger ledger = shutdown.Add(new ReservationLedger(table, [kernel, exclusive], counters, logger));
+        // From here on the ledger owns the table. Its first commit enforces the restored reservations before anything is
+        // served. Every kernel write happens on the loop that serves the clients: stopped last, after whatever writes.
+        EventLoop loop = shutdown.AddSync(new EventLoop("portreserved requests", logger));
+        loop.Start();
+        ReservationLedger ledger = shutdown.Add(new ReservationLedger(table, [kernel, exclusive], counters, logger, loop));
         await ledger.StartAsync().ConfigureAwait(false);
 
         // Now the hooks: the maps hold what the table enforces, and take over from what a daemon before this one pinned.
@@ -113,13 +116,9 @@ internal sealed class DaemonHost : IAsyncDisposable
 
         // Someone may rewrite the kernel list behind the daemon's back (root echoing into the sysctl): within a second
         // the table's entries are back, and what they added is kept as system exclusions.
-        // The same tick renews the lease under which the hooks enforce runtime reservations.
+        // The same tick renews the lease under which the hooks enforce runtime reservations (both on the kernel writer).
         shutdown.AddSync(time.CreateTimer(
-            _ =>
-            {
-                exclusive.Renew();
-                ledger.ReconcileKernel();
-            },
+            _ => ledger.ReconcileKernel(),
             null,
             s_reconcileInterval,
             s_reconcileInterval));
@@ -154,7 +153,7 @@ internal sealed class DaemonHost : IAsyncDisposable
             DaemonLog.PortServerListening(logger, portServerAddress);
         }
 
-        shutdown.Add(DaemonListener.Start(options.SocketPath, handlers, ledger, connections, audit, logger));
+        shutdown.Add(DaemonListener.Start(loop, options.SocketPath, handlers, ledger, connections, audit, logger));
 
         // The first step of a stop, before the endpoints close their connections: holders that go from now on keep theirs.
         shutdown.Add(() =>

@@ -97,7 +97,7 @@ internal sealed class PortServerListener : IAsyncDisposable
                     return;
                 }
 
-                Grant(client, peer, requester.IsAdministrator, requested, pidfd);
+                await GrantAsync(client, peer, requester.IsAdministrator, requested, pidfd).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
@@ -123,11 +123,11 @@ internal sealed class PortServerListener : IAsyncDisposable
     }
 
     /// <summary>Grants a port to the pid behind <paramref name="pidfd"/> and writes it; a refusal is silence (and a log line).</summary>
-    private void Grant(Socket client, PeerCredentials peer, bool administrator, int pid, SafeFileHandle pidfd)
+    private async Task GrantAsync(Socket client, PeerCredentials peer, bool administrator, int pid, SafeFileHandle pidfd)
     {
         long grantId = -Interlocked.Increment(ref _nextGrantId);
         // Not exclusive: portpicker's callers hand the port to servers they start, which must bind it.
-        TableResult<Reservation> result = _runtime.Grant(new ReservationOwner(grantId, ProcessIdentity.Of(pidfd), pid, peer.Uid, peer.Gid, administrator, Exclusive: false));
+        TableResult<Reservation> result = await _runtime.GrantAsync(new ReservationOwner(grantId, ProcessIdentity.Of(pidfd), pid, peer.Uid, peer.Gid, administrator, Exclusive: false)).ConfigureAwait(false);
         if (!result.TryGet(out Reservation? granted, out _))
         {
             pidfd.Dispose();

@@ -23,11 +23,12 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     private long _version;
 
     /// <summary>Takes over a table that start-up has filled (restored reservations, system exclusions).</summary>
-    public ReservationLedger(ReservationTable table, IEnumerable<IKernelSink> sinks, Metrics.DaemonCounters counters, ILogger logger)
+    /// <param name="writer">The loop whose thread writes to the kernel (<see cref="KernelCommitter"/>); one of its own without.</param>
+    public ReservationLedger(ReservationTable table, IEnumerable<IKernelSink> sinks, Metrics.DaemonCounters counters, ILogger logger, Server.EventLoop? writer = null)
     {
         _table = table;
         _logger = logger;
-        _committer = new KernelCommitter(sinks, this, counters, logger);
+        _committer = new KernelCommitter(sinks, this, counters, logger, writer);
     }
 
     /// <summary>Brings the kernel to the table as it starts: stale entries of an earlier run go, restored ones are present.</summary>
@@ -47,23 +48,26 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         => ChangeAndCommitAsync(table => table.Acquire(requested, owner), Withdraw);
 
     /// <summary>
-    /// Acquires one block free on both TCP and UDP (a portserver grant), committing it on the calling thread: granted
-    /// once the kernel holds both and they are found free, taken back when the kernel refused.
+    /// Acquires one block free on both TCP and UDP (a portserver grant): granted once the kernel holds both and they are
+    /// found free, taken back when the kernel refused.
     /// </summary>
-    public TableResult<Reservation> AcquireBoth(ReservationOwner owner)
+    public async Task<TableResult<Reservation>> AcquireBothAsync(ReservationOwner owner)
     {
         PortRange refused = default;
         for (int attempt = 1; ; attempt++)
         {
             TableResult<Reservation> result;
-            long version;
+            KernelCommit commit = default;
             lock (_gate)
             {
                 result = _table.AcquireBoth(1, owner);
-                version = result.TryGet(out _, out _) ? ++_version : 0;
+                if (result.TryGet(out _, out _))
+                {
+                    commit = Changed();
+                }
             }
 
-            if (CommitThrough(version) is { } failure)
+            if (await FailureOf(commit).ConfigureAwait(false) is { } failure)
             {
                 ReleaseHolder(owner.HolderId);
                 return KernelRefused(failure);
@@ -93,7 +97,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// <summary>
     /// Acquires a runtime reservation now; the caller must not grant it before <see cref="CommitThrough"/> of
     /// <paramref name="version"/> succeeded, and settles it with <see cref="Settle"/>. (The event loop's form: one
-    /// commit covers a whole turn's changes.) <paramref name="version"/> is 0 when nothing changed.
+    /// commit at the end of the turn covers all of its changes.) <paramref name="version"/> is 0 when nothing changed.
     /// </summary>
     public TableResult<Reservation> Acquire(PortBlock requested, ReservationOwner owner, out long version)
     {
@@ -131,8 +135,8 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes every change up to <paramref name="version"/> to the kernel on the calling thread, unless a write already
-    /// has; the failure of the write, or null.
+    /// Makes sure every change up to <paramref name="version"/> reached the kernel (on the kernel writer's thread, the
+    /// event loop's, it writes at once; see <see cref="KernelCommitter.CommitThrough"/>); the failure of the write, or null.
     /// </summary>
     public Exception? CommitThrough(long version) => version == 0 ? null : _committer.CommitThrough(version);
 
@@ -404,7 +408,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         {
             await commit.WaitAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
+        catch (IOException e)
         {
             undo(made);
             return KernelRefused(e);
@@ -437,15 +441,29 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         await commit.WaitAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Waits for a commit; its failure, or null once the kernel holds the change.</summary>
+    private static async Task<IOException?> FailureOf(KernelCommit commit)
+    {
+        try
+        {
+            await commit.WaitAsync().ConfigureAwait(false);
+            return null;
+        }
+        catch (IOException e)
+        {
+            return e;
+        }
+    }
+
     private static async Task WaitLoggedAsync(KernelCommit commit)
     {
         try
         {
             await commit.WaitAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
+        catch (IOException)
         {
-            // Already logged by the committer; the next write retries what this one could not.
+            // Already logged by the committer; the sink that failed reports itself drifted, and the writer writes again.
         }
     }
 }

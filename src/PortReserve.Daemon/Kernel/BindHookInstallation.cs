@@ -176,6 +176,11 @@ internal sealed class BindHookInstallation : IDisposable
         {
             maps.AddAllowed(BindHookLayout.AdministratorsPolicy, BindHookLayout.AllowUid, uid);
         }
+
+        if (maps.TakeFailure() is { } failure)
+        {
+            throw new IOException($"the bind hook's allow map did not take the administrators group {gid}: {failure.Message}", failure);
+        }
     }
 
     private static T Keep<T>(List<IDisposable> opened, T part)

@@ -20,8 +20,10 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     private readonly PersistentPolicies _persistent;
     private readonly Dictionary<long, HashSet<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
     private readonly HashSet<long> _processGone = [];
-    private readonly Dictionary<uint, int> _liveTgids = [];
+    private readonly LivePids _live = new();
     private readonly RuntimeRecords _records = new();
+    private readonly Dictionary<ulong, (PortBlock Block, uint Policy)> _ports = [];
+    private bool _outOfDate;
     private BindHookInstallation? _installation;
 
     private ExclusiveBindsSink(ExclusiveBindsMode mode, string detail, BindHookInstallation? installation = null)
@@ -48,7 +50,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     /// Prepares the bind hook per <paramref name="mode"/> (<see cref="BindHookInstallation"/>), loaded but not yet
     /// attached (<see cref="Attach"/>). With <paramref name="pinDirectory"/> the hooks are pinned there and outlive the
     /// daemon; runtime reservations then stay enforced for <paramref name="restartGrace"/> after the daemon last renewed
-    /// them (<see cref="Renew"/>).
+    /// them (<see cref="Maintain"/>).
     /// </summary>
     public static ExclusiveBindsSink Open(ExclusiveBindsMode mode, uint? adminGroupId, string? pinDirectory, TimeSpan restartGrace, ILogger logger)
     {
@@ -105,9 +107,17 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     public IReadOnlyList<RuntimeRecord> Recorded => _installation?.Recorded ?? [];
 
     /// <summary>Moves the lease on: runtime reservations stay enforced for the restart grace from now.</summary>
-    public void Renew() => _installation?.Renew();
+    public void Maintain() => _installation?.Renew();
 
-    /// <summary>Applies every change, each once; a change that fails is reported after the rest were applied.</summary>
+    /// <summary>True while the maps may not hold what this sink last wrote (a write was refused): the committer writes again.</summary>
+    public bool Drifted() => _outOfDate;
+
+    /// <summary>
+    /// Applies every change, each once, to this sink's record of what the maps hold and to the maps. A change the maps
+    /// refused leaves the record whole: the maps are then rewritten from it, whole, this round and every later one until
+    /// that succeeds; only then is the round a success. A change that cannot be represented (the policy table is full)
+    /// fails the round whatever the maps did.
+    /// </summary>
     public void Apply(KernelSnapshot snapshot)
     {
         // Nothing to mirror without the hooks (the table records changes only for them, unless they failed to attach).
@@ -116,7 +126,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             return;
         }
 
-        Exception? failure = null;
+        IOException? unrepresentable = null;
         foreach (ReservationChange change in snapshot.Changes)
         {
             try
@@ -125,15 +135,27 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             }
             catch (IOException e)
             {
-                failure ??= e;
+                unrepresentable ??= e;
             }
         }
 
-        if (failure is not null)
+        IOException? refused = maps.TakeFailure();
+        if (refused is not null || _outOfDate)
+        {
+            _outOfDate = true;
+            Rewrite(maps);
+            refused = maps.TakeFailure();
+            _outOfDate = refused is not null;
+        }
+
+        if ((unrepresentable ?? refused) is { } failure)
         {
             throw new IOException($"the bind hook's maps could not take a change: {failure.Message}", failure);
         }
     }
+
+    /// <summary>For tests of the writer's recovery: the maps, whose hash map writes can be made to fail.</summary>
+    internal BindHookMaps? Maps => _installation?.Maps;
 
     public void Open(ulong socketCookie) => _installation?.Maps.SetProbe(socketCookie);
 
@@ -148,20 +170,21 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     {
         switch (change.Kind)
         {
-            case ReservationChangeKind.Added when change.Reservation is { Owner: { } owner } runtime:
-                _records.Add(maps, runtime, owner, _holders.GetValueOrDefault(owner.HolderId)?.Tree ?? default);
+            case ReservationChangeKind.Added when change.Owner is { } owner:
+                _records.Add(maps, change.Token, change.Block, owner, _holders.GetValueOrDefault(owner.HolderId)?.Tree ?? default);
                 if (owner.Exclusive)
                 {
                     HolderPolicy holder = Holder(maps, owner.HolderId, owner.Pid);
-                    maps.SetPorts(runtime.Block, holder.Id);
+                    PointPorts(maps, change.Token, change.Block, holder.Id);
                 }
 
                 break;
-            case ReservationChangeKind.Added when change.Reservation is { Owner: null } persistent:
-                _persistent.Place(maps, persistent);
+            case ReservationChangeKind.Added:
+                PersistentPolicy placed = _persistent.Place(maps, change.Token, change.Consumers ?? PersistentConsumers.None);
+                PointPorts(maps, change.Token, change.Block, placed.Id);
                 break;
-            case ReservationChangeKind.Removed when change.Reservation is { } removed:
-                Remove(maps, removed);
+            case ReservationChangeKind.Removed:
+                Remove(maps, change);
                 break;
             case ReservationChangeKind.TreeAssigned:
                 HolderPolicy tree = Holder(maps, change.HolderId, change.Pid);
@@ -169,7 +192,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 Write(maps, tree);
                 _records.TreeAssigned(maps, change.HolderId, change.Tree);
                 break;
-            case ReservationChangeKind.UseGranted when change.Reservation is { } used && _persistent.Of(used) is { } policy && !_processGone.Contains(change.HolderId):
+            case ReservationChangeKind.UseGranted when _persistent.Of(change.Token) is { } policy && !_processGone.Contains(change.HolderId):
                 if (!_usesByHolder.TryGetValue(change.HolderId, out HashSet<(PersistentPolicy Policy, uint Pid)>? uses))
                 {
                     _usesByHolder[change.HolderId] = uses = [];
@@ -178,7 +201,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 // A connection that associates again and again holds one use, not one per request.
                 if (uses.Add((policy, (uint)change.Pid)))
                 {
-                    Live(maps, (uint)change.Pid, +1);
+                    _live.Change(maps, (uint)change.Pid, +1);
                     maps.AddAllowed(policy.Id, BindHookLayout.AllowProcess, (uint)change.Pid);
                     policy.Allowed.Add((BindHookLayout.AllowProcess, (uint)change.Pid));
                 }
@@ -190,9 +213,64 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             case ReservationChangeKind.HolderGone:
                 HolderGone(maps, change.HolderId);
                 break;
-            case ReservationChangeKind.ConsumersChanged when change.Reservation is { } changed:
-                _persistent.Reallow(maps, changed);
+            case ReservationChangeKind.ConsumersChanged:
+                _persistent.Reallow(maps, change.Token, change.Consumers ?? PersistentConsumers.None);
                 break;
+        }
+    }
+
+    /// <summary>Points a reservation's ports at its policy (after the policy was written), and remembers it for <see cref="Rewrite"/>.</summary>
+    private void PointPorts(BindHookMaps maps, ulong token, PortBlock block, uint policy)
+    {
+        maps.SetPorts(block, policy);
+        _ports[token] = (block, policy);
+    }
+
+    /// <summary>
+    /// Writes the maps whole from this sink's record, after a write was refused: policies first, then every port (each
+    /// pointing at its policy or at none), then the policies nobody holds cleared, then the hash maps made to hold
+    /// exactly what they should (the live map as <see cref="LivePids.Rewrite"/> says).
+    /// </summary>
+    private void Rewrite(BindHookMaps maps)
+    {
+        var used = new HashSet<uint>();
+        foreach (HolderPolicy holder in _holders.Values)
+        {
+            maps.SetPolicy(holder.Id, BindHookLayout.RuntimeHolder, holder.NamesPid ? (uint)holder.Pid : 0, holder.Tree);
+            used.Add(holder.Id);
+        }
+
+        var allowed = new HashSet<(uint Policy, uint Kind, uint Id)>();
+        foreach (PersistentPolicy policy in _persistent.All)
+        {
+            maps.SetPolicy(policy.Id, BindHookLayout.Persistent, 0);
+            used.Add(policy.Id);
+            allowed.UnionWith(policy.Allowed.Select(entry => (policy.Id, entry.Kind, entry.Id)));
+        }
+
+        maps.SetAllPorts(_ports.Values);
+        for (uint id = 1; id < BindHookLayout.PolicyEntries; id++)
+        {
+            if (!used.Contains(id))
+            {
+                maps.ClearPolicy(id);
+            }
+        }
+
+        // The administrators' entries (policy 0) were written once, at the start, and stay.
+        maps.KeepOnly(maps.Allow, BindHookLayout.AllowKeySize, key => BindHookLayout.ReadAllowKey(key) is var entry && (entry.Policy == BindHookLayout.AdministratorsPolicy || allowed.Contains(entry)));
+        foreach ((uint policy, uint kind, uint id) in allowed)
+        {
+            maps.AddAllowed(policy, kind, id);
+        }
+
+        _live.Rewrite(maps);
+
+        HashSet<ulong> recorded = [.. _records.All.Select(record => record.Token)];
+        maps.KeepOnly(maps.Runtime, RuntimeRecord.KeySize, key => recorded.Contains(BitConverter.ToUInt64(key)));
+        foreach (RuntimeRecord record in _records.All)
+        {
+            maps.SetRecord(record);
         }
     }
 
@@ -222,7 +300,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
             _ids.Return(gone.Id);
             if (gone.NamesPid)
             {
-                Live(maps, (uint)gone.Pid, -1);
+                _live.Change(maps, (uint)gone.Pid, -1);
             }
         }
 
@@ -242,7 +320,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                     maps.RemoveAllowed(policy.Id, BindHookLayout.AllowProcess, pid);
                 }
 
-                Live(maps, pid, -1);
+                _live.Change(maps, pid, -1);
             }
         }
     }
@@ -267,72 +345,33 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         bool namesPid = !_processGone.Contains(holder.HolderId);
         if (namesPid && !holder.NamesPid)
         {
-            Live(maps, (uint)holder.Pid, +1);
+            _live.Change(maps, (uint)holder.Pid, +1);
         }
 
         maps.SetPolicy(holder.Id, BindHookLayout.RuntimeHolder, namesPid ? (uint)holder.Pid : 0, holder.Tree);
         if (!namesPid && holder.NamesPid)
         {
-            Live(maps, (uint)holder.Pid, -1);
+            _live.Change(maps, (uint)holder.Pid, -1);
         }
 
         holder.NamesPid = namesPid;
     }
 
-    /// <summary>
-    /// Counts the policies naming <paramref name="tgid"/>: each new one puts it in the live map (again: the exit program
-    /// may have taken it out for an earlier process with that pid, whose exit the daemon has not heard of yet), the last
-    /// takes it out.
-    /// </summary>
-    private void Live(BindHookMaps maps, uint tgid, int change)
-    {
-        int count = _liveTgids.GetValueOrDefault(tgid) + change;
-        if (count > 0)
-        {
-            if (change > 0)
-            {
-                maps.AddLive(tgid);
-            }
-
-            _liveTgids[tgid] = count;
-        }
-        else
-        {
-            _liveTgids.Remove(tgid);
-            maps.RemoveLive(tgid);
-        }
-    }
-
-    private void Remove(BindHookMaps maps, Reservation removed)
+    private void Remove(BindHookMaps maps, ReservationChange removed)
     {
         if (removed.Owner is { } owner)
         {
-            _records.Remove(maps, removed, owner);
+            _records.Remove(maps, removed.Token, owner);
         }
 
-        if (removed.Owner is { Exclusive: false })
+        if (_ports.Remove(removed.Token))
         {
-            return;
+            maps.SetPorts(removed.Block, 0);
         }
 
-        maps.SetPorts(removed.Block, 0);
         if (removed.Owner is null)
         {
-            _persistent.Remove(maps, removed);
+            _persistent.Remove(maps, removed.Token);
         }
-    }
-
-    private sealed class HolderPolicy(long holderId, uint id, int pid)
-    {
-        public long HolderId { get; } = holderId;
-
-        public uint Id { get; } = id;
-
-        public int Pid { get; } = pid;
-
-        public ProcessTree Tree { get; set; }
-
-        /// <summary>Whether the policy in the map names the pid (and holds one count of it in the live map).</summary>
-        public bool NamesPid { get; set; }
     }
 }

@@ -2,7 +2,7 @@ namespace PortReserve.Daemon.Kernel;
 
 /// <summary>
 /// A place in the kernel that must hold the table's state before a change is acknowledged: today the reserved port
-/// sysctl. The committer calls <see cref="Apply"/> from one thread at a time.
+/// sysctl and the bind hook's maps. The committer calls every member from its one writer thread.
 /// </summary>
 internal interface IKernelSink : IDisposable
 {
@@ -23,4 +23,9 @@ internal interface IKernelSink : IDisposable
     /// write failed), so the committer must write again; called between writes, never during one.
     /// </summary>
     bool Drifted() => false;
+
+    /// <summary>Renews what the sink must keep renewing (the bind hook's lease); called once a reconcile tick, between writes.</summary>
+    void Maintain()
+    {
+    }
 }

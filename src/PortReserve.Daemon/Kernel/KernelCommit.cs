@@ -1,24 +1,21 @@
 namespace PortReserve.Daemon.Kernel;
 
 /// <summary>
-/// A requested write of the table's state to the kernel, taken by the state's owner right after a change. Either wait for
-/// it (<see cref="WaitAsync"/>: the reply may go out once the kernel holds the change) or hand it to the background writer
-/// (<see cref="Forget"/>); one of the two must be called. The default commit is already complete (no active sink).
+/// A requested write of the table's state to the kernel, taken by the state's owner right after a change. Wait for it
+/// (<see cref="WaitAsync"/>: the reply may go out once the kernel holds the change) or forget it: the writer makes it
+/// either way. The default commit is already complete (no active sink).
 /// </summary>
 internal readonly struct KernelCommit
 {
-    private readonly KernelCommitter? _committer;
-    private readonly Task? _done;
+    internal KernelCommit(Task done) => Done = done;
 
-    internal KernelCommit(KernelCommitter committer, Task done)
+    /// <summary>Completes once the kernel holds the change; faults with an <see cref="IOException"/> when the write failed.</summary>
+    internal Task Done => field ?? Task.CompletedTask;
+
+    public ValueTask WaitAsync() => new(Done);
+
+    /// <summary>Nobody waits: the writer applies it soon (a failure is logged, and converged on by a later round).</summary>
+    public void Forget()
     {
-        _committer = committer;
-        _done = done;
     }
-
-    /// <summary>Completes once the kernel holds the change; faults when a write failed.</summary>
-    public ValueTask WaitAsync() => _committer is null || _done is null ? ValueTask.CompletedTask : _committer.WaitAsync(_done);
-
-    /// <summary>Nobody waits: the background writer applies it soon.</summary>
-    public void Forget() => _committer?.Kick();
 }

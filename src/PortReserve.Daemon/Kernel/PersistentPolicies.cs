@@ -10,33 +10,30 @@ namespace PortReserve.Daemon.Kernel;
 /// </summary>
 internal sealed class PersistentPolicies(PolicyIds ids)
 {
-    private readonly Dictionary<Reservation, PersistentPolicy> _byReservation = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<ulong, PersistentPolicy> _byToken = [];
+
+    /// <summary>Every placed persistent reservation's policy.</summary>
+    public IEnumerable<PersistentPolicy> All => _byToken.Values;
 
     /// <summary>The policy of a placed persistent reservation, or null.</summary>
-    public PersistentPolicy? Of(Reservation persistent) => _byReservation.GetValueOrDefault(persistent);
+    public PersistentPolicy? Of(ulong token) => _byToken.GetValueOrDefault(token);
 
-    /// <summary>A persistent reservation's policy: its allowed ids first, then the policy, then its ports.</summary>
-    public void Place(BindHookMaps maps, Reservation persistent)
+    /// <summary>
+    /// A persistent reservation's policy: its allowed ids first, then the policy; its ports are the caller's to point at
+    /// it. Throws <see cref="IOException"/>, placing nothing, when the policy table is full.
+    /// </summary>
+    public PersistentPolicy Place(BindHookMaps maps, ulong token, PersistentConsumers consumers)
     {
-        uint id = ids.Take();
-        var placed = new PersistentPolicy(id, []);
-        try
+        var placed = new PersistentPolicy(ids.Take(), []);
+        foreach ((uint kind, uint allowedId) in Allowed(consumers))
         {
-            foreach ((uint kind, uint allowedId) in Allowed(persistent.Consumers ?? PersistentConsumers.None))
-            {
-                maps.AddAllowed(id, kind, allowedId);
-                placed.Allowed.Add((kind, allowedId));
-            }
-        }
-        catch (IOException)
-        {
-            Unplace(maps, placed);
-            throw;
+            maps.AddAllowed(placed.Id, kind, allowedId);
+            placed.Allowed.Add((kind, allowedId));
         }
 
-        maps.SetPolicy(id, BindHookLayout.Persistent, 0);
-        maps.SetPorts(persistent.Block, id);
-        _byReservation[persistent] = placed;
+        maps.SetPolicy(placed.Id, BindHookLayout.Persistent, 0);
+        _byToken[token] = placed;
+        return placed;
     }
 
     /// <summary>
@@ -44,14 +41,14 @@ internal sealed class PersistentPolicies(PolicyIds ids)
     /// first, then the no longer named are taken out, so nobody named both before and after is refused in between.
     /// Processes granted a use of it keep that use.
     /// </summary>
-    public void Reallow(BindHookMaps maps, Reservation persistent)
+    public void Reallow(BindHookMaps maps, ulong token, PersistentConsumers consumers)
     {
-        if (Of(persistent) is not { } policy)
+        if (Of(token) is not { } policy)
         {
             return;
         }
 
-        HashSet<(uint Kind, uint Id)> wanted = [.. Allowed(persistent.Consumers ?? PersistentConsumers.None)];
+        HashSet<(uint Kind, uint Id)> wanted = [.. Allowed(consumers)];
         foreach ((uint kind, uint allowedId) in wanted.Where(entry => !policy.Allowed.Contains(entry)))
         {
             maps.AddAllowed(policy.Id, kind, allowedId);
@@ -66,9 +63,9 @@ internal sealed class PersistentPolicies(PolicyIds ids)
     }
 
     /// <summary>A persistent reservation taken out (its ports were cleared first): its policy and allowed ids go.</summary>
-    public void Remove(BindHookMaps maps, Reservation persistent)
+    public void Remove(BindHookMaps maps, ulong token)
     {
-        if (_byReservation.Remove(persistent, out PersistentPolicy? policy))
+        if (_byToken.Remove(token, out PersistentPolicy? policy))
         {
             Unplace(maps, policy);
         }

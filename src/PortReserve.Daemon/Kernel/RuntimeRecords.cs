@@ -1,5 +1,6 @@
 using PortReserve.Daemon.Kernel.Bpf;
 using PortReserve.Daemon.Reservations;
+using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Kernel;
 
@@ -12,10 +13,13 @@ internal sealed class RuntimeRecords
 {
     private readonly Dictionary<long, Dictionary<ulong, RuntimeRecord>> _byHolder = [];
 
+    /// <summary>Every record, as the map should hold them.</summary>
+    public IEnumerable<RuntimeRecord> All => _byHolder.Values.SelectMany(records => records.Values);
+
     /// <summary>Records a reservation as placed, with its holder's process tree if it has one.</summary>
-    public void Add(BindHookMaps maps, Reservation placed, ReservationOwner owner, ProcessTree tree)
+    public void Add(BindHookMaps maps, ulong token, PortBlock block, ReservationOwner owner, ProcessTree tree)
     {
-        var record = new RuntimeRecord(placed.Token, placed.Block, owner, tree);
+        var record = new RuntimeRecord(token, block, owner, tree);
         maps.SetRecord(record);
         if (!_byHolder.TryGetValue(owner.HolderId, out Dictionary<ulong, RuntimeRecord>? records))
         {
@@ -25,11 +29,11 @@ internal sealed class RuntimeRecords
         records[record.Token] = record;
     }
 
-    public void Remove(BindHookMaps maps, Reservation removed, ReservationOwner owner)
+    public void Remove(BindHookMaps maps, ulong token, ReservationOwner owner)
     {
-        if (_byHolder.TryGetValue(owner.HolderId, out Dictionary<ulong, RuntimeRecord>? records) && records.Remove(removed.Token))
+        if (_byHolder.TryGetValue(owner.HolderId, out Dictionary<ulong, RuntimeRecord>? records) && records.Remove(token))
         {
-            maps.DeleteRecord(removed.Token);
+            maps.DeleteRecord(token);
             if (records.Count == 0)
             {
                 _byHolder.Remove(owner.HolderId);

@@ -53,25 +53,38 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
         _listenerSlot = loop.Add(listener.SafeHandle, Libc.EPOLLIN, this);
     }
 
-    public static DaemonListener Start(string socketPath, RequestHandlers handlers, ReservationLedger ledger, ConnectionLimits limits, RequestAudit audit, ILogger logger)
+    /// <summary>Serves the socket on <paramref name="loop"/> (started, and stopped by its owner after this listener).</summary>
+    public static DaemonListener Start(EventLoop loop, string socketPath, RequestHandlers handlers, ReservationLedger ledger, ConnectionLimits limits, RequestAudit audit, ILogger logger)
     {
         // Everyone may connect; each request is checked against the peer's kernel credentials.
         var listener = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
         UnixSocketFile? socketFile = null;
-        EventLoop? loop = null;
         try
         {
             socketFile = UnixSocketFile.Bind(listener, socketPath, UnixSocketFile.EveryoneReadWrite, "--socket");
             listener.Listen(Backlog);
             listener.Blocking = false;
-            loop = new EventLoop("portreserved requests", logger);
-            var started = new DaemonListener(loop, listener, socketFile, handlers, ledger, limits, audit, logger);
-            loop.Start();
-            return started;
+            DaemonListener? started = null;
+            Exception? failed = null;
+            using var registered = new ManualResetEventSlim();
+            loop.Post(() =>
+            {
+                try
+                {
+                    started = new DaemonListener(loop, listener, socketFile, handlers, ledger, limits, audit, logger);
+                }
+                catch (Exception e)
+                {
+                    failed = e;
+                }
+
+                registered.Set();
+            });
+            registered.Wait();
+            return started ?? throw failed!;
         }
         catch
         {
-            loop?.Dispose();
             listener.Dispose();
             socketFile?.Dispose();
             throw;
@@ -83,7 +96,6 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
     {
         _loop.Post(BeginStop);
         await _stopped.Task.ConfigureAwait(false);
-        _loop.Dispose();
         await _refusing.DrainAsync().ConfigureAwait(false);
         _socketFile.Dispose();
     }

@@ -27,6 +27,7 @@ internal sealed class EventLoop : IDisposable
     private readonly Thread _thread;
     private int _wakePending;
     private volatile bool _stopping;
+    private volatile bool _stopped;
 
     public EventLoop(string name, ILogger logger)
     {
@@ -84,9 +85,24 @@ internal sealed class EventLoop : IDisposable
         _freeSlots.Push(slot);
     }
 
-    /// <summary>Runs <paramref name="work"/> on the loop's thread in its next turn; callable from any thread.</summary>
+    /// <summary>True on the loop's own thread.</summary>
+    public bool IsCurrent => Thread.CurrentThread == _thread;
+
+    /// <summary>True while the <see cref="TurnEnded"/> handlers run (on the loop's thread): what they start waits for the next turn.</summary>
+    public bool EndingTurn { get; private set; }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the loop's thread in its next turn; callable from any thread. Work posted as the
+    /// loop stops runs on the thread that stopped it, and once it stopped, on the caller's: posted work always runs.
+    /// </summary>
     public void Post(Action work)
     {
+        if (_stopped)
+        {
+            Guarded(work);
+            return;
+        }
+
         _posted.Enqueue(work);
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
         {
@@ -103,6 +119,9 @@ internal sealed class EventLoop : IDisposable
             Wake();
             _thread.Join();
         }
+
+        _stopped = true;
+        RunPosted();
 
         _epoll.Dispose();
         _wake.Dispose();
@@ -164,6 +183,7 @@ internal sealed class EventLoop : IDisposable
             }
 
             RunPosted();
+            EndingTurn = true;
             try
             {
                 TurnEnded?.Invoke();
@@ -171,6 +191,10 @@ internal sealed class EventLoop : IDisposable
             catch (Exception e)
             {
                 DaemonLog.EventLoopHandlerFailed(_logger, e);
+            }
+            finally
+            {
+                EndingTurn = false;
             }
         }
     }
@@ -193,14 +217,19 @@ internal sealed class EventLoop : IDisposable
         Volatile.Write(ref _wakePending, 0);
         while (_posted.TryDequeue(out Action? work))
         {
-            try
-            {
-                work();
-            }
-            catch (Exception e)
-            {
-                DaemonLog.EventLoopHandlerFailed(_logger, e);
-            }
+            Guarded(work);
+        }
+    }
+
+    private void Guarded(Action work)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception e)
+        {
+            DaemonLog.EventLoopHandlerFailed(_logger, e);
         }
     }
 }

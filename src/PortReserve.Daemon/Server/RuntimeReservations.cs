@@ -109,11 +109,11 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
 
     /// <summary>
     /// Grants one port free on both TCP and UDP to the process in <paramref name="owner"/> (portserver protocol); the
-    /// reply may go out once this returns, when the kernel holds both reservations (written on the calling thread).
+    /// reply may go out once this completes, when the kernel holds both reservations.
     /// </summary>
-    public TableResult<Reservation> Grant(ReservationOwner owner)
+    public async Task<TableResult<Reservation>> GrantAsync(ReservationOwner owner)
     {
-        TableResult<Reservation> result = ledger.AcquireBoth(owner);
+        TableResult<Reservation> result = await ledger.AcquireBothAsync(owner).ConfigureAwait(false);
         if (!result.TryGet(out Reservation? granted, out Refusal? refusal))
         {
             return audit.Refused(refusal, "grant a port (portserver)", owner.Pid, owner.Uid);

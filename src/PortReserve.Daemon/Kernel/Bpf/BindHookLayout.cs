@@ -70,4 +70,8 @@ internal static class BindHookLayout
         BitConverter.TryWriteBytes(key.AsSpan(8), id);
         return key;
     }
+
+    /// <summary>The (policy, kind, id) an allow map key holds (<see cref="AllowKey"/>'s inverse).</summary>
+    public static (uint Policy, uint Kind, uint Id) ReadAllowKey(ReadOnlySpan<byte> key)
+        => (BitConverter.ToUInt32(key), BitConverter.ToUInt32(key[4..]), BitConverter.ToUInt32(key[8..]));
 }

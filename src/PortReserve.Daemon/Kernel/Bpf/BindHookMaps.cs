@@ -10,6 +10,11 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 /// map updated with bpf(2). Writers order their stores so that the hook never finds a port pointing at a policy that is
 /// not written yet: a policy before the ports that name it, and the ports cleared before the policy.
 /// </summary>
+/// <remarks>
+/// A write to a hash map that the kernel refuses (ENOMEM, a full map) does not throw: the writer goes on, so that its own
+/// record of what the maps should hold stays whole, and the first failure waits in <see cref="TakeFailure"/>. The writer
+/// then rewrites the hash maps whole (<see cref="KeepOnly"/> and the writes again) until a round succeeds.
+/// </remarks>
 internal sealed unsafe class BindHookMaps : IDisposable
 {
     private const nuint PortsLength = (nuint)(BindHookLayout.PortEntries * BindHookLayout.PortStride);
@@ -18,6 +23,7 @@ internal sealed unsafe class BindHookMaps : IDisposable
 
     private readonly nint _ports;
     private readonly nint _policies;
+    private IOException? _failure;
 
     private BindHookMaps(SafeFileHandle ports, SafeFileHandle policies, SafeFileHandle allow, SafeFileHandle live, SafeFileHandle runtime)
     {
@@ -45,7 +51,9 @@ internal sealed unsafe class BindHookMaps : IDisposable
     public SafeFileHandle Runtime { get; }
 
     /// <summary>The names the maps are pinned under, in <see cref="Pin"/>'s order.</summary>
-    public static readonly string[] PinNames = ["ports", "policies", "allow", "live", RuntimeMap];
+    public static readonly string[] PinNames = ["ports", PoliciesMap, "allow", "live", RuntimeMap];
+
+    public const string PoliciesMap = "policies";
 
     public const string RuntimeMap = "runtime";
 
@@ -83,6 +91,28 @@ internal sealed unsafe class BindHookMaps : IDisposable
         }
     }
 
+    /// <summary>Points every port at the policy of the block holding it in <paramref name="blocks"/>, and every other at none; writes only what differs.</summary>
+    public void SetAllPorts(IEnumerable<(PortBlock Block, uint Policy)> blocks)
+    {
+        uint[] wanted = new uint[BindHookLayout.PortEntries];
+        foreach ((PortBlock block, uint policy) in blocks)
+        {
+            for (int port = block.Range.Start; port <= block.Range.End; port++)
+            {
+                wanted[BindHookLayout.PortIndex(block.Protocol, port)] = policy;
+            }
+        }
+
+        for (int index = 0; index < wanted.Length; index++)
+        {
+            ref uint entry = ref *(uint*)(_ports + (index * BindHookLayout.PortStride));
+            if (Volatile.Read(ref entry) != wanted[index])
+            {
+                Volatile.Write(ref entry, wanted[index]);
+            }
+        }
+    }
+
     public uint GetPort(PortReservationProtocol protocol, int port)
         => Volatile.Read(ref *(uint*)(_ports + (BindHookLayout.PortIndex(protocol, port) * BindHookLayout.PortStride)));
 
@@ -107,17 +137,38 @@ internal sealed unsafe class BindHookMaps : IDisposable
     /// <summary>Runtime policies are enforced until <paramref name="monotonicNanoseconds"/> (<c>CLOCK_MONOTONIC</c>, as the hook reads it).</summary>
     public void SetLease(ulong monotonicNanoseconds) => Volatile.Write(ref *(ulong*)(_policies + BindHookLayout.LeaseOffset), monotonicNanoseconds);
 
-    public void AddAllowed(uint policy, uint kind, uint id) => Interop.Bpf.UpdateElement(Allow, BindHookLayout.AllowKey(policy, kind, id), s_present);
+    /// <summary>For tests of the writer's recovery: asked before each hash map write (named "allow", "live" or "runtime"); true makes the write fail as a refusing kernel's would.</summary>
+    internal Func<string, bool>? InjectFailure { get; set; }
 
-    public void RemoveAllowed(uint policy, uint kind, uint id) => Interop.Bpf.DeleteElement(Allow, BindHookLayout.AllowKey(policy, kind, id));
+    /// <summary>The first hash map write refused since the last call, or null; the maps no longer hold all that was written.</summary>
+    public IOException? TakeFailure()
+    {
+        IOException? failure = _failure;
+        _failure = null;
+        return failure;
+    }
+
+    public bool AddAllowed(uint policy, uint kind, uint id) => Try("allow", () => Interop.Bpf.UpdateElement(Allow, BindHookLayout.AllowKey(policy, kind, id), s_present));
+
+    public bool RemoveAllowed(uint policy, uint kind, uint id) => Try("allow", () => Interop.Bpf.DeleteElement(Allow, BindHookLayout.AllowKey(policy, kind, id)));
 
     /// <summary>A tgid a runtime policy names is live: the hook honours the policy's tgid until the exit program takes it out.</summary>
-    public void AddLive(uint tgid) => Interop.Bpf.UpdateElement(Live, BitConverter.GetBytes(tgid), s_present);
+    public bool AddLive(uint tgid) => Try("live", () => Interop.Bpf.UpdateElement(Live, BitConverter.GetBytes(tgid), s_present));
 
     public bool IsLive(uint tgid) => Interop.Bpf.ContainsElement(Live, BitConverter.GetBytes(tgid), 1);
 
     /// <summary>No policy names the tgid any more (it may be gone already: its process exited).</summary>
-    public void RemoveLive(uint tgid) => Interop.Bpf.DeleteElement(Live, BitConverter.GetBytes(tgid));
+    public bool RemoveLive(uint tgid) => Try("live", () => Interop.Bpf.DeleteElement(Live, BitConverter.GetBytes(tgid)));
+
+    /// <summary>Deletes every key of the hash map <paramref name="map"/> that <paramref name="wanted"/> does not keep.</summary>
+    public void KeepOnly(SafeFileHandle map, int keySize, Func<byte[], bool> wanted)
+    {
+        string name = map == Allow ? "allow" : map == Live ? "live" : "runtime";
+        foreach (byte[] unwanted in Keys(map, keySize).Where(key => !wanted(key)))
+        {
+            Try(name, () => Interop.Bpf.DeleteElement(map, unwanted));
+        }
+    }
 
     /// <summary>Pins the maps in <paramref name="pins"/> (in place of an earlier daemon's), where a daemon started later finds them.</summary>
     public void Pin(PinDirectory? pins)
@@ -146,34 +197,73 @@ internal sealed unsafe class BindHookMaps : IDisposable
     }
 
     /// <summary>Records a runtime reservation (again, when its holder's tree changed) for the daemon after this one.</summary>
-    public void SetRecord(RuntimeRecord record)
+    public bool SetRecord(RuntimeRecord record)
     {
-        Span<byte> key = stackalloc byte[RuntimeRecord.KeySize];
-        Span<byte> value = stackalloc byte[RuntimeRecord.ValueSize];
+        byte[] key = new byte[RuntimeRecord.KeySize];
+        byte[] value = new byte[RuntimeRecord.ValueSize];
         record.Write(key, value);
-        Interop.Bpf.UpdateElement(Runtime, key, value);
+        return Try("runtime", () => Interop.Bpf.UpdateElement(Runtime, key, value));
     }
 
-    public void DeleteRecord(ulong token) => Interop.Bpf.DeleteElement(Runtime, BitConverter.GetBytes(token));
+    public bool DeleteRecord(ulong token) => Try("runtime", () => Interop.Bpf.DeleteElement(Runtime, BitConverter.GetBytes(token)));
 
     /// <summary>Every record of a runtime map (an earlier daemon's, found pinned), skipping those it cannot read.</summary>
     public static List<RuntimeRecord> ReadRecords(SafeFileHandle runtime)
-    {
-        var records = new List<RuntimeRecord>();
-        byte[] key = new byte[RuntimeRecord.KeySize];
-        byte[] value = new byte[RuntimeRecord.ValueSize];
-        ReadOnlySpan<byte> previous = [];
-        while (Interop.Bpf.NextKey(runtime, previous, key))
-        {
-            if (Interop.Bpf.LookupElement(runtime, key, value) && RuntimeRecord.Read(key, value) is { } record)
-            {
-                records.Add(record);
-            }
+        => [.. Entries(runtime, RuntimeRecord.KeySize, RuntimeRecord.ValueSize).Select(entry => RuntimeRecord.Read(entry.Key, entry.Value)).OfType<RuntimeRecord>()];
 
+    /// <summary>Every key of a hash map, read before anything is done with them (a walk restarts when its current key goes).</summary>
+    public static List<byte[]> Keys(SafeFileHandle map, int keySize)
+    {
+        var keys = new List<byte[]>();
+        byte[] previous = [];
+        byte[] key = new byte[keySize];
+        while (Interop.Bpf.NextKey(map, previous, key))
+        {
+            keys.Add(key);
             previous = key;
+            key = new byte[keySize];
         }
 
-        return records;
+        return keys;
+    }
+
+    /// <summary>Every key of a hash map with its value (one deleted meanwhile is left out).</summary>
+    public static List<(byte[] Key, byte[] Value)> Entries(SafeFileHandle map, int keySize, int valueSize)
+    {
+        var entries = new List<(byte[] Key, byte[] Value)>();
+        foreach (byte[] key in Keys(map, keySize))
+        {
+            byte[] value = new byte[valueSize];
+            if (Interop.Bpf.LookupElement(map, key, value))
+            {
+                entries.Add((key, value));
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>A policy's bytes as the hook reads them, for comparing two sets of maps.</summary>
+    internal byte[] PolicyBytes(uint id) => new ReadOnlySpan<byte>(Entry(id), BindHookLayout.PolicyStride).ToArray();
+
+    /// <summary>One hash map write: false, with the failure kept for <see cref="TakeFailure"/>, when the kernel refused it.</summary>
+    private bool Try(string map, Action write)
+    {
+        try
+        {
+            if (InjectFailure?.Invoke(map) == true)
+            {
+                throw new IOException($"the {map} map refused a write (injected)");
+            }
+
+            write();
+            return true;
+        }
+        catch (IOException e)
+        {
+            _failure ??= e;
+            return false;
+        }
     }
 
     private static SafeFileHandle Keep(List<SafeFileHandle> opened, SafeFileHandle handle)

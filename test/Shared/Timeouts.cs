@@ -1,4 +1,4 @@
-namespace PortReserve.IntegrationTests.Infrastructure;
+namespace PortReserve.Testing;
 
 /// <summary>Every await in these tests is bounded: a hang is a failure, not a stuck run.</summary>
 internal static class Timeouts

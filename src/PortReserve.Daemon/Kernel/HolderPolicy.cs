@@ -1,0 +1,18 @@
+using PortReserve.Daemon.Reservations;
+
+namespace PortReserve.Daemon.Kernel;
+
+/// <summary>A runtime holder's policy in the bind hook: its id, the pid it names while that process lives, its process tree.</summary>
+internal sealed class HolderPolicy(long holderId, uint id, int pid)
+{
+    public long HolderId { get; } = holderId;
+
+    public uint Id { get; } = id;
+
+    public int Pid { get; } = pid;
+
+    public ProcessTree Tree { get; set; }
+
+    /// <summary>Whether the policy in the map names the pid (and holds one count of it in the live map).</summary>
+    public bool NamesPid { get; set; }
+}
