@@ -96,7 +96,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         DaemonLog.PersistentRestored(logger, stored.Count, store.FilePath, access.Describe());
 
         // Then the runtime reservations the daemon before this one recorded, for the holders still alive and the same.
-        RestoredHolders restored = shutdown.AddSync(RestoredHolders.Restore(exclusive.Recorded, table, logger));
+        RestoredHolders restored = shutdown.AddSync(RestoredHolders.Restore(exclusive.Recorded, table, access, logger));
         var daemonPorts = new PortSet();
         table.CopyKernelPorts(new PortSet(), daemonPorts);
         var record = new OwnedPortsRecord(Path.Combine(options.StateDirectory, "kernel-ports"));
@@ -127,6 +127,18 @@ internal sealed class DaemonHost : IAsyncDisposable
         ProcessExitWatcher watcher = shutdown.AddSync(new ProcessExitWatcher());
         var runtime = new RuntimeReservations(ledger, trees, restored, audit, counters, logger);
         restored.Start(watcher, runtime, time);
+
+        // A start that fails from here on (an endpoint's address taken, a bad reservations.d) leaves the runtime
+        // reservations it restored, their process trees included, to the next start, as a stop would.
+        shutdown.Add(() =>
+        {
+            if (exclusive.IsActive)
+            {
+                runtime.KeepForTheNextDaemon();
+            }
+
+            return Task.CompletedTask;
+        });
 
         // A stop leaves runtime reservations to the next daemon where it can (their records are pinned), as a crash does;
         // without the hooks nothing could restore them, so they go.

@@ -125,4 +125,7 @@ internal static partial class DaemonLog
 
     [LoggerMessage(56, LogLevel.Information, "released {Block} of pid {Pid} uid {Uid}: its process is gone (or is not the one that acquired it) since the daemon before this one")]
     public static partial void RuntimeNotRestored(ILogger logger, PortBlock block, int pid, uint uid);
+
+    [LoggerMessage(57, LogLevel.Warning, "the runtime reservations the daemon before this one recorded are not restored: {Reason}; their holders are told they lost them when they reconnect")]
+    public static partial void RuntimeRecordsNotRestored(ILogger logger, string reason);
 }

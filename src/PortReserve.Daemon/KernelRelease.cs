@@ -18,6 +18,8 @@ internal static class KernelRelease
         var done = new List<string>();
         if (Directory.Exists(options.StateDirectory))
         {
+            // Its records say which kernel entries and cgroups to remove: only a directory nobody else may write is believed.
+            Server.TrustedDirectory.Ensure(options.StateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, "state directory", "--state-dir");
             using Microsoft.Win32.SafeHandles.SafeFileHandle stateLock = DaemonHost.LockStateDirectory(options.StateDirectory);
             done.Add(ReleaseKernelList(options));
             if (ReleaseProcessTrees(options) is { } trees)

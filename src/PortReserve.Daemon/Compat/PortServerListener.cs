@@ -34,7 +34,7 @@ internal sealed class PortServerListener : IAsyncDisposable
         _runtime = runtime;
         _watcher = watcher;
         _admission = admission;
-        _accepting = AcceptLoop.Start(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, logger);
+        _accepting = AcceptLoop.Start(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, $"--portserver-address {address}", logger);
     }
 
     /// <summary>Listens on <paramref name="address"/> (a path, or '@' and an abstract name) and grants ports to who asks.</summary>

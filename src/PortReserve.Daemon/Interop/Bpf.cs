@@ -176,6 +176,36 @@ internal static unsafe partial class Bpf
         return result < 0 && Marshal.GetLastPInvokeError() == ENOENT ? null : Descriptor(result, $"BPF_OBJ_GET of {name}");
     }
 
+    /// <summary>
+    /// The type, key size and value size of the map behind <paramref name="handle"/>, from its <c>/proc/self/fdinfo</c>
+    /// entry; null when it is not a map (a program or a link pinned under a map's name).
+    /// </summary>
+    public static (int Type, int KeySize, int ValueSize)? MapShape(SafeFileHandle handle)
+    {
+        int? type = null, keySize = null, valueSize = null;
+        foreach (string line in File.ReadLines($"/proc/self/fdinfo/{Fd(handle)}"))
+        {
+            string[] field = line.Split(':', 2, StringSplitOptions.TrimEntries);
+            if (field.Length == 2 && int.TryParse(field[1], System.Globalization.CultureInfo.InvariantCulture, out int value))
+            {
+                switch (field[0])
+                {
+                    case "map_type":
+                        type = value;
+                        break;
+                    case "key_size":
+                        keySize = value;
+                        break;
+                    case "value_size":
+                        valueSize = value;
+                        break;
+                }
+            }
+        }
+
+        return type is { } t && keySize is { } k && valueSize is { } v ? (t, k, v) : null;
+    }
+
     /// <summary>Swaps the program a link runs for <paramref name="program"/> in one step: the attachment never lapses.</summary>
     public static void UpdateLink(SafeFileHandle link, SafeFileHandle program)
     {

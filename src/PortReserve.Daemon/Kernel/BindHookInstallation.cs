@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using PortReserve.Daemon.Kernel.Bpf;
@@ -33,6 +34,9 @@ internal sealed class BindHookInstallation : IDisposable
     /// <summary>The runtime reservations the daemon before this one recorded in the pins, read before anything replaced them.</summary>
     public IReadOnlyList<RuntimeRecord> Recorded { get; private init; } = [];
 
+    /// <summary>Why the earlier daemon's records are not restored (unreadable, or its lease ran out), or null.</summary>
+    public string? RecordsUnreadable { get; private init; }
+
     /// <summary>The cgroup v2 hierarchy the hooks are attached to, where holders' process trees are made.</summary>
     public CgroupHierarchy Cgroups { get; }
 
@@ -58,11 +62,26 @@ internal sealed class BindHookInstallation : IDisposable
         {
             PinDirectory? pins = pinDirectory is null ? null : Keep(opened, PinDirectory.Open(pinDirectory));
             List<RuntimeRecord> recorded = [];
+            string? unreadable = null;
             if (pins?.Find(BindHookMaps.RuntimeMap) is { } earlier)
             {
+                // Records that cannot be read are not restored; enforcement goes on regardless.
                 using (earlier)
                 {
-                    recorded = BindHookMaps.ReadRecords(earlier);
+                    try
+                    {
+                        recorded = BindHookMaps.ReadRecords(earlier);
+                        if (LeaseLapsed(pins) is { } lapsed)
+                        {
+                            // Anyone may have bound those ports since: nothing can vouch for them any more.
+                            unreadable = lapsed;
+                            recorded = [];
+                        }
+                    }
+                    catch (Exception e) when (e is IOException or InvalidDataException)
+                    {
+                        unreadable = e.Message;
+                    }
                 }
             }
 
@@ -71,7 +90,7 @@ internal sealed class BindHookInstallation : IDisposable
             AllowAdministrators(maps, adminGroupId);
             SafeFileHandle root = Keep(opened, cgroups.OpenRoot());
             BindHook hook = Keep(opened, BindHook.Load(maps, NetworkNamespace.Cookie()));
-            return new BindHookInstallation(maps, hook, cgroups, root, pins, restartGrace) { Recorded = recorded };
+            return new BindHookInstallation(maps, hook, cgroups, root, pins, restartGrace) { Recorded = recorded, RecordsUnreadable = unreadable };
         }
         catch
         {
@@ -139,6 +158,36 @@ internal sealed class BindHookInstallation : IDisposable
     }
 
     /// <summary>The hook's clock (CLOCK_MONOTONIC, in nanoseconds) <paramref name="grace"/> from now.</summary>
+    /// <summary>
+    /// Why the runtime reservations an earlier daemon left are no longer enforced, when its lease on them ran out before
+    /// this start (its hooks then let anyone bind their ports); null while the lease holds.
+    /// </summary>
+    private static string? LeaseLapsed(PinDirectory pins)
+    {
+        using SafeFileHandle? policies = pins.Find(BindHookMaps.PoliciesMap);
+        if (policies is null)
+        {
+            return "the daemon before this one left no policies map, so nothing says its runtime reservations were enforced since";
+        }
+
+        if (Interop.Bpf.MapShape(policies) != (Interop.Bpf.MapTypeArray, sizeof(uint), BindHookLayout.PolicyValueSize))
+        {
+            throw new InvalidDataException("the pinned policies map is not one this daemon writes");
+        }
+
+        Span<byte> entry = stackalloc byte[BindHookLayout.PolicyValueSize];
+        if (!Interop.Bpf.LookupElement(policies, stackalloc byte[sizeof(uint)], entry))
+        {
+            throw new InvalidDataException("the pinned policies map has no lease");
+        }
+
+        ulong lease = BitConverter.ToUInt64(entry[BindHookLayout.LeaseOffset..]);
+        ulong now = Lease(TimeSpan.Zero);
+        return lease >= now
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"the lease of the daemon before this one on its runtime reservations ran out {(now - lease) / 1_000_000_000.0:0.#} s ago (--restart-grace), and anyone may have bound their ports since");
+    }
+
     private static ulong Lease(TimeSpan grace)
         => (ulong)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000.0 / System.Diagnostics.Stopwatch.Frequency)) + (ulong)grace.Ticks * 100;
 

@@ -63,6 +63,11 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         try
         {
             BindHookInstallation installation = BindHookInstallation.Open(adminGroupId, pinDirectory, restartGrace);
+            if (installation.RecordsUnreadable is { } reason)
+            {
+                DaemonLog.RuntimeRecordsNotRestored(logger, reason);
+            }
+
             return new ExclusiveBindsSink(mode, $"on: {installation.Description}; only holders may bind reserved ports", installation);
         }
         catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or PlatformNotSupportedException)

@@ -29,7 +29,7 @@ internal sealed class MetricsEndpoint : IAsyncDisposable
         _metrics = metrics;
         IPEndPoint? endPoint = ParseTcp(address);
         Socket socket = endPoint is null ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _accepting = AcceptLoop.Start(socket, s => Bind(s, address, endPoint), Backlog, ServeAsync, logger);
+        _accepting = AcceptLoop.Start(socket, s => Bind(s, address, endPoint), Backlog, ServeAsync, $"--metrics-listen {address}", logger);
     }
 
     /// <summary>Serves the metrics on <paramref name="address"/>: a Unix socket path, or a loopback host:port.</summary>

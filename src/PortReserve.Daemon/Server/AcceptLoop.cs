@@ -37,7 +37,8 @@ internal sealed class AcceptLoop : IAsyncDisposable
     /// endpoint whose requests arrive with the connection and complete without waiting (the portserver), the thread pool
     /// would add a wakeup and its idle spinning to every one. Serve functions must return at their first wait.
     /// </remarks>
-    public static AcceptLoop Start(Socket socket, Func<Socket, UnixSocketFile?> bind, int backlog, Func<Socket, CancellationToken, Task> serve, ILogger logger)
+    /// <param name="endpoint">The option and address it listens on, for the message when it cannot ("--portserver-address @x").</param>
+    public static AcceptLoop Start(Socket socket, Func<Socket, UnixSocketFile?> bind, int backlog, Func<Socket, CancellationToken, Task> serve, string endpoint, ILogger logger)
     {
         UnixSocketFile? socketFile = null;
         try
@@ -45,6 +46,12 @@ internal sealed class AcceptLoop : IAsyncDisposable
             socketFile = bind(socket);
             socket.Listen(backlog);
             return new AcceptLoop(socket, socketFile, serve, logger);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            socketFile?.Dispose();
+            throw new IOException($"cannot listen on {endpoint}: {e.Message}; another program holds that address (ss -xlp or ss -tlp names it): stop it, or choose another address", e);
         }
         catch
         {

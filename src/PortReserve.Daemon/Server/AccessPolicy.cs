@@ -18,7 +18,11 @@ internal sealed class AccessPolicy(string adminGroupName, uint? adminGroupId, ui
     public static AccessPolicy Resolve(string adminGroupName) => new(adminGroupName, Interop.Accounts.GroupId(adminGroupName), Protocol.SocketLocations.EffectiveUid);
 
     public Requester RequesterFor(PeerCredentials peer)
-        => new(peer.Pid, peer.ProcessId, peer.Uid, peer.Groups, peer.Uid == 0 || peer.Uid == daemonUid || (AdminGroupId is { } gid && peer.Groups.Contains(gid)));
+        => new(peer.Pid, peer.ProcessId, peer.Uid, peer.Groups, IsAdministrator(peer.Uid, peer.Groups));
+
+    /// <summary>Root, the daemon's own user, and members of the administrators group (supplementary groups count).</summary>
+    public bool IsAdministrator(uint uid, IReadOnlyCollection<uint> groups)
+        => uid == 0 || uid == daemonUid || (AdminGroupId is { } gid && groups.Contains(gid));
 
     public string Describe()
     {

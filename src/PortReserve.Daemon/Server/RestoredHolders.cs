@@ -30,13 +30,14 @@ internal sealed class RestoredHolders : IDisposable
 
     /// <summary>The restored holders' process trees, which the process trees take over instead of removing.</summary>
     public IEnumerable<(long HolderId, ulong ProcessId, ProcessTree Tree)> Trees
-        => _holders.Where(h => h.Value.Tree.CgroupId != 0).Select(h => (h.Key, h.Value.ProcessId, h.Value.Tree));
+        => _holders.Where(h => h.Value.Tree.CgroupId != 0).Select(h => (h.Key, h.Value.Owner.ProcessId, h.Value.Tree));
 
     /// <summary>
     /// Puts back in <paramref name="table"/> the recorded reservations whose holders' processes are alive and the same,
     /// under new holder ids, with their process trees; logs what it restored and what it released.
     /// </summary>
-    public static RestoredHolders Restore(IReadOnlyList<RuntimeRecord> recorded, ReservationTable table, ILogger logger)
+    /// <param name="access">Who is an administrator now: a holder recorded as one stays one only if its process still is.</param>
+    public static RestoredHolders Restore(IReadOnlyList<RuntimeRecord> recorded, ReservationTable table, AccessPolicy access, ILogger logger)
     {
         var holders = new Dictionary<long, Holder>();
         long connections = FirstConnectionHolder;
@@ -57,7 +58,7 @@ internal sealed class RestoredHolders : IDisposable
             }
 
             long id = earlier.Key > 0 ? connections++ : grants--;
-            ReservationOwner now = owner with { HolderId = id };
+            ReservationOwner now = owner with { HolderId = id, IsAdministrator = owner.IsAdministrator && access.IsAdministrator(owner.Uid, GroupsOf(owner.Pid)) };
             ProcessTree tree = earlier.First().Tree;
             int placed = earlier.Count(record => table.RestoreRuntime(record.Block, record.Token, now) is not null);
             if (placed == 0)
@@ -71,7 +72,7 @@ internal sealed class RestoredHolders : IDisposable
                 table.AssignProcessTree(id, owner.Pid, tree);
             }
 
-            holders[id] = new Holder(pidfd, owner.ProcessId, tree, Client: earlier.Key > 0);
+            holders[id] = new Holder(pidfd, now, tree, Client: earlier.Key > 0);
             restored += placed;
         }
 
@@ -93,7 +94,7 @@ internal sealed class RestoredHolders : IDisposable
         {
             foreach ((long id, Holder holder) in _holders)
             {
-                watcher.Watch(holder.Pidfd, () => runtime.HolderGone(id, "process"));
+                watcher.Watch(holder.Pidfd, () => ProcessExited(runtime, id, holder));
             }
 
             if (_holders.Values.Any(holder => holder.Client))
@@ -138,14 +139,57 @@ internal sealed class RestoredHolders : IDisposable
             return null;
         }
 
+        // A zombie still holds its pid but speaks for nobody: it has exited.
         SafeFileHandle pidfd = Interop.Libc.PidfdOpen(owner.Pid, 0);
-        if (!pidfd.IsInvalid && Interop.Libc.PidfsInode(pidfd) == owner.ProcessId && Interop.Libc.PidfdIsAlive(pidfd))
+        if (!pidfd.IsInvalid && Interop.Libc.PidfsInode(pidfd) == owner.ProcessId && !Interop.Libc.PidfdHasExited(pidfd))
         {
             return pidfd;
         }
 
         pidfd.Dispose();
         return null;
+    }
+
+    /// <summary>
+    /// A restored holder's process exited. Until a connection adopted the holder, the process held it: it goes. Once one
+    /// did, the rules of any connection's holder apply: the pid's rights go now, the reservations when the connection does.
+    /// </summary>
+    private void ProcessExited(RuntimeReservations runtime, long id, Holder holder)
+    {
+        bool adopted;
+        lock (_holders)
+        {
+            adopted = holder.Adopted;
+        }
+
+        if (adopted)
+        {
+            runtime.HolderProcessExited(holder.Owner);
+        }
+        else
+        {
+            runtime.HolderGone(id, "process");
+        }
+    }
+
+    /// <summary>The process's real gid and supplementary groups (<c>/proc/PID/status</c>); none when it cannot be read.</summary>
+    private static uint[] GroupsOf(int pid)
+    {
+        try
+        {
+            // "Gid:" lists the real, effective, saved and file system gids (the real one counts), "Groups:" the supplementary ones.
+            IEnumerable<string> fields = File.ReadLines($"/proc/{pid}/status").SelectMany(line =>
+                line.StartsWith("Gid:", StringComparison.Ordinal) ? Fields(line).Take(1)
+                : line.StartsWith("Groups:", StringComparison.Ordinal) ? Fields(line)
+                : []);
+            return [.. fields.Select(field => uint.TryParse(field, System.Globalization.CultureInfo.InvariantCulture, out uint gid) ? gid : uint.MaxValue).Where(gid => gid != uint.MaxValue)];
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+
+        static string[] Fields(string line) => line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
     }
 
     private void ReleaseUnattached(RuntimeReservations runtime)
@@ -162,7 +206,7 @@ internal sealed class RestoredHolders : IDisposable
         }
     }
 
-    private sealed record Holder(SafeFileHandle Pidfd, ulong ProcessId, ProcessTree Tree, bool Client)
+    private sealed record Holder(SafeFileHandle Pidfd, ReservationOwner Owner, ProcessTree Tree, bool Client)
     {
         public bool Adopted { get; set; }
     }

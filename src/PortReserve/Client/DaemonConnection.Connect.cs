@@ -18,9 +18,10 @@ internal sealed partial class DaemonConnection
     /// Connects to the first candidate socket that answers; when none does, says where it looked and how to start the
     /// daemon. A socket the client found by itself (<paramref name="trustedServersOnly"/>) must be served by root or by
     /// this user: another user can make the per-user place under /tmp first, and its daemon would hand out ports it means
-    /// to take. A path the caller named is its own choice.
+    /// to take. A path the caller named is its own choice. A reconnect (<paramref name="requiredServerUid"/>) takes only a
+    /// socket served by the uid that served the first connection: while the daemon is away, anyone may be listening there.
     /// </summary>
-    public static async ValueTask<DaemonConnection> ConnectAsync(IReadOnlyList<string> candidates, bool trustedServersOnly, TimeSpan requestTimeout, CancellationToken cancellationToken)
+    public static async ValueTask<DaemonConnection> ConnectAsync(IReadOnlyList<string> candidates, bool trustedServersOnly, TimeSpan requestTimeout, CancellationToken cancellationToken, uint? requiredServerUid = null)
     {
         var failures = new List<string>();
         SocketException? lastError = null;
@@ -38,14 +39,22 @@ internal sealed partial class DaemonConnection
                     socket.SendTimeout = BusyWaitMilliseconds;
                     socket.Connect(new UnixDomainSocketEndPoint(path));
                     socket.SendTimeout = 0;
-                    if (trustedServersOnly && ServerUid(socket) is { } uid && uid != 0 && uid != SocketLocations.EffectiveUid)
+                    uint? serverUid = ReadServerUid(socket);
+                    if (trustedServersOnly && serverUid is { } uid && uid != 0 && uid != SocketLocations.EffectiveUid)
                     {
                         socket.Dispose();
                         failures.Add($"{path} (served by uid {uid}, neither root nor you: refused, since another user's daemon could hand out ports it means to take; name it with {SocketLocations.EnvironmentVariable} or --socket if you trust it)");
                         break;
                     }
 
-                    return new DaemonConnection(socket, path, requestTimeout);
+                    if (requiredServerUid is { } required && serverUid != required)
+                    {
+                        socket.Dispose();
+                        failures.Add($"{path} (served by uid {serverUid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}, not uid {required} as before: refused, since whoever listens there now is not the daemon that granted the reservations)");
+                        break;
+                    }
+
+                    return new DaemonConnection(socket, path, serverUid, requestTimeout);
                 }
                 catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain or SocketError.WouldBlock && attempt < BusyRetries)
                 {
@@ -76,7 +85,7 @@ internal sealed partial class DaemonConnection
     }
 
     /// <summary>The uid of the process that made the listening socket (<c>SO_PEERCRED</c>); null if the kernel would not say.</summary>
-    private static uint? ServerUid(Socket socket)
+    private static uint? ReadServerUid(Socket socket)
     {
         // struct ucred: pid, uid, gid, 32 bits each.
         Span<byte> credentials = stackalloc byte[12];

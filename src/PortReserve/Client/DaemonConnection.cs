@@ -30,10 +30,11 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     private volatile bool _closed;
     private int _disposed;
 
-    private DaemonConnection(Socket socket, string socketPath, TimeSpan requestTimeout)
+    private DaemonConnection(Socket socket, string socketPath, uint? serverUid, TimeSpan requestTimeout)
     {
         _socket = socket;
         SocketPath = socketPath;
+        ServerUid = serverUid;
         _requestTimeout = requestTimeout;
         _watchdog = new RequestWatchdog(requestTimeout, TimeOut);
         _handover = new Timer(static state => ((DaemonConnection)state!).CheckReader(), this, Timeout.Infinite, Timeout.Infinite);
@@ -41,6 +42,9 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     }
 
     public string SocketPath { get; }
+
+    /// <summary>The uid of the process that made the listening socket (<c>SO_PEERCRED</c>); null if the kernel would not say.</summary>
+    public uint? ServerUid { get; }
 
     /// <summary>Fires when the daemon went away or the connection broke; never for this side's own dispose.</summary>
     public CancellationToken Lost => _lost.Token;

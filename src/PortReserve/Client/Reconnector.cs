@@ -21,6 +21,7 @@ internal sealed class Reconnector : IAsyncDisposable
     private readonly CancellationTokenSource _disposing = new();
     private readonly Lock _gate = new();
     private readonly HashSet<ulong> _releasedWhileAway = [];
+    private readonly uint? _serverUid;
     private volatile DaemonConnection _current;
     private Task? _reconnecting;
 
@@ -29,6 +30,9 @@ internal sealed class Reconnector : IAsyncDisposable
         _settings = settings;
         _held = held;
         _current = connection;
+
+        // Whoever serves a reconnect must be who served this connection: while the daemon is away, the socket's name is free.
+        _serverUid = connection.ServerUid;
         Watch(connection);
     }
 
@@ -175,7 +179,7 @@ internal sealed class Reconnector : IAsyncDisposable
         DaemonConnection next;
         try
         {
-            next = await DaemonConnection.ConnectAsync(_settings.Candidates, _settings.TrustedServersOnly, _settings.RequestTimeout, _disposing.Token).ConfigureAwait(false);
+            next = await DaemonConnection.ConnectAsync(_settings.Candidates, _settings.TrustedServersOnly, _settings.RequestTimeout, _disposing.Token, _serverUid).ConfigureAwait(false);
         }
         catch (PortReservationException)
         {
@@ -200,9 +204,9 @@ internal sealed class Reconnector : IAsyncDisposable
             foreach (PortReservation reservation in _held.Values)
             {
                 Reply reply = await next.RequestAsync(MessageType.Reattach, new TokenRequest(reservation.Token, null), _disposing.Token).ConfigureAwait(false);
-                if (reply.Error is not null && _held.TryRemove(reservation.Token, out _))
+                if (!Reattached(reply, reservation) && _held.TryRemove(reservation.Token, out _))
                 {
-                    // The daemon that came back does not have it (released, or not restored): that one is gone.
+                    // The daemon that came back does not have it (released, or not restored), or not as it was: that one is gone.
                     reservation.MarkLost();
                 }
             }
@@ -249,6 +253,26 @@ internal sealed class Reconnector : IAsyncDisposable
 
         _disposing.Token.ThrowIfCancellationRequested();
         return next;
+    }
+
+    /// <summary>True when the daemon gave the reservation back as it was: the same token and the same block.</summary>
+    private static bool Reattached(Reply reply, PortReservation reservation)
+    {
+        if (reply.Error is not null || reply.Payloads.Count != 1)
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new FrameReader(reply.Payloads[0]);
+            ReservationGrant grant = ReservationGrant.Read(ref reader);
+            return grant.Token == reservation.Token && grant.Block == reservation.Block;
+        }
+        catch (ProtocolException)
+        {
+            return false;
+        }
     }
 
     /// <summary>No daemon came back in time: everything this client held is gone. Call under the gate.</summary>

@@ -31,7 +31,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public string Directory { get; }
 
-    public string SocketPath => System.IO.Path.Combine(Directory, "s");
+    /// <summary>Inside <see cref="Directory"/>, unless a test names its own with --socket.</summary>
+    public string SocketPath => Array.IndexOf(_extraArguments, "--socket") is int i and >= 0 ? _extraArguments[i + 1] : System.IO.Path.Combine(Directory, "s");
 
     public string StateDirectory => System.IO.Path.Combine(Directory, "state");
 
@@ -112,11 +113,30 @@ internal sealed class DaemonProcess : IAsyncDisposable
             await _process.DisposeAsync();
         }
 
+        Launch();
+        await WaitUntilReadyAsync();
+    }
+
+    /// <summary>Starts again as <see cref="RestartAsync()"/> does, for a start that must fail: its exit code and output.</summary>
+    public async Task<(int ExitCode, string Output)> RestartExpectingFailureAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+        }
+
+        Launch();
+        int exitCode = await _process!.WaitForExitAsync();
+        return (exitCode, _process.Output);
+    }
+
+    private void Launch()
+    {
         string[] configuration = _extraArguments.Contains("--config-dir") ? [] : ["--config-dir", ConfigDirectory];
         string[] pins = _extraArguments.Contains("--bpf-dir") ? [] : ["--bpf-dir", BpfDirectory];
-        string[] command = [_executable, "--socket", SocketPath, "--state-dir", StateDirectory, "--log-level", "Debug", .. configuration, .. pins, .. _extraArguments];
+        string[] socket = _extraArguments.Contains("--socket") ? [] : ["--socket", SocketPath];
+        string[] command = [_executable, .. socket, "--state-dir", StateDirectory, "--log-level", "Debug", .. configuration, .. pins, .. _extraArguments];
         _process = _launcher.Length == 0 ? ChildProcess.Start(command[0], command[1..], _environment) : ChildProcess.Start(_launcher[0], [.. _launcher[1..], .. command], _environment);
-        await WaitUntilReadyAsync();
     }
 
     /// <summary>Starts again as <see cref="RestartAsync()"/> does, with <paramref name="arguments"/> in place of the first start's.</summary>

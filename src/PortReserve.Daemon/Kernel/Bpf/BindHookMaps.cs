@@ -207,9 +207,22 @@ internal sealed unsafe class BindHookMaps : IDisposable
 
     public bool DeleteRecord(ulong token) => Try("runtime", () => Interop.Bpf.DeleteElement(Runtime, BitConverter.GetBytes(token)));
 
-    /// <summary>Every record of a runtime map (an earlier daemon's, found pinned), skipping those it cannot read.</summary>
+    /// <summary>
+    /// Every record of a runtime map (an earlier daemon's, found pinned), skipping those it cannot read. Throws
+    /// <see cref="InvalidDataException"/> when what is pinned under the name is not a runtime map of this format.
+    /// </summary>
     public static List<RuntimeRecord> ReadRecords(SafeFileHandle runtime)
-        => [.. Entries(runtime, RuntimeRecord.KeySize, RuntimeRecord.ValueSize).Select(entry => RuntimeRecord.Read(entry.Key, entry.Value)).OfType<RuntimeRecord>()];
+    {
+        (int Type, int KeySize, int ValueSize)? shape = Interop.Bpf.MapShape(runtime);
+        if (shape != (Interop.Bpf.MapTypeHash, RuntimeRecord.KeySize, RuntimeRecord.ValueSize))
+        {
+            throw new InvalidDataException(shape is { } found
+                ? $"the pinned {RuntimeMap} map is not one this daemon writes (type {found.Type}, keys of {found.KeySize} bytes, values of {found.ValueSize})"
+                : $"what is pinned as {RuntimeMap} is not a map");
+        }
+
+        return [.. Entries(runtime, RuntimeRecord.KeySize, RuntimeRecord.ValueSize).Select(entry => RuntimeRecord.Read(entry.Key, entry.Value)).OfType<RuntimeRecord>()];
+    }
 
     /// <summary>Every key of a hash map, read before anything is done with them (a walk restarts when its current key goes).</summary>
     public static List<byte[]> Keys(SafeFileHandle map, int keySize)

@@ -26,6 +26,12 @@
                                    associate with a (persistent) reservation, bind PORT, close the connection and go on
                                    binding PORT for up to SECONDS: prints "associate STATUS", "bind RESULT" (ok, or the
                                    errno's name), then "revoked ERRNO" once a bind fails or "still ok" if none did
+  listen-abstract NAME             listen on the abstract AF_UNIX address @NAME (any user may take a free one) until stdin
+                                   ends: prints "listening" once it does, or "taken ERRNO" when someone else has it
+  listen-seqpacket PATH            listen on PATH (SEQPACKET, as the daemon does; mode 0666) until stdin ends, reading what
+                                   every client sends: prints "listening", then "received N" per frame
+  never-reap CMD...                start CMD and never reap it: once it dies it stays a zombie, holding its pid, until
+                                   stdin ends. Prints "child PID"
 """
 import errno
 import os
@@ -306,6 +312,51 @@ def time_wait(start, end):
     print("time-wait done", flush=True)
 
 
+def listen_abstract(name):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind("\0" + name)
+    except OSError as e:
+        print(f"taken {errno.errorcode.get(e.errno, e.errno)}", flush=True)
+        return 1
+    listener.listen(16)
+    print("listening", flush=True)
+    sys.stdin.read()
+    return 0
+
+
+def listen_seqpacket(path):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    os.chmod(path, 0o666)
+    listener.listen(16)
+    print("listening", flush=True)
+
+    def serve():
+        while True:
+            connection, _ = listener.accept()
+            while True:
+                data = connection.recv(65536)
+                if not data:
+                    break
+                print(f"received {len(data)}", flush=True)
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    sys.stdin.read()
+    os.unlink(path)
+    return 0
+
+
+def never_reap(*command):
+    child = os.fork()
+    if child == 0:
+        os.execvp(command[0], command)
+    print(f"child {child}", flush=True)
+    sys.stdin.read()
+    return 0
+
+
 def main(argv):
     commands = {
         "swap-socket": swap_socket,
@@ -319,6 +370,9 @@ def main(argv):
         "zombie-orphan": zombie_orphan,
         "associate-close": associate_close,
         "time-wait": time_wait,
+        "listen-abstract": listen_abstract,
+        "never-reap": never_reap,
+        "listen-seqpacket": listen_seqpacket,
     }
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__, file=sys.stderr)
