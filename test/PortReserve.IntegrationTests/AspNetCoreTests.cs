@@ -191,19 +191,44 @@ public sealed class AspNetCoreTests
         await app.StopAsync(TestContext.Current.CancellationToken).WithTimeout();
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task ADaemonKilledAndRestarted_LeavesTheHostServing_OnTheReservationItHeld()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root for the bind hooks, whose pins carry the reservation across the restart");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
+        await using WebApplication app = BuildApp(daemon, configure: null, reconnectTimeout: TimeSpan.FromSeconds(60));
+        await app.StartAsync(TestContext.Current.CancellationToken).WithTimeout();
+        string url = Assert.Single(app.Urls);
+        int port = new Uri(url).Port;
+        IHostApplicationLifetime lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+
+        daemon.Kill9();
+        await daemon.WaitForExitAsync();
+        string servedWhileDown = await GetAsync(url);
+        await daemon.RestartAsync();
+        await Timeouts.Eventually(async () => (await CheckHealthAsync(app)).Status == HealthStatus.Healthy && (await ShowAsync(daemon)).Any(r => r.StartPort == port && r.OwnerPid == Environment.ProcessId), "the host's reservation listed as its own again");
+        string servedAfter = await GetAsync(url);
+        bool stopping = lifetime.ApplicationStopping.IsCancellationRequested;
+        await app.StopAsync(TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.Equal($"port {port}", servedWhileDown);
+        Assert.Equal($"port {port}", servedAfter);
+        Assert.False(stopping, "the host stopped although its reservation came back");
+        await Timeouts.Eventually(async () => !(await ShowAsync(daemon)).Any(r => r.StartPort == port), "the stopped host's reservation to be released");
+    }
+
     private static Task<HealthReport> CheckHealthAsync(WebApplication app)
         => app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(TestContext.Current.CancellationToken).WithTimeout();
 
-    private static WebApplication BuildApp(DaemonProcess daemon, Action<ReservedListenOptions>? configure)
+    /// <param name="reconnectTimeout">How long the client waits for a daemon to come back: by default a second, as a daemon killed here does not.</param>
+    private static WebApplication BuildApp(DaemonProcess daemon, Action<ReservedListenOptions>? configure, TimeSpan? reconnectTimeout = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddPortReservationClient(o =>
         {
             o.SocketPath = daemon.SocketPath;
-
-            // A daemon killed here does not come back: the reservation is lost a second later.
-            o.ReconnectTimeout = TimeSpan.FromSeconds(1);
+            o.ReconnectTimeout = reconnectTimeout ?? TimeSpan.FromSeconds(1);
         });
         builder.WebHost.ListenReserved(configure);
         return Finish(builder);
