@@ -12,6 +12,7 @@ int scale = quick ? 10 : 1;
 int rounds = quick ? 3 : 7;
 var rows = new List<ResultRow>();
 double loadedRss = 0;
+double busyDaemonCpu = 0;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 
 Console.WriteLine("floors: SEQPACKET echo, bind(0)");
@@ -95,6 +96,7 @@ await using (daemon)
     }
 
     loadedRss = daemon.ResidentMegabytes();
+    busyDaemonCpu = sixteenClients.DaemonCpu;
 }
 
 Console.WriteLine("exclusive binds: hooks attached vs not, interleaved rounds");
@@ -105,8 +107,13 @@ foreach (ExclusiveBindsBenchmark.Comparison cost in await ExclusiveBindsBenchmar
     rows.Add(new($"{cost.What}, bind hook attached", $"{unit} {cost.WithHooks:F2} µs", $"no hook {unit} {cost.WithoutHooks:F2} µs", $"{cost.Ratio:F2}×", "≤ 1.1×", Verdict(cost.Ratio <= 1.1),
         isBind
             ? "the binding thread's CPU per create+bind+close; median of per-round ratios over 9 interleaved rounds (a daemon with --exclusive-binds off, then on, holding 1,000 reservations); the hook allows port 0 at once, and an unheld port after one map lookup"
-            : "median of per-round ratios over interleaved rounds; the change also writes the hook's port and policy maps (memory stores, no system call)"));
+            : "median of per-round ratios over interleaved rounds; the change also writes the hook's port and policy maps (memory stores, no system call) and the reservation's crash record (a system call each way, in the row below)"));
 }
+
+Console.WriteLine("crash record per acquire+release");
+double record = RecordBenchmark.CpuPerPair(50_000 / scale);
+rows.Add(new("crash record per acquire+release", $"CPU {record:F2} µs", $"daemon CPU per pair {busyDaemonCpu:F0} µs (16 clients)", $"{record / busyDaemonCpu:P1}", "≤ 10%", Verdict(record / busyDaemonCpu <= 0.10),
+    "the pinned runtime map's record written before each grant (BPF_MAP_UPDATE_ELEM, 8-byte key, 64-byte value, allocated as used) and deleted at the release, on a map holding 1,000 records, in this thread's CPU time, against the daemon's whole CPU per pair when it is busiest (the record is per pair, the kernel list write per turn); it is what lets a restarted daemon give live holders their reservations back"));
 
 Console.WriteLine("at scale: 10,000 live reservations from 1,000 connections, on a fresh daemon");
 (Daemon fresh, _) = await Daemon.StartAsync();
