@@ -143,10 +143,11 @@ internal sealed class DaemonHost : IAsyncDisposable
         // A stop leaves runtime reservations to the next daemon where it can (their records are pinned), as a crash does;
         // without the hooks nothing could restore them, so they go.
         shutdown.Add(() => exclusive.IsActive ? Task.CompletedTask : runtime.ReleaseAllAsync());
-        PersistentReservations persistent = shutdown.AddSync(new PersistentReservations(ledger, store, access, audit, counters, time, logger));
+        PersistentChanges changes = shutdown.AddSync(new PersistentChanges(ledger, store, logger));
+        var persistent = new PersistentReservations(ledger, changes, access, audit, counters, time, logger);
 
         // The reservations.d files, applied before anything is served: a line's ports are reserved when the daemon is ready.
-        var declared = new DeclaredReservations(ledger, store, persistent.Order, options.ConfigDirectories, counters, time, logger);
+        var declared = new DeclaredReservations(ledger, changes, options.ConfigDirectories, counters, time, logger);
         await declared.ApplyAsync().ConfigureAwait(false);
         DescriptorBudget descriptors = DescriptorBudget.ForThisProcess();
         var connections = new ConnectionLimits(options.MaxConnections, options.MaxConnectionsPerUid, descriptors);

@@ -17,11 +17,12 @@ namespace PortReserve.Daemon.Server;
 /// </summary>
 /// <remarks>
 /// A line that names an unknown user or group is skipped, but an existing reservation of exactly its block is kept as it
-/// was: a typo in an allow-list must not take a running service's port away. Runs in the same order as persistent
-/// create and delete (<paramref name="order"/>), so a file and a command never change the same block at once.
+/// was: a typo in an allow-list must not take a running service's port away. Applying is one persistent change
+/// (<see cref="PersistentChanges"/>), in the order of creates and deletes, so a file and a command never change the
+/// same block at once.
 /// </remarks>
 internal sealed class DeclaredReservations(
-    ReservationLedger ledger, PersistentStore store, SemaphoreSlim order, IReadOnlyList<string> directories, DaemonCounters counters, TimeProvider time, ILogger logger)
+    ReservationLedger ledger, PersistentChanges changes, IReadOnlyList<string> directories, DaemonCounters counters, TimeProvider time, ILogger logger)
 {
     private const string NotChanged = "the declared reservations were not changed";
     private volatile ReloadReply? _last;
@@ -48,8 +49,7 @@ internal sealed class DeclaredReservations(
     public async Task<TableResult<ReloadReply>> ApplyAsync()
     {
         DeclarationSet set = DeclarationSet.LoadDirectories(directories, name => Interop.Accounts.UserId(name) is not null, name => Interop.Accounts.GroupId(name) is not null);
-        await order.WaitAsync().ConfigureAwait(false);
-        try
+        return await changes.InOrderAsync(async () =>
         {
             TableResult<ReloadReply> result = await ApplyAsync(set).ConfigureAwait(false);
             if (result.TryGet(out ReloadReply? reply, out Refusal? refusal))
@@ -68,11 +68,7 @@ internal sealed class DeclaredReservations(
             }
 
             return result;
-        }
-        finally
-        {
-            order.Release();
-        }
+        }).ConfigureAwait(false);
     }
 
     private async Task<TableResult<ReloadReply>> ApplyAsync(DeclarationSet set)
@@ -106,44 +102,23 @@ internal sealed class DeclaredReservations(
         List<StoredReservation> rewritten = [.. kept
             .Where(k => k.Declared.Source != k.Source || !(k.Declared.Consumers ?? PersistentConsumers.None).SameAs(k.Consumers))
             .Select(k => new StoredReservation(k.Declared.Block, k.Consumers, 0, now, k.Source))];
-        if (store.TryWrite(s => s.ApplyDeclared([.. removed.Select(r => r.Block)], rewritten), logger, NotChanged) is { } storeFailure)
+        (Refusal? storeFailure, int updated) = await changes.DeleteAsync(removed, s => s.Replace([.. removed.Select(r => r.Block)], rewritten), NotChanged, kept).ConfigureAwait(false);
+        if (storeFailure is not null)
         {
             return storeFailure;
         }
 
-        await ledger.RemovePersistentAsync(removed).ConfigureAwait(false);
-        int updated = await ledger.RedeclareAsync(kept).ConfigureAwait(false);
         counters.OnReleased(removed.Count);
 
         // 2. New lines as for a create: placed (checked against everything live, kernel first), stored, then published.
-        var placed = new List<Reservation>();
-        foreach ((DeclaredBlock line, PortBlock block, PersistentConsumers consumers) in added)
+        (IReadOnlyList<Reservation> placed, IReadOnlyList<Refusal?> conflicts, Refusal? addFailure) = await changes.CreateAsync(
+            [.. added.Select(a => (a.Block, a.Consumers, (string?)a.Line.Source))], p => new StoredReservation(p.Block, p.Consumers!, 0, now, p.Source), NotChanged).ConfigureAwait(false);
+        for (int i = 0; i < added.Count; i++)
         {
-            TableResult<Reservation> result = await ledger.PlacePersistentAsync(block, consumers, line.Source).ConfigureAwait(false);
-            if (result.TryGet(out Reservation? pending, out Refusal? conflict))
+            if ((conflicts[i] ?? addFailure) is { } notApplied)
             {
-                placed.Add(pending);
+                problems.Add(new DeclarationProblem(added[i].Line.File, added[i].Line.Line, $"{added[i].Line.Describe()} not applied: {notApplied.Message}"));
             }
-            else
-            {
-                problems.Add(new DeclarationProblem(line.File, line.Line, $"{line.Describe()} not applied: {conflict.Message}"));
-            }
-        }
-
-        if (store.TryWrite(s => s.ApplyDeclared([], [.. placed.Select(p => new StoredReservation(p.Block, p.Consumers!, 0, now, p.Source))]), logger, NotChanged) is { } addFailure)
-        {
-            foreach (Reservation pending in placed)
-            {
-                ledger.Withdraw(pending);
-            }
-
-            problems.AddRange(added.Where(a => placed.Any(p => p.Block == a.Block)).Select(a => new DeclarationProblem(a.Line.File, a.Line.Line, $"{a.Line.Describe()} not applied: {addFailure.Message}")));
-            placed.Clear();
-        }
-
-        foreach (Reservation pending in placed)
-        {
-            ledger.Publish(pending);
         }
 
         counters.OnAcquired(placed.Count);

@@ -8,25 +8,13 @@ using PortReserve.Protocol;
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// Persistent reservations: create, delete and lookup. Each create and delete is one unit of work across the table,
-/// the kernel and the store, and they run one at a time (an fsync each; administrators' operations, not a hot path):
-/// <list type="bullet">
-/// <item>create places the block pending (its ports taken, nobody sees it), waits for the kernel, writes the store, and
-/// only then publishes it; a failure at any step withdraws it, and nothing was visible meanwhile;</item>
-/// <item>delete removes the row from the store first, then the block from the table and the kernel; a failed store
-/// write changes nothing.</item>
-/// </list>
-/// So a lookup never hands out the token of a block that is not on disk, and a restarted daemon restores exactly what
-/// was acknowledged (plus, at most, the operation in flight when it died).
+/// Persistent reservations: create, delete and lookup, for administrators (lookups for anyone). Each create and delete
+/// is a unit of work of <see cref="PersistentChanges"/>, which owns their order and what reaches the kernel and the store when.
 /// </summary>
 internal sealed class PersistentReservations(
-    ReservationLedger ledger, PersistentStore store, AccessPolicy access, RequestAudit audit, DaemonCounters counters, TimeProvider time, ILogger logger) : IDisposable
+    ReservationLedger ledger, PersistentChanges changes, AccessPolicy access, RequestAudit audit, DaemonCounters counters, TimeProvider time, ILogger logger)
 {
     private const string NothingChanged = "nothing was changed";
-    private readonly SemaphoreSlim _order = new(1, 1);
-
-    /// <summary>Persistent changes run one at a time in this order; applying the reservations.d files takes its turn in it too.</summary>
-    public SemaphoreSlim Order => _order;
 
     /// <summary>Creates a persistent reservation: administrators only; acknowledged once the kernel and the store hold it.</summary>
     public async Task<TableResult<Reservation>> CreateAsync(CreatePersistentRequest request, Requester requester)
@@ -42,30 +30,20 @@ internal sealed class PersistentReservations(
             return audit.Refused(unresolved, operation, requester.Pid, requester.Uid);
         }
 
-        await _order.WaitAsync().ConfigureAwait(false);
-        try
+        return await changes.InOrderAsync<TableResult<Reservation>>(async () =>
         {
-            TableResult<Reservation> placed = await ledger.PlacePersistentAsync(request.Block, consumers).ConfigureAwait(false);
-            if (!placed.TryGet(out Reservation? pending, out Refusal? refusal))
+            (IReadOnlyList<Reservation> created, IReadOnlyList<Refusal?> refusals, Refusal? storeFailure) = await changes.CreateAsync(
+                [(request.Block, consumers, null)], pending => new StoredReservation(pending.Block, consumers, requester.Uid, time.GetUtcNow()), NothingChanged).ConfigureAwait(false);
+            if ((refusals[0] ?? storeFailure) is { } refusal)
             {
                 return audit.Refused(refusal, operation, requester.Pid, requester.Uid);
             }
 
-            if (store.TryWrite(s => s.Add(new StoredReservation(pending.Block, consumers, requester.Uid, time.GetUtcNow())), logger, NothingChanged) is { } storeFailure)
-            {
-                ledger.Withdraw(pending);
-                return audit.Refused(storeFailure, operation, requester.Pid, requester.Uid);
-            }
-
-            ledger.Publish(pending);
+            Reservation made = created[0];
             counters.OnAcquired();
-            DaemonLog.PersistentCreated(logger, pending.Block, requester.Pid, requester.Uid, consumers.Describe());
-            return pending;
-        }
-        finally
-        {
-            _order.Release();
-        }
+            DaemonLog.PersistentCreated(logger, made.Block, requester.Pid, requester.Uid, consumers.Describe());
+            return (TableResult<Reservation>)made;
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the persistent reservation of exactly that block: administrators only; acknowledged once it is off disk.</summary>
@@ -77,8 +55,7 @@ internal sealed class PersistentReservations(
             return audit.Refused(denied, operation, requester.Pid, requester.Uid);
         }
 
-        await _order.WaitAsync().ConfigureAwait(false);
-        try
+        return await changes.InOrderAsync<TableResult<Reservation>>(async () =>
         {
             if (!ledger.FindPersistent(block).TryGet(out Reservation? found, out Refusal? refusal))
             {
@@ -93,20 +70,15 @@ internal sealed class PersistentReservations(
                 return audit.Refused(declared, operation, requester.Pid, requester.Uid);
             }
 
-            if (store.TryWrite(s => s.Remove(found.Block), logger, NothingChanged) is { } storeFailure)
+            if ((await changes.DeleteAsync([found], s => s.Remove(found.Block), NothingChanged).ConfigureAwait(false)).StoreFailure is { } storeFailure)
             {
                 return audit.Refused(storeFailure, operation, requester.Pid, requester.Uid);
             }
 
-            await ledger.RemovePersistentAsync(found).ConfigureAwait(false);
             counters.OnReleased();
             DaemonLog.PersistentDeleted(logger, found.Block, requester.Pid, requester.Uid);
-            return found;
-        }
-        finally
-        {
-            _order.Release();
-        }
+            return (TableResult<Reservation>)found;
+        }).ConfigureAwait(false);
     }
 
     /// <summary>The current token of the persistent reservation of exactly that block; anyone may look it up.</summary>
@@ -115,8 +87,6 @@ internal sealed class PersistentReservations(
         TableResult<Reservation> result = ledger.FindPersistent(block);
         return result.TryGet(out _, out Refusal? refusal) ? result : audit.Refused(refusal, $"look up persistent {block}", requester.Pid, requester.Uid);
     }
-
-    public void Dispose() => _order.Dispose();
 
     private Refusal? RequireAdministrator(Requester requester, string what)
         => requester.IsAdministrator ? null : new Refusal(PortReservationErrorKind.AccessDenied, $"uid {requester.Uid} may not {what}: that needs an administrator, {access.Describe()}");

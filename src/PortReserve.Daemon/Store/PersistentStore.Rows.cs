@@ -47,18 +47,24 @@ internal sealed partial class PersistentStore
     }
 
     /// <summary>Stores a new reservation with its consumers in one transaction; durable (fsync'd) when this returns.</summary>
-    public void Add(StoredReservation reservation)
+    public void Add(StoredReservation reservation) => Add([reservation]);
+
+    /// <summary>Stores new reservations with their consumers in one transaction; durable when this returns. A block already stored fails it whole.</summary>
+    public void Add(IReadOnlyList<StoredReservation> reservations)
     {
         using SqliteTransaction transaction = _connection.BeginTransaction();
-        Insert(transaction, reservation);
+        foreach (StoredReservation reservation in reservations)
+        {
+            Insert(transaction, reservation);
+        }
+
         transaction.Commit();
     }
 
     /// <summary>
-    /// One reload of the reservations.d files in one transaction, durable when this returns: <paramref name="removed"/>
-    /// go, and each of <paramref name="written"/> replaces the row of its block (or is added).
+    /// One reload of the reservations.d files in one transaction, durable when this returns: <paramref name="removed"/> go, and each of <paramref name="written"/> replaces the row of its block (or is added).
     /// </summary>
-    public void ApplyDeclared(IReadOnlyList<PortBlock> removed, IReadOnlyList<StoredReservation> written)
+    public void Replace(IReadOnlyList<PortBlock> removed, IReadOnlyList<StoredReservation> written)
     {
         if (removed.Count + written.Count == 0)
         {

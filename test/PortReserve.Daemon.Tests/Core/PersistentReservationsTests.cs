@@ -21,6 +21,7 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
     private readonly DaemonCounters _counters = new("test");
     private readonly PersistentStore _store;
     private readonly ReservationLedger _ledger;
+    private readonly PersistentChanges _changes;
     private readonly PersistentReservations _persistent;
 
     public PersistentReservationsTests()
@@ -28,12 +29,13 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
         _store = PersistentStore.Open(_directory);
         _ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), QuotaPolicy.Unlimited, new FakePortUsage()), [_sink], _counters, NullLogger.Instance);
         var access = new AccessPolicy("portreserve", adminGroupId: null);
-        _persistent = new PersistentReservations(_ledger, _store, access, new RequestAudit(_counters, NullLogger.Instance, TimeProvider.System), _counters, TimeProvider.System, NullLogger.Instance);
+        _changes = new PersistentChanges(_ledger, _store, NullLogger.Instance);
+        _persistent = new PersistentReservations(_ledger, _changes, access, new RequestAudit(_counters, NullLogger.Instance, TimeProvider.System), _counters, TimeProvider.System, NullLogger.Instance);
     }
 
     public async ValueTask DisposeAsync()
     {
-        _persistent.Dispose();
+        _changes.Dispose();
         await _ledger.DisposeAsync();
         _store.Dispose();
         _sink.Dispose();

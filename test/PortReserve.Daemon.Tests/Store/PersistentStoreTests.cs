@@ -47,7 +47,7 @@ public sealed class PersistentStoreTests : IDisposable
     }
 
     [Fact]
-    public void ApplyDeclared_RemovesRewritesAndAdds_InOneGo_AndKeepsSources()
+    public void Replace_RemovesRewritesAndAdds_InOneGo_AndKeepsSources()
     {
         var tcp8080 = new PortBlock(PortReservationProtocol.Tcp, new PortRange(8080, 1));
         var udp5000 = new PortBlock(PortReservationProtocol.Udp, new PortRange(5000, 20));
@@ -58,7 +58,7 @@ public sealed class PersistentStoreTests : IDisposable
             store.Add(new StoredReservation(udp5000, PersistentConsumers.None, 0, DateTimeOffset.UnixEpoch, "/etc/a.conf:2"));
             store.Add(new StoredReservation(new PortBlock(PortReservationProtocol.Tcp, new PortRange(80, 1)), PersistentConsumers.None, 0, DateTimeOffset.UnixEpoch));
 
-            store.ApplyDeclared(
+            store.Replace(
                 [tcp8080],
                 [
                     new StoredReservation(udp5000, new PersistentConsumers([], [new Consumer(2000, "media")]), 0, DateTimeOffset.UnixEpoch, "/etc/a.conf:1"),
