@@ -24,12 +24,21 @@ internal sealed class DaemonHost : IAsyncDisposable
     private readonly ShutdownSequence _shutdown;
     private readonly ILogger _logger;
     private readonly DeclaredReservations _declared;
+    private readonly InFlight _reloads = new();
+    private volatile bool _stopping;
 
     private DaemonHost(ShutdownSequence shutdown, ILogger logger, DeclaredReservations declared)
     {
         _shutdown = shutdown;
         _logger = logger;
         _declared = declared;
+
+        // The first step of a stop: a reload under way finishes (its store write and kernel commit), and none starts.
+        shutdown.Add(() =>
+        {
+            _stopping = true;
+            return _reloads.DrainAsync();
+        });
     }
 
     public static async Task<DaemonHost> StartAsync(DaemonOptions options, ILoggerFactory loggerFactory, TimeProvider time)
@@ -49,7 +58,18 @@ internal sealed class DaemonHost : IAsyncDisposable
     }
 
     /// <summary>SIGHUP: reads the reservations.d files again and applies the difference, in the background; the log tells what it did.</summary>
-    public void Reload() => _ = ReloadLoggedAsync();
+    public void Reload()
+    {
+        // Counted before the check, so that a stop either waits for this reload or finds it never started.
+        _reloads.Enter();
+        if (_stopping)
+        {
+            _reloads.Exit();
+            return;
+        }
+
+        _ = ReloadLoggedAsync();
+    }
 
     public ValueTask DisposeAsync() => _shutdown.RunAsync();
 
@@ -66,6 +86,10 @@ internal sealed class DaemonHost : IAsyncDisposable
         catch (Exception e)
         {
             DaemonLog.DeclarationsNotApplied(_logger, e.Message);
+        }
+        finally
+        {
+            _reloads.Exit();
         }
     }
 

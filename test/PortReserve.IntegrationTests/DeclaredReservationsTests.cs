@@ -83,6 +83,23 @@ public sealed class DeclaredReservationsTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ASighupRightBeforeAStop_IsAppliedInFull_BeforeTheDaemonExits()
+    {
+        string directory = NewConfigDirectory();
+        Write(directory, "10-web.conf", "tcp 47012\n");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--config-dir", directory);
+
+        Write(directory, "10-web.conf", "tcp 47013\n" + string.Concat(Enumerable.Range(0, 200).Select(i => $"udp {47100 + i}\n")));
+        daemon.Signal(Signals.SigHup);
+        int exitCode = await daemon.StopAsync();
+        string log = daemon.Log;
+
+        Assert.True(log.Split("declared reservations applied").Length - 1 == 2, $"the reload did not finish before the daemon exited; its log:\n{log}");
+        Assert.Contains("201 added, 1 removed", log, StringComparison.Ordinal);
+        Assert.Equal(0, exitCode);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Sighup_ReloadsTheFiles()
     {
         string directory = NewConfigDirectory();
