@@ -133,7 +133,16 @@ internal sealed class DaemonHost : IAsyncDisposable
         EventLoop loop = shutdown.AddSync(new EventLoop("portreserved requests", logger));
         loop.Start();
         ReservationLedger ledger = shutdown.Add(new ReservationLedger(table, [kernel, exclusive], counters, logger, loop));
-        await ledger.StartAsync().ConfigureAwait(false);
+        await ledger.CommitNowAsync().ConfigureAwait(false);
+        if (restored.TakeExited() is { Count: > 0 } exited)
+        {
+            foreach (long holder in exited)
+            {
+                ledger.ReleaseHolder(holder);
+            }
+
+            await ledger.CommitNowAsync().ConfigureAwait(false);
+        }
 
         // Now the hooks: the maps hold what the table enforces, and take over from what a daemon before this one pinned.
         exclusive.Attach(logger);

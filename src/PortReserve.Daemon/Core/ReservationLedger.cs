@@ -31,8 +31,11 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         _committer = new KernelCommitter(sinks, this, counters, logger, writer);
     }
 
-    /// <summary>Brings the kernel to the table as it starts: stale entries of an earlier run go, restored ones are present.</summary>
-    public Task StartAsync() => CommitAsync();
+    /// <summary>
+    /// Writes the table to the kernel now, and waits: at start (stale entries of an earlier run go, restored ones are
+    /// present) and after what start-up changes before anything is served.
+    /// </summary>
+    public Task CommitNowAsync() => CommitAsync();
 
     /// <summary>Runs a query of the table under the lock. The query must not keep what it is given.</summary>
     public T Read<T>(Func<IReservationView, T> query)

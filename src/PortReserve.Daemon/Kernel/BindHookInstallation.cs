@@ -90,6 +90,9 @@ internal sealed class BindHookInstallation : IDisposable
             AllowAdministrators(maps, adminGroupId);
             SafeFileHandle root = Keep(opened, cgroups.OpenRoot());
             BindHook hook = Keep(opened, BindHook.Load(maps, NetworkNamespace.Cookie()));
+
+            // Before the first commit writes the live map: a restored holder that exits after its entry is written is taken out.
+            hook.RunExitProgram();
             return new BindHookInstallation(maps, hook, cgroups, root, pins, restartGrace) { Recorded = recorded, RecordsUnreadable = unreadable };
         }
         catch

@@ -85,6 +85,26 @@ internal sealed class RestoredHolders : IDisposable
     }
 
     /// <summary>
+    /// The restored holders whose processes exited since <see cref="Restore"/> (before the first commit wrote their pids
+    /// into the live map, which the exit program keeps true only from then on): they are no longer restored, and their
+    /// ids come back for the caller to release before the hooks take over.
+    /// </summary>
+    public IReadOnlyList<long> TakeExited()
+    {
+        lock (_holders)
+        {
+            long[] exited = [.. _holders.Where(h => Interop.Libc.PidfdHasExited(h.Value.Pidfd)).Select(h => h.Key)];
+            foreach (long id in exited)
+            {
+                _holders.Remove(id, out Holder? gone);
+                gone!.Pidfd.Dispose();
+            }
+
+            return exited;
+        }
+    }
+
+    /// <summary>
     /// From now on a restored holder goes when its process exits (one gone since <see cref="Restore"/> goes at once), and
     /// a client holder that nothing re-attached goes after <see cref="ReattachWindow"/>.
     /// </summary>

@@ -26,6 +26,7 @@ internal sealed class BindHook : IDisposable
     private readonly SafeFileHandle _exit;
     private readonly SafeFileHandle[] _bind;
     private readonly List<SafeFileHandle> _links = [];
+    private SafeFileHandle? _exitLink;
 
     private BindHook(BindHookMaps maps, SafeFileHandle exit, SafeFileHandle[] bind)
     {
@@ -77,22 +78,29 @@ internal sealed class BindHook : IDisposable
     }
 
     /// <summary>
-    /// Links the programs: first the exit program that keeps the live map true, so that no policy is ever honoured for a
-    /// pid whose process is gone, then the bind program to <paramref name="cgroup"/> for IPv4 and IPv6. With
-    /// <paramref name="pins"/>, links pinned there by an earlier daemon are given these programs instead (the earlier
-    /// exit program goes once this one runs), and the new links and the maps are pinned there. Call once the maps hold
+    /// Runs the exit program from now on: it takes each exiting process's tgid out of the live map, so that no policy is
+    /// ever honoured for a pid whose process is gone. Call before the maps are first written (a live entry written
+    /// after that is kept true by it); <see cref="Attach"/> does it if nothing did.
+    /// </summary>
+    public void RunExitProgram() => _exitLink ??= Keep(Interop.Bpf.OpenRawTracepoint(_exit, "sched_process_exit"));
+
+    /// <summary>
+    /// Links the programs: the exit program if it does not run yet, then the bind program to <paramref name="cgroup"/>
+    /// for IPv4 and IPv6. With <paramref name="pins"/>, the maps are pinned there first, links pinned by an earlier
+    /// daemon are given these programs instead, and only then does the earlier exit program's pin give way to this one's:
+    /// the earlier live map stays true for as long as an earlier bind program may read it. Call once the maps hold
     /// everything that must be enforced.
     /// </summary>
     public void Attach(SafeFileHandle cgroup, PinDirectory? pins)
     {
-        SafeFileHandle exitLink = Keep(Interop.Bpf.OpenRawTracepoint(_exit, "sched_process_exit"));
-        pins?.Replace(ExitLink, exitLink);
+        RunExitProgram();
         _maps.Pin(pins);
         for (int i = 0; i < _bind.Length; i++)
         {
             Keep(Link(_bind[i], cgroup, s_bindPrograms[i].AttachType, pins, BindLinks[i]));
         }
 
+        pins?.Replace(ExitLink, _exitLink!);
         pins?.RemoveAllBut(PinNames);
     }
 
