@@ -150,7 +150,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         // Someone may rewrite the kernel list behind the daemon's back (root echoing into the sysctl): within a second
         // the table's entries are back, and what they added is kept as system exclusions.
         // The same tick renews the lease under which the hooks enforce runtime reservations (both on the kernel writer).
-        shutdown.AddSync(time.CreateTimer(
+        shutdown.Add(time.CreateTimer(
             _ => ledger.ReconcileKernel(),
             null,
             s_reconcileInterval,

@@ -318,9 +318,9 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
 
     /// <summary>
     /// Names a runtime holder's process tree (the cgroup its process was moved into), so that every process in it may
-    /// bind the holder's ports; done once the kernel sinks know.
+    /// bind the holder's ports; done once the kernel sinks know. The failure when they did not take it, or null.
     /// </summary>
-    public Task AssignProcessTreeAsync(long holderId, int pid, ProcessTree tree)
+    public Task<IOException?> AssignProcessTreeAsync(long holderId, int pid, ProcessTree tree)
     {
         KernelCommit commit;
         lock (_gate)
@@ -329,7 +329,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
             commit = Changed();
         }
 
-        return WaitLoggedAsync(commit);
+        return FailureOf(commit);
     }
 
     /// <summary>A holder's process exited while the holder lives on: the bind rights given to it by pid go at the next commit.</summary>

@@ -14,6 +14,7 @@ internal sealed class ReservationTable : IReservationView
     private readonly ProtocolSpace _udp = new();
     private readonly SystemExclusions _system = new();
     private readonly RuntimeHolders _holders = new();
+    private readonly PersistentUses _uses = new();
     private readonly UidQuotas _quotas;
     private readonly WildcardSearch _wildcard;
     private readonly IPortUsage _portUsage;
@@ -263,9 +264,14 @@ internal sealed class ReservationTable : IReservationView
             return new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} reserves {Name(reservation.Block.Protocol)} ports; the socket is {Name(p)}");
         }
 
-        if (reservation.Owner is null)
+        if (reservation.Owner is null && _changes is not null)
         {
-            _changes?.Add(ReservationChange.UseGranted(reservation, holderId, requester.Pid));
+            if (_uses.Grant(holderId, requester, reservation) is { } full)
+            {
+                return full;
+            }
+
+            _changes.Add(ReservationChange.UseGranted(reservation, holderId, requester.Pid));
         }
 
         return reservation;
@@ -280,6 +286,7 @@ internal sealed class ReservationTable : IReservationView
             Forget(reservation);
         }
 
+        _uses.HolderGone(holderId);
         _changes?.Add(ReservationChange.HolderGone(holderId));
         return held;
     }
@@ -294,7 +301,11 @@ internal sealed class ReservationTable : IReservationView
     /// The process a holder speaks for exited while the holder lives on (a child kept its connection): the rights given
     /// to that process by pid go, before the pid can be another process's.
     /// </summary>
-    public void HolderProcessExited(long holderId) => _changes?.Add(ReservationChange.ProcessExited(holderId));
+    public void HolderProcessExited(long holderId)
+    {
+        _uses.HolderGone(holderId);
+        _changes?.Add(ReservationChange.ProcessExited(holderId));
+    }
 
     /// <summary>True when changes wait for <see cref="TakeChanges"/>.</summary>
     public bool HasChanges => _changes is { Count: > 0 };
@@ -404,6 +415,10 @@ internal sealed class ReservationTable : IReservationView
         if (reservation.Owner is { } owner)
         {
             _holders.Remove(reservation, owner);
+        }
+        else
+        {
+            _uses.ReservationRemoved(reservation.Token);
         }
 
         Forget(reservation);

@@ -104,6 +104,13 @@ internal sealed class EventLoop : IDisposable
         }
 
         _posted.Enqueue(work);
+        if (_stopped)
+        {
+            // Dispose drained the queue just before this was queued: nothing else will run it.
+            RunPosted();
+            return;
+        }
+
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
         {
             Wake();

@@ -154,7 +154,11 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
             return audit.Refused(new Refusal(PortReservationErrorKind.OperationNotSupported, $"cannot give pid {owner.Pid} a cgroup of its own for its child processes ({e.Message}); only the process itself may bind its reserved ports"), "share reservations with child processes", owner.Pid, owner.Uid);
         }
 
-        await ledger.AssignProcessTreeAsync(owner.HolderId, owner.Pid, cgroup).ConfigureAwait(false);
+        if (await ledger.AssignProcessTreeAsync(owner.HolderId, owner.Pid, cgroup).ConfigureAwait(false) is { } failure)
+        {
+            return audit.Refused(new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the bind hook did not take pid {owner.Pid}'s process tree ({failure.Message}); only the process itself may bind its reserved ports"), "share reservations with child processes", owner.Pid, owner.Uid);
+        }
+
         if (audit.MayLogChange(owner))
         {
             DaemonLog.ProcessTreeShared(logger, owner.Pid, owner.Uid, cgroup.CgroupId);

@@ -8,8 +8,8 @@ namespace PortReserve.Daemon.Server;
 /// <summary>
 /// Group commit for the event loop: the replies to a turn's changes wait here, the turn ends with one kernel commit
 /// covering them all (on the loop's thread: no hop, one write however many clients asked), and then they go out. An
-/// acquire the kernel refused is taken back and refused; a release or associate is answered either way (the next write
-/// retries what this one could not).
+/// acquire the kernel refused is taken back and refused, as is an associate whose use the hook did not take; a release
+/// is answered either way (the sink that failed converges later). A reply that throws costs no other its answer.
 /// </summary>
 internal sealed class TurnCommit(ReservationLedger ledger, RuntimeReservations runtime, ILogger logger)
 {
@@ -48,16 +48,36 @@ internal sealed class TurnCommit(ReservationLedger ledger, RuntimeReservations r
         // A reply may close its connection (the client is gone); the ports it held go back like any departed holder's.
         (_answering, _waiting) = (_waiting, _answering);
         _version = 0;
-        foreach (Waiting waiting in _answering)
+        try
         {
-            TableResult<Reservation> result = waiting.Request.Operation == MessageType.Acquire
-                ? runtime.Acquired(waiting.Result, failure, waiting.Requested, waiting.Connection.Owner)
-                : waiting.Result;
-            waiting.Connection.Reply(waiting.Request, result);
+            foreach (Waiting waiting in _answering)
+            {
+                try
+                {
+                    waiting.Connection.Reply(waiting.Request, Outcome(waiting, failure));
+                }
+                catch (Exception e)
+                {
+                    DaemonLog.EventLoopHandlerFailed(logger, e);
+                    waiting.Connection.Close();
+                }
+            }
         }
-
-        _answering.Clear();
+        finally
+        {
+            _answering.Clear();
+        }
     }
+
+    private TableResult<Reservation> Outcome(Waiting waiting, Exception? failure) => waiting.Request.Operation switch
+    {
+        MessageType.Acquire => runtime.Acquired(waiting.Result, failure, waiting.Requested, waiting.Connection.Owner),
+
+        // Only an associate with a persistent reservation changes the hook (its process may then bind the ports).
+        MessageType.Associate when failure is not null && waiting.Result.TryGet(out Reservation? used, out _) && used.Owner is null
+            => new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the bind hook did not take this process's use of {used.Block} ({failure.Message}); nothing was granted, try again"),
+        _ => waiting.Result,
+    };
 
     private readonly record struct Waiting(ClientConnection Connection, FrameHeader Request, TableResult<Reservation> Result, PortBlock Requested);
 }

@@ -40,10 +40,11 @@ internal sealed partial class DaemonConnection
                     socket.Connect(new UnixDomainSocketEndPoint(path));
                     socket.SendTimeout = 0;
                     uint? serverUid = ReadServerUid(socket);
-                    if (trustedServersOnly && serverUid is { } uid && uid != 0 && uid != SocketLocations.EffectiveUid)
+                    // A server whose uid the kernel would not tell is not trusted either.
+                    if (trustedServersOnly && serverUid != 0 && serverUid != SocketLocations.EffectiveUid)
                     {
                         socket.Dispose();
-                        failures.Add($"{path} (served by uid {uid}, neither root nor you: refused, since another user's daemon could hand out ports it means to take; name it with {SocketLocations.EnvironmentVariable} or --socket if you trust it)");
+                        failures.Add($"{path} (served by uid {serverUid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}, neither root nor you: refused, since another user's daemon could hand out ports it means to take; name it with {SocketLocations.EnvironmentVariable} or --socket if you trust it)");
                         break;
                     }
 

@@ -21,7 +21,7 @@ internal sealed class Reconnector : IAsyncDisposable
     private readonly CancellationTokenSource _disposing = new();
     private readonly Lock _gate = new();
     private readonly HashSet<ulong> _releasedWhileAway = [];
-    private readonly uint? _serverUid;
+    private readonly uint _serverUid;
     private volatile DaemonConnection _current;
     private Task? _reconnecting;
 
@@ -31,8 +31,9 @@ internal sealed class Reconnector : IAsyncDisposable
         _held = held;
         _current = connection;
 
-        // Whoever serves a reconnect must be who served this connection: while the daemon is away, the socket's name is free.
-        _serverUid = connection.ServerUid;
+        // Whoever serves a reconnect must be who served this connection: while the daemon is away, the socket's name is
+        // free. A server whose uid the kernel would not tell is matched by none.
+        _serverUid = connection.ServerUid ?? uint.MaxValue;
         Watch(connection);
     }
 

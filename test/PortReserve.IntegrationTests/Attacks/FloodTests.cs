@@ -13,6 +13,31 @@ public sealed class FloodTests
     private const string PickPort = "import portpicker; print(portpicker.pick_unused_port(), flush=True)";
 
     [Fact(Timeout = 120_000)]
+    public async Task AssociatingFromManyConnectionsWithManyReservations_FillsOnlyThatUsersShareOfTheHook()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attach bind hooks and switch to other uids");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
+        await using PortReservationClient admin = await daemon.ConnectAsync();
+        var options = new PersistentReservationOptions();
+        options.AllowedUsers.Add("nobody");
+        var tokens = new List<string>();
+        for (int port = 47_300; port < 47_340; port++)
+        {
+            ulong token = await admin.CreatePersistentAsync(PortReservationProtocol.Tcp, port, 1, options, TestContext.Current.CancellationToken).WithTimeout();
+            tokens.Add(token.ToString(CultureInfo.InvariantCulture));
+        }
+
+        // 30 connections × 40 reservations: 1,200 uses asked for, each an entry in the hook's allow map.
+        await using ChildProcess flood = Attacker.Start(OtherUser.Nobody, ["associate-many", daemon.SocketPath, "30", "tcp", .. tokens], redirectInput: true);
+        string[] outcome = (await flood.WaitForLineAsync(line => line.StartsWith("associated ", StringComparison.Ordinal), TimeSpan.FromSeconds(60))).Split(' ');
+        await using PortReservation acquired = await admin.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
+        flood.CloseInput();
+
+        Assert.Equal(("1024", "176", "4"), (outcome[1], outcome[2], outcome[3]));
+        Assert.True(acquired.StartPort > 0);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task PortServerFlood_UpToTheOpenFileLimit_NeitherKillsTheDaemonNorLocksOutRoot()
     {
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to flood as other uids");

@@ -30,6 +30,9 @@
                                    ends: prints "listening" once it does, or "taken ERRNO" when someone else has it
   listen-seqpacket PATH            listen on PATH (SEQPACKET, as the daemon does; mode 0666) until stdin ends, reading what
                                    every client sends: prints "listening", then "received N" per frame
+  associate-many SOCKET CONNECTIONS PROTOCOL TOKEN...
+                                   open CONNECTIONS connections and associate each with every TOKEN, holding them until
+                                   stdin ends: prints "associated OK REFUSED LASTSTATUS" once all were asked
   never-reap CMD...                start CMD and never reap it: once it dies it stays a zombie, holding its pid, until
                                    stdin ends. Prints "child PID"
 """
@@ -348,6 +351,22 @@ def listen_seqpacket(path):
     return 0
 
 
+def associate_many(path, connections, protocol, *tokens):
+    held = [connect(path) for _ in range(int(connections))]
+    ok = refused = last = 0
+    for index, connection in enumerate(held):
+        for token in tokens:
+            status, _ = request(connection, ASSOCIATE, struct.pack("<QB", int(token), PROTOCOLS[protocol]), request_id=index + 1)
+            if status == 0:
+                ok += 1
+            else:
+                refused += 1
+                last = status
+    print(f"associated {ok} {refused} {last}", flush=True)
+    sys.stdin.read()
+    return 0
+
+
 def never_reap(*command):
     child = os.fork()
     if child == 0:
@@ -372,6 +391,7 @@ def main(argv):
         "time-wait": time_wait,
         "listen-abstract": listen_abstract,
         "never-reap": never_reap,
+        "associate-many": associate_many,
         "listen-seqpacket": listen_seqpacket,
     }
     if len(argv) < 2 or argv[1] not in commands:
