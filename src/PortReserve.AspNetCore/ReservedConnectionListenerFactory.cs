@@ -60,12 +60,21 @@ internal sealed partial class ReservedConnectionListenerFactory(
             }
 
             IConnectionListener listener = await _transport.BindAsync(new FileHandleEndPoint((ulong)handle, FileHandleType.Tcp), cancellationToken).ConfigureAwait(false);
-            Log.Listening(_logger, bound, options.ToString(), runtime?.Token ?? 0);
+            if (runtime is null)
+            {
+                Log.ListeningPersistent(_logger, bound, options.ToString());
+            }
+            else
+            {
+                Log.ListeningRuntime(_logger, bound, options.ToString(), runtime.Token);
+            }
 
-            // The reservation lasts as long as the connection to the daemon; when that breaks, the app is told.
-            var entry = new ReservedListeners.Entry(options, bound, client.ConnectionLost);
+            // A runtime reservation is lost when no daemon comes back in time, or the one that does no longer has it; a
+            // persistent one lives in the daemon's store, and is only as good as the connection to it.
+            CancellationToken lost = runtime?.Lost ?? client.ConnectionLost;
+            var entry = new ReservedListeners.Entry(options, bound, lost);
             listeners.Add(entry);
-            CancellationTokenRegistration onLost = client.ConnectionLost.Register(() => Lost(options, bound));
+            CancellationTokenRegistration onLost = lost.Register(() => Lost(options, bound));
             return new ReservedConnectionListener(listener, bound, socket, runtime, () =>
             {
                 onLost.Dispose();
@@ -88,7 +97,13 @@ internal sealed partial class ReservedConnectionListenerFactory(
     {
         if (options.StopHostWhenLost)
         {
+            // A failure, so that Restart=on-failure (or any supervisor) starts the app again: EX_TEMPFAIL, try again.
             Log.LostStopping(_logger, bound, options.ToString());
+            if (Environment.ExitCode == 0)
+            {
+                Environment.ExitCode = ReservedListenOptions.LostExitCode;
+            }
+
             lifetime.StopApplication();
         }
         else
@@ -102,13 +117,16 @@ internal sealed partial class ReservedConnectionListenerFactory(
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "listening on {EndPoint} from the reservation {Reservation} (token {Token}; 0 for a persistent one)")]
-        public static partial void Listening(ILogger logger, IPEndPoint endPoint, string reservation, ulong token);
+        [LoggerMessage(1, LogLevel.Information, "listening on {EndPoint} from a runtime reservation ({Reservation}, token {Token}), held while this app runs")]
+        public static partial void ListeningRuntime(ILogger logger, IPEndPoint endPoint, string reservation, ulong token);
 
-        [LoggerMessage(2, LogLevel.Error, "the reservation behind {EndPoint} ({Reservation}) was lost: the connection to portreserved broke, so nothing holds the port for this app any more; stopping the host (ReservedListenOptions.StopHostWhenLost) so that it can be restarted on a port it holds")]
+        [LoggerMessage(4, LogLevel.Information, "listening on {EndPoint} from the persistent reservation {Reservation}")]
+        public static partial void ListeningPersistent(ILogger logger, IPEndPoint endPoint, string reservation);
+
+        [LoggerMessage(2, LogLevel.Error, "the reservation behind {EndPoint} ({Reservation}) was lost: portreserved did not come back within the client's ReconnectTimeout, or the daemon that came back no longer has it, so nothing holds the port for this app any more; stopping the host with exit code 75 (ReservedListenOptions.StopHostWhenLost) so that it can be restarted on a port it holds")]
         public static partial void LostStopping(ILogger logger, IPEndPoint endPoint, string reservation);
 
-        [LoggerMessage(3, LogLevel.Error, "the reservation behind {EndPoint} ({Reservation}) was lost: the connection to portreserved broke, so nothing holds the port for this app any more; still serving on it (ReservedListenOptions.StopHostWhenLost is false)")]
+        [LoggerMessage(3, LogLevel.Error, "the reservation behind {EndPoint} ({Reservation}) was lost: portreserved did not come back within the client's ReconnectTimeout, or the daemon that came back no longer has it, so nothing holds the port for this app any more; still serving on it (ReservedListenOptions.StopHostWhenLost is false)")]
         public static partial void LostServing(ILogger logger, IPEndPoint endPoint, string reservation);
     }
 }

@@ -29,11 +29,16 @@ public sealed class ReservedListenOptions
     public bool Persistent { get; set; }
 
     /// <summary>
-    /// When the reservation is lost (the connection to portreserved broke: the daemon stopped or crashed), log an error
-    /// and stop the host (true, the default), so that a supervisor restarts the app on a port it holds again; false
-    /// logs the error and keeps serving on a port nobody holds for it any more (the health check reports it).
+    /// When the reservation is lost (no daemon came back within the client's reconnect timeout, or the one that came
+    /// back no longer has it; a daemon restart is not a loss), log an error and stop the host with exit code
+    /// <see cref="LostExitCode"/> (true, the default), so that a supervisor (<c>Restart=on-failure</c>) restarts the app on
+    /// a port it holds again; false logs the error and keeps serving on a port nobody holds for it any more (the health
+    /// check reports it).
     /// </summary>
     public bool StopHostWhenLost { get; set; } = true;
+
+    /// <summary>The exit code of a host stopped because its reservation was lost: 75, EX_TEMPFAIL (try again), unless the app set one.</summary>
+    public const int LostExitCode = 75;
 
     /// <summary>"any free TCP port", "TCP 8080-8089", "persistent TCP 8080", for messages and logs.</summary>
     public override string ToString()

@@ -162,9 +162,39 @@ public sealed class AspNetCoreTests
 
         daemon.Kill9();
         await app.WaitForShutdownAsync(TestContext.Current.CancellationToken).WithTimeout();
+        int exitCode = TakeExitCode();
 
         Assert.Equal(HealthStatus.Healthy, before.Status);
         Assert.Contains("reservations held for 127.0.0.1:", before.Entries["portreserve"].Description, StringComparison.Ordinal);
+        Assert.Equal(ReservedListenOptions.LostExitCode, exitCode);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task ADaemonThatCameBackWithoutTheReservation_StopsTheHost()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root for the bind hooks, whose lease decides what a restart restores");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on", "--restart-grace", "1");
+        await using WebApplication app = BuildApp(daemon, configure: null, reconnectTimeout: TimeSpan.FromSeconds(60));
+        await app.StartAsync(TestContext.Current.CancellationToken).WithTimeout();
+
+        // Away for longer than the lease: anyone may have bound the port since, so the next daemon restores nothing.
+        daemon.Kill9();
+        await daemon.WaitForExitAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2.5), TestContext.Current.CancellationToken);
+        await daemon.RestartAsync();
+        await app.WaitForShutdownAsync(TestContext.Current.CancellationToken).WithTimeout();
+        int exitCode = TakeExitCode();
+
+        Assert.Equal(ReservedListenOptions.LostExitCode, exitCode);
+        Assert.Contains("are not restored: the lease", daemon.Log, StringComparison.Ordinal);
+    }
+
+    /// <summary>The exit code a stopped host set for this process (the test runner's), put back to 0.</summary>
+    private static int TakeExitCode()
+    {
+        int exitCode = Environment.ExitCode;
+        Environment.ExitCode = 0;
+        return exitCode;
     }
 
     [Fact(Timeout = 60_000)]

@@ -48,6 +48,22 @@ public sealed partial class SampleTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task WebOnReservedPortSample_WhoseReservationIsLost_ExitsWith75_ForItsSupervisorToStartItAgain()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--wildcard-range", "45100-45199");
+        Dictionary<string, string?> environment = daemon.ClientEnvironment;
+        environment["PortReserve__ReconnectTimeout"] = "00:00:01";
+        await using ChildProcess web = ChildProcess.Start(Artifacts.WebSample, [], environment);
+        await web.WaitForLineAsync(line => line.Contains("Now listening on: ", StringComparison.Ordinal));
+
+        daemon.Kill9();
+        int exit = await web.WaitForExitAsync();
+
+        Assert.True(exit == 75, web.Output);
+        Assert.Contains("stopping the host with exit code 75", web.Output, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task WebOnReservedPortSample_RunsAsAnAllowedUser_OnAPersistentReservationChosenByConfiguration()
     {
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to run the app as another uid");

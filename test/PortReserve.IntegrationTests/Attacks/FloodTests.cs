@@ -21,7 +21,7 @@ public sealed class FloodTests
         var options = new PersistentReservationOptions();
         options.AllowedUsers.Add("nobody");
         var tokens = new List<string>();
-        for (int port = 47_300; port < 47_340; port++)
+        for (int port = 21_300; port < 21_340; port++)
         {
             ulong token = await admin.CreatePersistentAsync(PortReservationProtocol.Tcp, port, 1, options, TestContext.Current.CancellationToken).WithTimeout();
             tokens.Add(token.ToString(CultureInfo.InvariantCulture));
