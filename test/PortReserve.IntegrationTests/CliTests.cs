@@ -27,6 +27,17 @@ public sealed class CliTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Run_AOnePortBlock_IsTheBarePort_SoThatEveryIdiomForTheFirstPortWorks()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+
+        (int exit, string output) = await Cli(daemon, "run", "--tcp-at", "7100:1", "--udp-at", "7200:2", "--", "sh", "-c", "echo \"$PORTRESERVE_TCP $PORTRESERVE_UDP ${PORTRESERVE_TCP%-*} ${PORTRESERVE_UDP%-*}\"");
+
+        Assert.True(exit == 0, output);
+        Assert.Equal("7100 7200-7201 7100 7200", output.Trim());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Run_ConflictWithSystemExclusion_ExitsFiveWithKindOnStderr()
     {
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("9001");

@@ -19,7 +19,7 @@ internal static class RunCommand
         var commandLine = new Argument<string[]>("command") { Description = "The command to run, after --", Arity = ArgumentArity.OneOrMore };
         var command = new Command("run", """
             Hold runtime reservations while a command runs. The command gets PORTRESERVE_TCP and PORTRESERVE_UDP:
-            comma-separated START-END blocks in the order of the flags. The command and every process it starts may
+            comma-separated blocks in the order of the flags, each START-END, or START alone for one port. The command and every process it starts may
             bind those ports; when the daemon enforces exclusive binds (portreserve status), anyone else gets EACCES.
             The reservations end when the command exits (or when portreserve is killed). The exit status is the
             command's (127 if it cannot be started).
@@ -135,7 +135,7 @@ internal static class RunCommand
     }
 
     private static string Blocks(List<PortReservation> held, PortReservationProtocol protocol)
-        => string.Join(',', held.Where(r => r.Protocol == protocol).Select(r => $"{r.StartPort}-{r.EndPort}"));
+        => string.Join(',', held.Where(r => r.Protocol == protocol).Select(r => r.Count == 1 ? $"{r.StartPort}" : $"{r.StartPort}-{r.EndPort}"));
 
     /// <summary>SIGTERM, SIGHUP and SIGQUIT go on to the command; SIGINT from a terminal already reaches it (same process group).</summary>
     private static CompositeDisposable ForwardSignals(Process child)
