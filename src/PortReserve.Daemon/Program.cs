@@ -81,13 +81,8 @@ root.SetAction(async (parseResult, _) =>
 
     using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder
         .SetMinimumLevel(options.LogLevel)
-        .AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            console.UseUtcTimestamp = true;
-            console.ColorBehavior = LoggerColorBehavior.Disabled;
-        })
+        .AddConsole(console => console.FormatterName = DaemonLogFormatter.Name)
+        .AddConsoleFormatter<DaemonLogFormatter, DaemonLogFormatter.Settings>(format => format.Journal = DaemonLogFormatter.WritesToJournal())
         .AddFilter<ConsoleLoggerProvider>(level => level >= options.LogLevel));
     var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);

@@ -7,6 +7,19 @@ namespace PortReserve.IntegrationTests;
 public sealed class DaemonLifecycleTests
 {
     [Fact(Timeout = 60_000)]
+    public async Task UnderSystemd_LogLinesCarryTheirSyslogPriority_AndNoEventIdThatReadsAsAPid()
+    {
+        await using DaemonProcess journal = await DaemonProcess.StartAsync(new Dictionary<string, string?> { ["JOURNAL_STREAM"] = "8:12345" }, "");
+        await using DaemonProcess terminal = await DaemonProcess.StartAsync();
+        string started = journal.Log.Split('\n').First(line => line.Contains("listening on", StringComparison.Ordinal));
+        string plain = terminal.Log.Split('\n').First(line => line.Contains("listening on", StringComparison.Ordinal));
+
+        Assert.StartsWith("<6>portreserved ", started, StringComparison.Ordinal);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info: portreserved ", plain);
+        Assert.DoesNotContain("portreserved[", journal.Log + terminal.Log, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Restart_AfterSigKill_ReplacesTheStaleSocketFile()
     {
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();
