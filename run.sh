@@ -24,6 +24,7 @@ cat <<INFO
 portreserved: socket $socket, state $state
   try, in another terminal:  $PWD/artifacts/bin/portreserve status
                              $PWD/artifacts/bin/portreserve run --tcp 1 -- sh -c 'echo reserved \$PORTRESERVE_TCP'
-  stop with Ctrl-C (runtime reservations are released; persistent ones stay)
+  stop with Ctrl-C (persistent reservations stay; runtime ones are released, or, where the bind hooks run, kept for the
+  next start for --restart-grace: portreserved --release-kernel removes everything once it is stopped)
 INFO
 exec artifacts/bin/portreserved "$@"
