@@ -27,14 +27,20 @@ internal sealed class GlobalOptions
             Recursive = true,
             HelpName = "SECONDS",
             DefaultValueFactory = _ => PortReservationClientOptions.DefaultRequestTimeout.TotalSeconds,
-        };
-        timeout.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<double>() is not (> 0 and <= 86_400))
+
+            // Parsed here, not by the library: its failure to convert a word would be an exception, not a usage error.
+            CustomParser = result =>
             {
-                result.AddError("--timeout must be a number of seconds above 0 and at most 86400");
-            }
-        });
+                string value = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+                if (double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) && seconds is > 0 and <= 86_400)
+                {
+                    return seconds;
+                }
+
+                result.AddError($"--timeout takes a number of seconds above 0 and at most 86400, not '{value}'");
+                return 0;
+            },
+        };
         return timeout;
     }
 }

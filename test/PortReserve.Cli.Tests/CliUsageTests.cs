@@ -20,6 +20,25 @@ public sealed class CliUsageTests
         Assert.Equal(string.Empty, output.ToString());
     }
 
+    [Theory]
+    [InlineData("--timeout", "--timeout", "x", "status")]
+    [InlineData("--timeout", "--timeout", "0", "status")]
+    [InlineData("--start", "add", "--protocol", "tcp", "--start", "x", "--count", "1")]
+    [InlineData("--start", "lookup", "--protocol", "tcp", "--start", "0", "--count", "1")]
+    [InlineData("--count", "delete", "--protocol", "udp", "--start", "5000", "--count", "-1")]
+    [InlineData("--count 1000", "add", "--protocol", "tcp", "--start", "65000", "--count", "1000")]
+    [InlineData("--tcp-at", "run", "--tcp-at", "70000:1", "--", "true")]
+    public async Task RunAsync_ABadNumber_IsAUsageErrorNamingTheOption_InEveryCommand(string named, params string[] args)
+    {
+        var error = new StringWriter();
+
+        int exit = await CliApplication.RunAsync(args, new StringWriter(), error, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Contains(named, error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RunAsync_RunWithBadBlock_ExitsTwoNamingTheOption()
     {
