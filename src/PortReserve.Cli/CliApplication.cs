@@ -40,11 +40,26 @@ internal static class CliApplication
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
+        // "portreserve help [COMMAND]" is "portreserve [COMMAND] --help", as people type it.
+        if (args is ["help", .. string[] topic])
+        {
+            args = [.. topic, "--help"];
+        }
+
         // No response files: "@name" is an abstract socket address here, never "read arguments from file name".
-        ParseResult parsed = CreateRootCommand().Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        Command root = CreateRootCommand();
+        ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null };
         if (parsed.Errors.Count > 0)
         {
+            // An unknown command is one error, not that and "no command given".
+            if (parsed.CommandResult.Command == root && args is [string first, ..] && !first.StartsWith('-'))
+            {
+                await error.WriteLineAsync($"portreserve: '{first}' is not a command; the commands are {string.Join(", ", root.Subcommands.Select(c => c.Name))}");
+                await error.WriteLineAsync("Try 'portreserve --help'.");
+                return ExitCodes.Usage;
+            }
+
             foreach (System.CommandLine.Parsing.ParseError parseError in parsed.Errors)
             {
                 await error.WriteLineAsync($"portreserve: {parseError.Message}");

@@ -40,6 +40,41 @@ public sealed class CliUsageTests
     }
 
     [Fact]
+    public async Task RunAsync_AnUnknownCommand_IsOneErrorListingTheCommands()
+    {
+        var error = new StringWriter();
+
+        int exit = await CliApplication.RunAsync(["frobnicate"], new StringWriter(), error, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Equal(["portreserve: 'frobnicate' is not a command; the commands are add, lookup, delete, show, status, run, reload, check", "Try 'portreserve --help'."], error.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("help")]
+    [InlineData("help", "run")]
+    public async Task RunAsync_Help_IsTheHelpOption(params string[] args)
+    {
+        var output = new StringWriter();
+
+        int exit = await CliApplication.RunAsync(args, output, new StringWriter(), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Contains(args.Length == 1 ? "reserve TCP and UDP ports" : "Hold runtime reservations while a command runs", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_RunWithAnUnknownOption_SaysSo_InsteadOfRunningIt()
+    {
+        var error = new StringWriter();
+
+        int exit = await CliApplication.RunAsync(["run", "--lisen", "tcp:80", "--", "true"], new StringWriter(), error, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.StartsWith("portreserve: run has no option '--lisen'", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_RunWithBadBlock_ExitsTwoNamingTheOption()
     {
         var error = new StringWriter();

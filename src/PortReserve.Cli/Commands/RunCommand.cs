@@ -35,6 +35,12 @@ internal static class RunCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var context = new CommandContext(parseResult, globals);
+            if (UnknownOption(parseResult.Tokens) is { } unknown)
+            {
+                await context.Error.WriteLineAsync($"portreserve: run has no option '{unknown}'; the command to run goes after -- (see portreserve run --help)");
+                return ExitCodes.Usage;
+            }
+
             List<BlockArgument>? blocks = ParseBlocks(parseResult, out string? error);
             if (blocks is null)
             {
@@ -46,6 +52,23 @@ internal static class RunCommand
             return await context.RunAsync(client => RunHoldingAsync(context, client, blocks, argv, cancellationToken), cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// An option run does not know, given before <c>--</c>: without this check it would be taken for the command to run
+    /// (<c>run --lisen tcp:80 -- app</c> would try to execute <c>--lisen</c>). A value given to a known option is not one.
+    /// </summary>
+    private static string? UnknownOption(IReadOnlyList<Token> tokens)
+    {
+        for (int i = 0; i < tokens.Count && tokens[i].Type != TokenType.DoubleDash; i++)
+        {
+            if (tokens[i].Type == TokenType.Argument && tokens[i].Value.StartsWith('-') && (i == 0 || tokens[i - 1].Type != TokenType.Option))
+            {
+                return tokens[i].Value;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The block flags in the order given, so PORTRESERVE_* lists blocks in flag order across --tcp and --tcp-at.</summary>
