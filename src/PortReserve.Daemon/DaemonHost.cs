@@ -201,16 +201,19 @@ internal sealed class DaemonHost : IAsyncDisposable
 
         shutdown.Add(DaemonListener.Start(loop, options.SocketPath, handlers, ledger, connections, audit, logger));
 
-        // The first step of a stop, before the endpoints close their connections: holders that go from now on keep theirs.
-        shutdown.Add(() =>
+        // The first step of a stop, before the endpoints close their connections: with the hooks, holders that go from
+        // now on keep theirs for the next daemon; without them, every runtime reservation goes now, said as a stop.
+        shutdown.Add(async () =>
         {
+            DaemonLog.Stopping(logger, exclusive.IsActive ? $"runtime reservations kept for the next daemon (enforced for {options.RestartGrace.TotalSeconds:0} s without one)" : "runtime reservations released (without the bind hooks nothing could restore them)");
             if (exclusive.IsActive)
             {
                 runtime.KeepForTheNextDaemon();
             }
-
-            DaemonLog.Stopping(logger, exclusive.IsActive ? $"runtime reservations kept for the next daemon (enforced for {options.RestartGrace.TotalSeconds:0} s without one)" : "runtime reservations released (without the bind hooks nothing could restore them)");
-            return Task.CompletedTask;
+            else
+            {
+                await runtime.ReleaseAllAsync().ConfigureAwait(false);
+            }
         });
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, exclusive.Detail, wildcard);
         return declared;

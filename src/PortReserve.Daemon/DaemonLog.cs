@@ -128,4 +128,7 @@ internal static partial class DaemonLog
 
     [LoggerMessage(57, LogLevel.Warning, "the runtime reservations the daemon before this one recorded are not restored: {Reason}; their holders are told they lost them when they reconnect")]
     public static partial void RuntimeRecordsNotRestored(ILogger logger, string reason);
+
+    [LoggerMessage(58, LogLevel.Information, "released {Block} of pid {Pid} uid {Uid}: the daemon is stopping, and without the bind hooks nothing could keep it for the next start")]
+    public static partial void ReleasedAtStop(ILogger logger, PortBlock block, int pid, uint uid);
 }

@@ -7,6 +7,21 @@ namespace PortReserve.IntegrationTests;
 public sealed class DaemonLifecycleTests
 {
     [Fact(Timeout = 60_000)]
+    public async Task AStopWithoutTheBindHooks_ReleasesRuntimeReservationsAsAStop_NotAsConnectionsThatWentAway()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "off");
+        PortReservationClient client = await daemon.ConnectAsync();
+        await using PortReservation held = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.Equal(0, await daemon.StopAsync());
+
+        Assert.Contains($"released TCP {held.StartPort}", daemon.Log, StringComparison.Ordinal);
+        Assert.Contains("the daemon is stopping, and without the bind hooks nothing could keep it", daemon.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("its connection went away", daemon.Log, StringComparison.Ordinal);
+        await client.DisposeAsync();
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task UnderSystemd_LogLinesCarryTheirSyslogPriority_AndNoEventIdThatReadsAsAPid()
     {
         await using DaemonProcess journal = await DaemonProcess.StartAsync(new Dictionary<string, string?> { ["JOURNAL_STREAM"] = "8:12345" }, "");

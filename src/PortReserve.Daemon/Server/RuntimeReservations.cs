@@ -192,10 +192,14 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         Released(released, holder);
     }
 
-    /// <summary>Drops every runtime reservation, of clients and portserver grants alike (shutdown), and waits for the kernel.</summary>
-    public async Task ReleaseAllAsync() => Released(await ledger.ReleaseAllRuntimeAsync().ConfigureAwait(false), "daemon");
+    /// <summary>
+    /// Drops every runtime reservation, of clients and portserver grants alike (a stop without the bind hooks, before
+    /// the connections close), and waits for the kernel.
+    /// </summary>
+    public async Task ReleaseAllAsync() => Released(await ledger.ReleaseAllRuntimeAsync().ConfigureAwait(false), holder: null);
 
-    private void Released(IReadOnlyList<Reservation> released, string holder)
+    /// <param name="holder">What went away ("connection"); null when the daemon stops.</param>
+    private void Released(IReadOnlyList<Reservation> released, string? holder)
     {
         if (released.Count == 0)
         {
@@ -207,7 +211,14 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         {
             if (reservation.Owner is { } owner && audit.MayLogChange(owner))
             {
-                DaemonLog.ReleasedWithHolder(logger, reservation.Block, owner.Pid, owner.Uid, holder);
+                if (holder is null)
+                {
+                    DaemonLog.ReleasedAtStop(logger, reservation.Block, owner.Pid, owner.Uid);
+                }
+                else
+                {
+                    DaemonLog.ReleasedWithHolder(logger, reservation.Block, owner.Pid, owner.Uid, holder);
+                }
             }
         }
     }

@@ -81,7 +81,7 @@ internal sealed partial class DaemonConnection
         throw new PortReservationException(
             PortReservationErrorKind.ServiceUnavailable,
             $"portreserved is not running or not reachable: tried {string.Join(", then ", failures)}. " +
-            $"Start it (portreserved, or systemctl start portreserved), or point {SocketLocations.EnvironmentVariable} or --socket at the socket it listens on.",
+            $"Start it (portreserved, or systemctl start portreserved), or point {SocketLocations.EnvironmentVariable} at the socket it listens on (a program can also set PortReservationClientOptions.SocketPath; portreserve takes --socket).",
             lastError);
     }
 
