@@ -31,9 +31,17 @@ public sealed partial class PortReservationClient : IAsyncDisposable
     /// <param name="options">Where the daemon listens; null for the default paths.</param>
     /// <param name="cancellationToken">Cancels connecting.</param>
     /// <returns>A connected client.</returns>
-    /// <exception cref="PortReservationException">With <see cref="PortReservationErrorKind.ServiceUnavailable"/> when no daemon answers.</exception>
+    /// <exception cref="PortReservationException">With <see cref="PortReservationErrorKind.ServiceUnavailable"/> when no daemon answers; <see cref="PortReservationErrorKind.OperationNotSupported"/> on a system other than Linux.</exception>
     public static async ValueTask<PortReservationClient> ConnectAsync(PortReservationClientOptions? options = null, CancellationToken cancellationToken = default)
     {
+        // The library carries no platform attribute, so that apps need none: elsewhere it says so here, at run time.
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PortReservationException(
+                PortReservationErrorKind.OperationNotSupported,
+                "PortReserve runs on Linux only: portreserved enforces reservations in the Linux kernel. On Windows, the system's own port reservations (SIO_ACQUIRE_PORT_RESERVATION) do the same.");
+        }
+
         // A socket the caller named is trusted as named; one the client finds must be served by root or this user.
         bool named = true;
         IReadOnlyList<string> candidates = options?.SocketPath is { Length: > 0 } path ? [path] : SocketCandidates.Default(out named);
