@@ -23,6 +23,17 @@ public sealed class DeclarationCheckTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ADirectoryNamedAsAFile_IsAUsageError_PointingAtConfigDir()
+    {
+        Write("10-web.conf", "tcp 8080\n");
+
+        (int exit, string output) = await Check(_directory);
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"{_directory} is a directory: portreserve check --config-dir {_directory} checks its *.conf files", output, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Problems_ExitEight_OneFileLineReasonEach_InReadingOrder()
     {
         string web = Write("10-web.conf", "tcp 8080\ntcp 8080-8081\n");

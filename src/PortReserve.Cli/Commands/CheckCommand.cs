@@ -48,6 +48,11 @@ internal static class CheckCommand
                 return await context.ReportAsync("InvalidArgument", (int)System.Net.Sockets.SocketError.InvalidArgument, "name files or --config-dir directories, not both", ExitCodes.Usage);
             }
 
+            if (named.FirstOrDefault(Directory.Exists) is { } directory)
+            {
+                return await context.ReportAsync("InvalidArgument", (int)System.Net.Sockets.SocketError.InvalidArgument, $"{directory} is a directory: portreserve check --config-dir {directory} checks its *.conf files", ExitCodes.Usage);
+            }
+
             IReadOnlyList<string> searched = directories.Length > 0 ? directories : DeclarationFiles.DefaultDirectories;
             DeclarationSet set = named.Length > 0
                 ? DeclarationSet.LoadFiles(named, UserExists, GroupExists)
