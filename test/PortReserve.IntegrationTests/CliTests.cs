@@ -99,7 +99,7 @@ public sealed class CliTests
         Assert.Contains(daemon.SocketPath, status);
         Assert.Contains(daemon.StateDirectory, status);
         Assert.Contains("runtime 1 TCP + 0 UDP", status);
-        Assert.Contains("kernel list:    matches the table", status);
+        Assert.Contains("kernel list:     matches the table", status);
         Assert.Contains("largest free block", status);
         Assert.Contains("16384 runtime ports", status);
     }
@@ -111,6 +111,19 @@ public sealed class CliTests
 
         Assert.Equal(3, exit);
         Assert.StartsWith("portreserve: ServiceUnavailable: ", output, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Status_LinesUpEveryValue_InOneColumn()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+
+        (int exit, string output) = await Cli(daemon, "status");
+
+        Assert.Equal(0, exit);
+        string[] fields = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1..];
+        Assert.Contains(fields, line => line.StartsWith("exclusive binds: ", StringComparison.Ordinal));
+        Assert.All(fields, line => Assert.True(line.Length > 17 && line[16] == ' ' && line[17] != ' ', $"not in the value column: '{line}'"));
     }
 
     private static Task<(int ExitCode, string Output)> Cli(DaemonProcess daemon, params string[] arguments)

@@ -47,7 +47,7 @@ public sealed class DeclaredReservationsTests : IDisposable
         }
 
         (_, string status) = await Cli(daemon, "status");
-        Assert.Contains($"declared:       3 persistent reservation(s) from the *.conf files of {directory}", status, StringComparison.Ordinal);
+        Assert.Contains($"declared:        3 persistent reservation(s) from the *.conf files of {directory}", status, StringComparison.Ordinal);
         Assert.Contains($"TCP 8080 at {file}:2", status, StringComparison.Ordinal);
     }
 
@@ -90,7 +90,10 @@ public sealed class DeclaredReservationsTests : IDisposable
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--config-dir", directory);
 
         Write(directory, "10-web.conf", "tcp 47013\n" + string.Concat(Enumerable.Range(0, 200).Select(i => $"udp {47100 + i}\n")));
+        // The stop comes once the reload is under way (its first kernel write; the start made changes 1 and 2), so that it
+        // finds the reload running, never before it began (a reload asked for during a stop rightly does not start).
         daemon.Signal(Signals.SigHup);
+        await Timeouts.Eventually(() => daemon.Log.Contains("up to change 3 in", StringComparison.Ordinal), "the reload under way");
         int exitCode = await daemon.StopAsync();
         string log = daemon.Log;
 
@@ -155,7 +158,7 @@ public sealed class DeclaredReservationsTests : IDisposable
         Assert.Equal("reloaded 1 file(s): 2 added, 0 removed, 0 updated, 0 unchanged; 6 line(s) skipped", lines[6]);
         Assert.Equal([8080, 5000], (await ShowAsync(daemon)).Where(r => r.Source is not null).Select(r => r.StartPort));
         (_, string status) = await Cli(daemon, "status");
-        Assert.Contains("skipped lines:  6 at the last reload", status, StringComparison.Ordinal);
+        Assert.Contains("skipped lines:   6 at the last reload", status, StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 60_000)]

@@ -52,42 +52,48 @@ internal static class StatusCommand
         return output.WriteLineAsync(JsonSerializer.Serialize(json, CliJsonContext.Default.StatusJson));
     }
 
+    /// <summary>One line of the status: its label and value in two columns (a value's further lines have no label).</summary>
+    private static string Field(string label, string value) => (label.Length == 0 ? string.Empty : label + ":").PadRight(LabelWidth) + value;
+
+    // The longest label, "exclusive binds:", and a space.
+    private const int LabelWidth = 17;
+
     private static async Task WriteTextAsync(TextWriter output, PortReserveStatus s)
     {
         await output.WriteLineAsync($"portreserved {s.Version}, up {FormatUptime(s.Uptime)}");
-        await output.WriteLineAsync($"socket:         {s.SocketPath}");
-        await output.WriteLineAsync($"state:          {s.StateDirectory}");
-        await output.WriteLineAsync($"kernel sync:    {s.KernelSyncMode}: {s.KernelSyncDetail}");
-        await output.WriteLineAsync($"exclusive binds: {s.ExclusiveBindsMode}: {s.ExclusiveBindsDetail}");
-        await output.WriteLineAsync($"kernel list:    {s.KernelListMatches switch { true => "matches the table", false => "DIFFERS from the table (a write may have been in progress; check again)", null => "not checked (sync off)" }}");
-        await output.WriteLineAsync($"reservations:   runtime {s.RuntimeTcpReservations} TCP + {s.RuntimeUdpReservations} UDP, persistent {s.PersistentTcpReservations} TCP + {s.PersistentUdpReservations} UDP, {s.SystemExclusions} system exclusion range(s)");
-        await output.WriteLineAsync($"wildcard range: {s.WildcardStartPort}-{s.WildcardEndPort}; largest free block {s.LargestFreeTcpBlock} TCP, {s.LargestFreeUdpBlock} UDP port(s)");
-        await output.WriteLineAsync($"quotas:         {s.MaxRuntimePortsPerUid} runtime ports and {s.MaxRuntimeReservationsPerUid} runtime reservations per non-root uid");
-        await output.WriteLineAsync($"connections:    {s.Connections}");
-        await output.WriteLineAsync($"portserver:     {s.PortServerAddress ?? "off (--portserver-address)"}");
-        await output.WriteLineAsync($"metrics:        {s.MetricsAddress ?? "off (--metrics-listen)"}");
-        await output.WriteLineAsync($"declared:       {s.DeclaredReservations} persistent reservation(s) from the *.conf files of {string.Join(", then ", s.ConfigDirectories)}");
+        await output.WriteLineAsync(Field("socket", $"{s.SocketPath}"));
+        await output.WriteLineAsync(Field("state", $"{s.StateDirectory}"));
+        await output.WriteLineAsync(Field("kernel sync", $"{s.KernelSyncMode}: {s.KernelSyncDetail}"));
+        await output.WriteLineAsync(Field("exclusive binds", $"{s.ExclusiveBindsMode}: {s.ExclusiveBindsDetail}"));
+        await output.WriteLineAsync(Field("kernel list", $"{s.KernelListMatches switch { true => "matches the table", false => "DIFFERS from the table (a write may have been in progress; check again)", null => "not checked (sync off)" }}"));
+        await output.WriteLineAsync(Field("reservations", $"runtime {s.RuntimeTcpReservations} TCP + {s.RuntimeUdpReservations} UDP, persistent {s.PersistentTcpReservations} TCP + {s.PersistentUdpReservations} UDP, {s.SystemExclusions} system exclusion range(s)"));
+        await output.WriteLineAsync(Field("wildcard range", $"{s.WildcardStartPort}-{s.WildcardEndPort}; largest free block {s.LargestFreeTcpBlock} TCP, {s.LargestFreeUdpBlock} UDP port(s)"));
+        await output.WriteLineAsync(Field("quotas", $"{s.MaxRuntimePortsPerUid} runtime ports and {s.MaxRuntimeReservationsPerUid} runtime reservations per non-root uid"));
+        await output.WriteLineAsync(Field("connections", $"{s.Connections}"));
+        await output.WriteLineAsync(Field("portserver", $"{s.PortServerAddress ?? "off (--portserver-address)"}"));
+        await output.WriteLineAsync(Field("metrics", $"{s.MetricsAddress ?? "off (--metrics-listen)"}"));
+        await output.WriteLineAsync(Field("declared", $"{s.DeclaredReservations} persistent reservation(s) from the *.conf files of {string.Join(", then ", s.ConfigDirectories)}"));
         foreach (string source in s.DeclaredSources)
         {
-            await output.WriteLineAsync($"                {source}");
+            await output.WriteLineAsync(Field(string.Empty, source));
         }
 
         if (s.DeclaredReservations > s.DeclaredSources.Count)
         {
-            await output.WriteLineAsync($"                and {s.DeclaredReservations - s.DeclaredSources.Count} more (portreserve show)");
+            await output.WriteLineAsync(Field(string.Empty, $"and {s.DeclaredReservations - s.DeclaredSources.Count} more (portreserve show)"));
         }
 
         if (s.DeclarationProblemCount > 0)
         {
-            await output.WriteLineAsync($"skipped lines:  {s.DeclarationProblemCount} at the last reload (fix them, then portreserve reload):");
+            await output.WriteLineAsync(Field("skipped lines", $"{s.DeclarationProblemCount} at the last reload (fix them, then portreserve reload):"));
             foreach (string problem in s.DeclarationProblems)
             {
-                await output.WriteLineAsync($"                {problem}");
+                await output.WriteLineAsync(Field(string.Empty, problem));
             }
 
             if (s.DeclarationProblemCount > s.DeclarationProblems.Count)
             {
-                await output.WriteLineAsync($"                and {s.DeclarationProblemCount - s.DeclarationProblems.Count} more (portreserve check, or the daemon's log)");
+                await output.WriteLineAsync(Field(string.Empty, $"and {s.DeclarationProblemCount - s.DeclarationProblems.Count} more (portreserve check, or the daemon's log)"));
             }
         }
     }
