@@ -80,14 +80,14 @@ public sealed class RestartGapTests
         await daemon.WaitForExitAsync();
         Signals.Send(holder, Signals.SigKill);
         await Timeouts.Eventually(() => File.ReadAllText($"/proc/{holder}/stat").Contains(") Z ", StringComparison.Ordinal), "the holder being a zombie");
+
+        // Its run command's child goes too, so that the next daemon finds the tree empty and removes it.
+        Signals.Send(int.Parse(File.ReadAllText(sleeper).Trim(), CultureInfo.InvariantCulture), Signals.SigKill);
         await daemon.RestartAsync();
         await using PortReservationClient after = await daemon.ConnectAsync();
         IReadOnlyList<PortReservationInfo> listed = await after.ShowAsync(PortReservationProtocol.Tcp, TestContext.Current.CancellationToken).WithTimeout();
         string stranger = await BindAttempt.AsUserAsync(OtherUser.Stranger, OtherUser.Stranger, port.ToString(CultureInfo.InvariantCulture), daemon.ClientEnvironment);
         parent.CloseInput();
-
-        // The run command's child, left in a process tree nobody restored, goes too.
-        Signals.Send(int.Parse(File.ReadAllText(sleeper).Trim(), CultureInfo.InvariantCulture), Signals.SigKill);
 
         Assert.DoesNotContain(listed, r => r.StartPort == port);
         Assert.Contains("restored 0 runtime reservation(s)", daemon.Log);
