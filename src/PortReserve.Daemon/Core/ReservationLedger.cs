@@ -407,14 +407,10 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
             commit = Changed();
         }
 
-        try
-        {
-            await commit.WaitAsync().ConfigureAwait(false);
-        }
-        catch (IOException e)
+        if (await FailureOf(commit).ConfigureAwait(false) is { } failure)
         {
             undo(made);
-            return KernelRefused(e);
+            return KernelRefused(failure);
         }
 
         // Enforced: now whether its ports are free is final.
@@ -458,15 +454,6 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         }
     }
 
-    private static async Task WaitLoggedAsync(KernelCommit commit)
-    {
-        try
-        {
-            await commit.WaitAsync().ConfigureAwait(false);
-        }
-        catch (IOException)
-        {
-            // Already logged by the committer; the sink that failed reports itself drifted, and the writer writes again.
-        }
-    }
+    /// <summary>Waits for a commit whose failure changes nothing for the caller: the committer logged it, and the sink that failed reports itself drifted, so the writer writes again.</summary>
+    private static Task WaitLoggedAsync(KernelCommit commit) => FailureOf(commit);
 }

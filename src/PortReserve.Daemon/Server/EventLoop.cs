@@ -97,16 +97,10 @@ internal sealed class EventLoop : IDisposable
     /// </summary>
     public void Post(Action work)
     {
-        if (_stopped)
-        {
-            Guarded(work);
-            return;
-        }
-
         _posted.Enqueue(work);
         if (_stopped)
         {
-            // Dispose drained the queue just before this was queued: nothing else will run it.
+            // Dispose drained the queue already (or just before this was queued): nothing else will run it.
             RunPosted();
             return;
         }

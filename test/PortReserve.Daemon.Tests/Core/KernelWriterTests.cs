@@ -41,7 +41,7 @@ public sealed class KernelWriterTests : IAsyncDisposable
         Reservation granted = (await Acquire(5001).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Granted();
 
         Assert.Equal(PortReservationErrorKind.ServiceUnavailable, refused.Kind);
-        Assert.Equal([5001], Ports(_sink.Last));
+        Assert.Equal("5001", KernelPortList.Format(_sink.Last));
         Assert.Equal(5001, granted.Block.Range.Start);
     }
 
@@ -84,7 +84,7 @@ public sealed class KernelWriterTests : IAsyncDisposable
         _ledger.ReconcileKernel();
 
         await Timeouts.Eventually(() => _sink.Writes > writes && !_sink.Drifted(), "the reconcile tick's write");
-        Assert.Empty(Ports(_sink.Last));
+        Assert.True(_sink.Last.IsEmpty, KernelPortList.Format(_sink.Last));
     }
 
     /// <summary>
@@ -105,7 +105,7 @@ public sealed class KernelWriterTests : IAsyncDisposable
 
         _sink.FailAtRandom(null);
         _ledger.ReconcileKernel();
-        await Timeouts.Eventually(() => !_sink.Drifted() && Ports(_sink.Last).SequenceEqual(TablePorts()), "the kernel converging on the table");
+        await Timeouts.Eventually(() => !_sink.Drifted() && _sink.Last.SetEquals(TablePorts()), "the kernel converging on the table");
     }
 
     private async Task RunClientAsync(int client, int seed)
@@ -169,25 +169,11 @@ public sealed class KernelWriterTests : IAsyncDisposable
         _ => new UnauthorizedAccessException("the sysctl is read-only now"),
     };
 
-    private static List<int> Ports(PortSet ports)
-    {
-        var list = new List<int>();
-        for (int port = 1; port <= 65535; port++)
-        {
-            if (ports.Contains(port))
-            {
-                list.Add(port);
-            }
-        }
-
-        return list;
-    }
-
-    private List<int> TablePorts() => _ledger.Read(view =>
+    private PortSet TablePorts() => _ledger.Read(view =>
     {
         var all = new PortSet();
-        ((ReservationTable)view).CopyKernelPorts(all, new PortSet());
-        return Ports(all);
+        view.CopyKernelPorts(all, new PortSet());
+        return all;
     });
 
     /// <summary>A state whose first snapshot throws (a fault of the state's owner), and whose later ones are empty.</summary>
