@@ -8,35 +8,29 @@ using PortReserve.Daemon;
 using PortReserve.Daemon.Kernel;
 using PortReserve.Protocol;
 
-var socket = new Option<string>("--socket") { Description = $"Unix socket to listen on (default: {SocketLocations.SystemSocket} as root, else $XDG_RUNTIME_DIR/portreserve/portreserved.sock)" };
-var stateDir = new Option<string>("--state-dir") { Description = $"Directory for persistent state (default: {DaemonPaths.SystemStateDirectory} as root, else $XDG_STATE_HOME/portreserve)" };
-var kernelSync = new Option<KernelSyncMode>("--kernel-sync") { Description = "Mirror reservations into net.ipv4.ip_local_reserved_ports: auto (when writable), on (required), off", DefaultValueFactory = _ => KernelSyncMode.Auto };
-var exclusiveBinds = new Option<ExclusiveBindsMode>("--exclusive-binds") { Description = "Refuse binds to reserved ports by anyone but their holders (cgroup BPF bind hooks): auto (when the kernel allows), on (required), off", DefaultValueFactory = _ => ExclusiveBindsMode.Auto };
-var bpfDir = new Option<string>("--bpf-dir") { Description = $"bpffs directory to pin the bind hooks and their maps in, so that they outlive the daemon; bpffs is mounted at /sys/fs/bpf if it is not (default: {PortReserve.Daemon.Kernel.Bpf.PinDirectory.DefaultPath})" };
-var restartGrace = new Option<int>("--restart-grace") { Description = "Seconds runtime reservations stay enforced while no daemon runs, for a restart to take them over; persistent ones stay until a daemon or --release-kernel removes them", DefaultValueFactory = _ => (int)new DaemonOptions().RestartGrace.TotalSeconds };
+var defaults = new DaemonOptions();
+var socket = new Option<string>("--socket") { HelpName = "PATH", Description = $"Unix socket to listen on (default: {SocketLocations.SystemSocket} as root, else $XDG_RUNTIME_DIR/portreserve/portreserved.sock)" };
+var stateDir = new Option<string>("--state-dir") { HelpName = "DIR", Description = $"Directory for persistent state (default: {DaemonPaths.SystemStateDirectory} as root, else $XDG_STATE_HOME/portreserve)" };
+var kernelSync = OptionParsers.Choice("--kernel-sync", "Mirror reservations into net.ipv4.ip_local_reserved_ports: auto (when writable), on (required), off", defaults.KernelSync);
+var exclusiveBinds = OptionParsers.Choice("--exclusive-binds", "Refuse binds to reserved ports by anyone but their holders (cgroup BPF bind hooks): auto (when the kernel allows), on (required), off", defaults.ExclusiveBinds);
+var bpfDir = new Option<string>("--bpf-dir") { HelpName = "DIR", Description = $"bpffs directory to pin the bind hooks and their maps in, so that they outlive the daemon; bpffs is mounted at /sys/fs/bpf if it is not (default: {PortReserve.Daemon.Kernel.Bpf.PinDirectory.DefaultPath})" };
+var restartGrace = OptionParsers.WholeNumber("--restart-grace", "Seconds runtime reservations stay enforced while no daemon runs, for a restart to take them over; persistent ones stay until a daemon or --release-kernel removes them", (int)defaults.RestartGrace.TotalSeconds, helpName: "SECONDS", unit: " of seconds");
 var releaseKernel = new Option<bool>("--release-kernel") { Description = "Do not start: detach the bind hooks a stopped daemon left pinned and take its entries out of the kernel list, so that nothing stays enforced (for stopping PortReserve for good)" };
-var wildcardRange = new Option<PortRange?>("--wildcard-range") { Description = "LO-HI range that wildcard requests are served from (default: net.ipv4.ip_local_port_range)", CustomParser = ParseRange };
-var adminGroup = new Option<string>("--admin-group") { Description = "Group whose members may create and delete persistent reservations, besides root", DefaultValueFactory = _ => new DaemonOptions().AdminGroup };
-var portServer = new Option<string>("--portserver-address") { Description = "Also serve Google's portserver protocol (portpicker's PORTSERVER_ADDRESS) on this AF_UNIX address; a leading @ means the abstract namespace" };
-var metricsListen = new Option<string>("--metrics-listen") { Description = "Serve Prometheus metrics (HTTP GET) on this Unix socket path or loopback address, like 127.0.0.1:9405" };
-var maxPorts = new Option<int>("--max-runtime-ports-per-uid") { Description = "Most runtime-reserved ports one non-administrator uid may hold", DefaultValueFactory = _ => new DaemonOptions().MaxRuntimePortsPerUid };
-var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None", DefaultValueFactory = _ => LogLevel.Information };
-var maxReservations = new Option<int>("--max-runtime-reservations-per-uid") { Description = "Most runtime reservations one non-administrator uid may hold", DefaultValueFactory = _ => new DaemonOptions().MaxRuntimeReservationsPerUid };
-var maxConnections = new Option<int>("--max-connections") { Description = "Most client connections served at once", DefaultValueFactory = _ => new DaemonOptions().MaxConnections };
+var wildcardRange = new Option<PortRange?>("--wildcard-range") { HelpName = "LO-HI", Description = "LO-HI range that wildcard requests are served from (default: net.ipv4.ip_local_port_range)", CustomParser = ParseRange };
+var adminGroup = new Option<string>("--admin-group") { HelpName = "GROUP", Description = "Group whose members may create and delete persistent reservations, besides root", DefaultValueFactory = _ => defaults.AdminGroup };
+var portServer = new Option<string>("--portserver-address") { HelpName = "ADDRESS", Description = "Also serve Google's portserver protocol (portpicker's PORTSERVER_ADDRESS) on this AF_UNIX address; a leading @ means the abstract namespace" };
+var metricsListen = new Option<string>("--metrics-listen") { HelpName = "ADDRESS", Description = "Serve Prometheus metrics (HTTP GET) on this Unix socket path or loopback address, like 127.0.0.1:9405" };
+var maxPorts = OptionParsers.WholeNumber("--max-runtime-ports-per-uid", "Most runtime-reserved ports one non-administrator uid may hold", defaults.MaxRuntimePortsPerUid);
+var logLevel = OptionParsers.Choice("--log-level", "Least severe messages to log: trace, debug, information, warning, error, critical or none", defaults.LogLevel, helpName: "LEVEL");
+var maxReservations = OptionParsers.WholeNumber("--max-runtime-reservations-per-uid", "Most runtime reservations one non-administrator uid may hold", defaults.MaxRuntimeReservationsPerUid);
+var maxConnections = OptionParsers.WholeNumber("--max-connections", "Most client connections served at once", defaults.MaxConnections);
 var configDirs = new Option<string[]>("--config-dir")
 {
     Description = $"A reservations.d directory whose *.conf files declare persistent reservations; repeat for several, later ones overriding earlier ones by file name (default: {string.Join(", then ", PortReserve.Declarations.DeclarationFiles.DefaultDirectories)} as root, else $XDG_CONFIG_HOME/portreserve/reservations.d)",
+    HelpName = "DIR",
     AllowMultipleArgumentsPerToken = false,
 };
-var maxConnectionsPerUid = new Option<int>("--max-connections-per-uid") { Description = "Most client connections one non-root uid may hold open", DefaultValueFactory = _ => new DaemonOptions().MaxConnectionsPerUid };
-foreach (Option<int> limit in (Option<int>[])[maxReservations, maxConnections, maxConnectionsPerUid])
-{
-    limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError($"{limit.Name} must be at least 1"); } });
-}
-
-restartGrace.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--restart-grace must be at least 1 second"); } });
-maxPorts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--max-runtime-ports-per-uid must be at least 1"); } });
-
+var maxConnectionsPerUid = OptionParsers.WholeNumber("--max-connections-per-uid", "Most client connections one non-root uid may hold open", defaults.MaxConnectionsPerUid);
 var root = new RootCommand("portreserved: the PortReserve daemon. Owns the machine's TCP/UDP port reservation table and enforces it in the kernel's reserved port list.")
 {
     socket, stateDir, kernelSync, exclusiveBinds, adminGroup, wildcardRange, portServer, metricsListen, maxPorts, maxReservations, maxConnections, maxConnectionsPerUid, configDirs, logLevel, bpfDir, restartGrace, releaseKernel,
@@ -44,13 +38,12 @@ var root = new RootCommand("portreserved: the PortReserve daemon. Owns the machi
 
 root.SetAction(async (parseResult, _) =>
 {
-    var defaults = new DaemonOptions();
     var options = defaults with
     {
         SocketPath = parseResult.GetValue(socket) ?? defaults.SocketPath,
         StateDirectory = parseResult.GetValue(stateDir) ?? defaults.StateDirectory,
-        KernelSync = parseResult.GetValue(kernelSync),
-        ExclusiveBinds = parseResult.GetValue(exclusiveBinds),
+        KernelSync = parseResult.GetValue(kernelSync) ?? defaults.KernelSync,
+        ExclusiveBinds = parseResult.GetValue(exclusiveBinds) ?? defaults.ExclusiveBinds,
         WildcardRange = parseResult.GetValue(wildcardRange),
         AdminGroup = parseResult.GetValue(adminGroup)!,
         PortServerAddress = parseResult.GetValue(portServer),
@@ -59,7 +52,7 @@ root.SetAction(async (parseResult, _) =>
         MaxRuntimeReservationsPerUid = parseResult.GetValue(maxReservations),
         MaxConnections = parseResult.GetValue(maxConnections),
         MaxConnectionsPerUid = parseResult.GetValue(maxConnectionsPerUid),
-        LogLevel = parseResult.GetValue(logLevel),
+        LogLevel = parseResult.GetValue(logLevel) ?? defaults.LogLevel,
         ConfigDirectories = parseResult.GetValue(configDirs) is { Length: > 0 } directories ? [.. directories.Select(Path.GetFullPath)] : defaults.ConfigDirectories,
         BpfDirectory = parseResult.GetValue(bpfDir) is { Length: > 0 } pins ? Path.GetFullPath(pins) : defaults.BpfDirectory,
         RestartGrace = TimeSpan.FromSeconds(parseResult.GetValue(restartGrace)),

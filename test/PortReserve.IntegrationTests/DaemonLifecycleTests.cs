@@ -76,13 +76,22 @@ public sealed class DaemonLifecycleTests
     [Theory(Timeout = 30_000)]
     [InlineData("--wildcard-range", "5000")]
     [InlineData("--kernel-sync", "maybe")]
+    [InlineData("--kernel-sync", "1")]
+    [InlineData("--exclusive-binds", "")]
+    [InlineData("--log-level", "loud")]
     [InlineData("--max-runtime-ports-per-uid", "0")]
-    public async Task BadOption_ExitsTwoWithAMessage(string option, string value)
+    [InlineData("--restart-grace", "x")]
+    [InlineData("--max-connections", "99999999999")]
+    [InlineData("--max-connections-per-uid", "-1")]
+    [InlineData("--max-runtime-reservations-per-uid", "1.5")]
+    public async Task BadOption_ExitsTwoWithAMessageNamingTheOption_NeverATypeOrATrace(string option, string value)
     {
         (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Daemon, [option, value, "--socket", "/tmp/prt-never/s"]);
 
         Assert.Equal(2, exit);
-        Assert.StartsWith("portreserved: ", output, StringComparison.Ordinal);
+        Assert.StartsWith($"portreserved: {option} ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("PortReserve.", output, StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 60_000)]
