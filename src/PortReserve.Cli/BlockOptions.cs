@@ -7,9 +7,9 @@ internal sealed class BlockOptions
 {
     public Option<PortReservationProtocol?> Protocol { get; } = ProtocolOption.Create(required: true);
 
-    public Option<int> Start { get; } = new("--start") { Description = "First port of the block (1-65535)", Required = true, CustomParser = result => Port(result, "--start", "a port from 1 to 65535") };
+    public Option<int> Start { get; } = new("--start") { HelpName = "PORT", Description = "First port of the block (1-65535)", Required = true, CustomParser = result => Port(result, "--start", "a port from 1 to 65535") };
 
-    public Option<int> Count { get; } = new("--count") { Description = "Number of ports in the block", Required = true, CustomParser = result => Port(result, "--count", "a port count from 1 to 65535") };
+    public Option<int> Count { get; } = new("--count") { HelpName = "N", Description = "Number of ports in the block", Required = true, CustomParser = result => Port(result, "--count", "a port count from 1 to 65535") };
 
     /// <summary>Adds the options, and the check that the block ends at or below 65535: a usage error, as in <c>run</c>.</summary>
     public void AddTo(Command command)

@@ -27,13 +27,13 @@ internal static class CliApplication
             new HelpOption(),
             new VersionOption(),
         };
-        root.Subcommands.Add(AddCommand.Create(globals));
-        root.Subcommands.Add(LookupCommand.Create(globals));
-        root.Subcommands.Add(DeleteCommand.Create(globals));
-        root.Subcommands.Add(ShowCommand.Create(globals));
-        root.Subcommands.Add(StatusCommand.Create(globals));
-        root.Subcommands.Add(RunCommand.Create(globals));
-        root.Subcommands.Add(ReloadCommand.Create(globals));
+        root.Subcommands.Add(globals.AddDaemonOptionsTo(AddCommand.Create(globals)));
+        root.Subcommands.Add(globals.AddDaemonOptionsTo(LookupCommand.Create(globals)));
+        root.Subcommands.Add(globals.AddDaemonOptionsTo(DeleteCommand.Create(globals)));
+        root.Subcommands.Add(globals.AddDaemonOptionsTo(ShowCommand.Create(globals)));
+        root.Subcommands.Add(globals.AddDaemonOptionsTo(StatusCommand.Create(globals)));
+        root.Subcommands.Add(globals.AddDaemonOptionsTo(RunCommand.Create(globals)));
+        root.Subcommands.Add(globals.AddDaemonOptionsTo(ReloadCommand.Create(globals)));
         root.Subcommands.Add(CheckCommand.Create(globals));
         return root;
     }

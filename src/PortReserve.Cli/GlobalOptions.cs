@@ -2,13 +2,17 @@ using System.CommandLine;
 
 namespace PortReserve.Cli;
 
-/// <summary>Options every command accepts, before or after the command name.</summary>
+/// <summary>
+/// Options accepted before or after the command name: <c>--json</c> by every command, <c>--socket</c> and
+/// <c>--timeout</c> by those that ask the daemon (<see cref="AddDaemonOptionsTo"/>), so that <c>check --help</c> does
+/// not offer them.
+/// </summary>
 internal sealed class GlobalOptions
 {
     public Option<string> Socket { get; } = new("--socket")
     {
         Description = "The daemon's socket (default: $PORTRESERVE_SOCKET, else /run/portreserve/portreserved.sock, then $XDG_RUNTIME_DIR/portreserve/portreserved.sock)",
-        Recursive = true,
+        HelpName = "PATH",
     };
 
     public Option<double> Timeout { get; } = CreateTimeout();
@@ -19,12 +23,19 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    /// <summary>Lets a command that asks the daemon take <c>--socket</c> and <c>--timeout</c> after its name too.</summary>
+    public Command AddDaemonOptionsTo(Command command)
+    {
+        command.Options.Add(Socket);
+        command.Options.Add(Timeout);
+        return command;
+    }
+
     private static Option<double> CreateTimeout()
     {
         var timeout = new Option<double>("--timeout")
         {
-            Description = "Seconds to wait for each answer of the daemon before giving up (exit 3); default 30",
-            Recursive = true,
+            Description = "Seconds to wait for each answer of the daemon before giving up (exit 3)",
             HelpName = "SECONDS",
             DefaultValueFactory = _ => PortReservationClientOptions.DefaultRequestTimeout.TotalSeconds,
 

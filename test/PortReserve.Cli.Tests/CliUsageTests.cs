@@ -64,6 +64,36 @@ public sealed class CliUsageTests
     }
 
     [Fact]
+    public async Task CheckHelp_OffersNoDaemonOptions_AndCheckRefusesThem_InsteadOfReadingThemAsFiles()
+    {
+        var help = new StringWriter();
+        var error = new StringWriter();
+
+        int helpExit = await CliApplication.RunAsync(["check", "--help"], help, new StringWriter(), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        int exit = await CliApplication.RunAsync(["check", "--socket", "/run/x.sock"], new StringWriter(), error, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.Success, helpExit);
+        Assert.Contains("--config-dir", help.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("--socket", help.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("--timeout", help.ToString(), StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.StartsWith("portreserve: check has no option '--socket'", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--socket", "/nonexistent/portreserved.sock", "status")]
+    [InlineData("status", "--socket", "/nonexistent/portreserved.sock")]
+    public async Task DaemonOptions_AreTakenBeforeOrAfterTheCommand(params string[] args)
+    {
+        var error = new StringWriter();
+
+        int exit = await CliApplication.RunAsync(args, new StringWriter(), error, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.ServiceUnavailable, exit);
+        Assert.Contains("tried /nonexistent/portreserved.sock", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_RunWithAnUnknownOption_SaysSo_InsteadOfRunningIt()
     {
         var error = new StringWriter();

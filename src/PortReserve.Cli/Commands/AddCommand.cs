@@ -8,8 +8,8 @@ internal static class AddCommand
     public static Command Create(GlobalOptions globals)
     {
         var block = new BlockOptions();
-        var allowUser = new Option<string[]>("--allow-user") { Description = "A user (name or uid) allowed to bind from the reservation without being an administrator (repeatable)" };
-        var allowGroup = new Option<string[]>("--allow-group") { Description = "A group (name or gid) whose members may bind from the reservation (repeatable)" };
+        var allowUser = new Option<string[]>("--allow-user") { HelpName = "USER", Description = "A user (name or uid) allowed to bind from the reservation without being an administrator (repeatable)" };
+        var allowGroup = new Option<string[]>("--allow-group") { HelpName = "GROUP", Description = "A group (name or gid) whose members may bind from the reservation (repeatable)" };
         var command = new Command("add", """
             Create a persistent reservation of exactly START..START+COUNT-1. It is stored on disk, stays in the kernel's
             reserved port list while the daemon runs and after it stops, and is restored at every daemon start (with a new

@@ -11,8 +11,19 @@ internal static class CheckCommand
     public static Command Create(GlobalOptions globals)
     {
         var files = new Argument<string[]>("FILE") { Description = "Files to check, in this order (default: every *.conf of the configuration directories)", Arity = ArgumentArity.ZeroOrMore };
+
+        // An option check does not take ("--socket", "--timeout": check never asks the daemon) would otherwise be read
+        // as the name of a file that cannot be read.
+        files.Validators.Add(result =>
+        {
+            if (result.Tokens.FirstOrDefault(t => t.Value.StartsWith('-')) is { } unknown)
+            {
+                result.AddError($"check has no option '{unknown.Value}' (it reads files and never asks the daemon; a file whose name starts with '-' is ./{unknown.Value})");
+            }
+        });
         var configDirs = new Option<string[]>("--config-dir")
         {
+            HelpName = "DIR",
             Description = $"Check the *.conf files of these directories, later ones overriding earlier ones by file name, as the daemon reads them (default: {string.Join(", then ", DeclarationFiles.DefaultDirectories)})",
             AllowMultipleArgumentsPerToken = false,
         };

@@ -12,10 +12,10 @@ internal static class RunCommand
 
     public static Command Create(GlobalOptions globals)
     {
-        var tcp = new Option<string[]>("--tcp") { Description = "Reserve any N consecutive TCP ports (repeatable)" };
-        var udp = new Option<string[]>("--udp") { Description = "Reserve any N consecutive UDP ports (repeatable)" };
-        var tcpAt = new Option<string[]>("--tcp-at") { Description = "Reserve exactly TCP ports START..START+N-1, given as START:N (repeatable)" };
-        var udpAt = new Option<string[]>("--udp-at") { Description = "Reserve exactly UDP ports START..START+N-1, given as START:N (repeatable)" };
+        var tcp = new Option<string[]>("--tcp") { HelpName = "N", Description = "Reserve any N consecutive TCP ports (repeatable)" };
+        var udp = new Option<string[]>("--udp") { HelpName = "N", Description = "Reserve any N consecutive UDP ports (repeatable)" };
+        var tcpAt = new Option<string[]>("--tcp-at") { HelpName = "START:N", Description = "Reserve exactly TCP ports START..START+N-1, given as START:N (repeatable)" };
+        var udpAt = new Option<string[]>("--udp-at") { HelpName = "START:N", Description = "Reserve exactly UDP ports START..START+N-1, given as START:N (repeatable)" };
         var commandLine = new Argument<string[]>("command") { Description = "The command to run, after --", Arity = ArgumentArity.OneOrMore };
         var command = new Command("run", """
             Hold runtime reservations while a command runs. The command gets PORTRESERVE_TCP and PORTRESERVE_UDP:
