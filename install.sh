@@ -36,7 +36,7 @@ cp -a artifacts/bin/. "$libdir/"
 rm -f "$libdir/.build-stamp"
 ln -sfn "$libdir/portreserved" "$prefix/bin/portreserved"
 ln -sfn "$libdir/portreserve" "$prefix/bin/portreserve"
-sed "s|@BINDIR@|$prefix/bin|g" contrib/systemd/portreserved.service > "$unitdir/portreserved.service"
+sed "s|@SBINDIR@|$prefix/bin|g; s|@BINDIR@|$prefix/bin|g" contrib/systemd/portreserved.service > "$unitdir/portreserved.service"
 for package in src/PortReserve src/PortReserve.AspNetCore; do
   dotnet pack "$package" -c Release --no-restore --nologo -v quiet -o "$prefix/share/portreserve/packages"
 done

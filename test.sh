@@ -9,6 +9,8 @@ ensure_tools ip:iproute2 unshare:util-linux setpriv:util-linux \
   /usr/bin/python3:python3 /usr/lib/python3/dist-packages/portpicker.py:python3-portpicker
 
 ./build.sh
+# The package test builds the .deb offline, inside the namespace: fetch what it needs first.
+./package.sh --fetch
 
 results=artifacts/test-results
 rm -rf "$results"
