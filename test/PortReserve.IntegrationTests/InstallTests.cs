@@ -7,6 +7,18 @@ namespace PortReserve.IntegrationTests;
 [Collection(nameof(BuildCollection))]
 public sealed class InstallTests
 {
+    [Fact(Timeout = 30_000)]
+    public async Task InstallShHelp_IsItsUsage_NotItsCode()
+    {
+        (int exit, string output) = await ChildProcess.RunAsync(Path.Combine(Artifacts.Root, "install.sh"), ["--help"]);
+
+        Assert.Equal(0, exit);
+        Assert.StartsWith("Installs PortReserve", output, StringComparison.Ordinal);
+        Assert.Contains("--uninstall", output);
+        Assert.DoesNotContain("set -", output);
+        Assert.DoesNotContain("#", output);
+    }
+
     [Fact(Timeout = 600_000)]
     public async Task InstallSh_IntoATemporaryPrefix_GivesWorkingProgramsUnitAndPackage()
     {
@@ -14,12 +26,16 @@ public sealed class InstallTests
         try
         {
             // install.sh builds (ReadyToRun) before it installs: minutes on a fresh clone.
-            (int exit, string output) = await ChildProcess.RunAsync(Path.Combine(Artifacts.Root, "install.sh"), ["--prefix", prefix, "--sysconfdir", Path.Combine(prefix, "etc"), "--skip-group"], timeout: TimeSpan.FromMinutes(9));
+            // A staging prefix keeps the configuration under itself, without --sysconfdir, and its unit reads it there.
+            (int exit, string output) = await ChildProcess.RunAsync(Path.Combine(Artifacts.Root, "install.sh"), ["--prefix", prefix, "--skip-group"], timeout: TimeSpan.FromMinutes(9));
             Assert.True(exit == 0, output);
+            Assert.Contains($"sudo systemctl link {prefix}/lib/systemd/system/portreserved.service", output);
             Assert.Contains("systemctl enable --now portreserved", output);
+            Assert.Contains($"./install.sh --uninstall --prefix {prefix}", output);
 
             string unit = await File.ReadAllTextAsync(Path.Combine(prefix, "lib/systemd/system/portreserved.service"), TestContext.Current.CancellationToken);
             Assert.Contains($"ExecStart={prefix}/bin/portreserved ", unit);
+            Assert.Matches($@"(?m)^ExecStart=.* --config-dir {prefix}/etc/portreserve/reservations.d$", unit);
             Assert.Contains("Type=notify", unit);
             Assert.Contains($"ExecReload={prefix}/bin/portreserve reload ", unit);
 
@@ -48,6 +64,14 @@ public sealed class InstallTests
                 Assert.Contains($"lib/net10.0/{id}.dll", entries);
                 Assert.Contains($"lib/net10.0/{id}.xml", entries);
             }
+
+            (int removed, string uninstall) = await ChildProcess.RunAsync(Path.Combine(Artifacts.Root, "install.sh"), ["--uninstall", "--prefix", prefix]);
+            Assert.True(removed == 0, uninstall);
+            Assert.False(Path.Exists(Path.Combine(prefix, "bin/portreserved")));
+            Assert.False(Path.Exists(Path.Combine(prefix, "lib/portreserve")));
+            Assert.False(Path.Exists(Path.Combine(prefix, "lib/systemd/system/portreserved.service")));
+            Assert.False(Path.Exists(Path.Combine(prefix, "share/portreserve")));
+            Assert.True(File.Exists(example), "--uninstall keeps the administrator's reservations.d");
         }
         finally
         {
