@@ -78,6 +78,9 @@ internal static class KernelRelease
             return "the kernel list holds nothing of the daemon's";
         }
 
+        // What it takes out is what the list holds of the record's: the record may name entries already gone.
+        PortSet taken = KernelPortList.Parse(File.ReadAllText(options.KernelListPath));
+        taken.IntersectWith(owned);
         (ReservedPortsSink sink, PortSet others) = ReservedPortsSink.Open(KernelSyncMode.On, options.KernelListPath, record, new PortSet(), NullLogger.Instance);
         using (sink)
         {
@@ -86,6 +89,6 @@ internal static class KernelRelease
             sink.Apply(snapshot);
         }
 
-        return $"took {KernelPortList.Format(owned)} out of {options.KernelListPath}";
+        return taken.IsEmpty ? "the kernel list holds nothing of the daemon's" : $"took {KernelPortList.Format(taken)} out of {options.KernelListPath}";
     }
 }

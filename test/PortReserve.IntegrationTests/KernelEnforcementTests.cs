@@ -152,6 +152,40 @@ public sealed class KernelEnforcementTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task PortsAnAdministratorReservesByHand_WhileNoDaemonRuns_StayTheirs_EvenWhereTheDaemonOnceHeldThem()
+    {
+        // The daemon records which kernel entries it wrote, to remove its leftovers after a crash; a port it released
+        // before it stopped is no longer its own.
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "off");
+        await using (PortReservationClient client = await daemon.ConnectAsync())
+        {
+            for (int port = 7340; port <= 7342; port++)
+            {
+                PortReservation held = await client.AcquireAsync(PortReservationProtocol.Tcp, port, 1, TestContext.Current.CancellationToken).WithTimeout();
+                await held.ReleaseAsync(TestContext.Current.CancellationToken).WithTimeout();
+            }
+        }
+
+        Assert.Equal(0, await daemon.StopAsync());
+        KernelList.Write("7340-7342");
+        await daemon.RestartAsync();
+        string afterRestart = KernelList.Text;
+        await using (PortReservationClient client = await daemon.ConnectAsync())
+        {
+            PortReservationException refused = await Assert.ThrowsAsync<PortReservationException>(() => client.AcquireAsync(PortReservationProtocol.Tcp, 7342, 1, TestContext.Current.CancellationToken).WithTimeout());
+            Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, refused.Kind);
+        }
+
+        Assert.Equal(0, await daemon.StopAsync());
+        (int released, string release) = await daemon.ReleaseKernelAsync();
+
+        Assert.Equal("7340-7342", afterRestart);
+        Assert.True(released == 0, release);
+        Assert.Contains("the kernel list holds nothing of the daemon's", release);
+        Assert.Equal("7340-7342", KernelList.Text);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task ListLongerThanAPage_IsWrittenWhole_AndStatusSeesItMatch()
     {
         // Separate single ports print as "20000,20002,..." : 900 of them make a list of about 5,400 bytes.

@@ -127,11 +127,30 @@ internal sealed class ReservedPortsSink : IKernelSink
         }
     }
 
+    /// <summary>Once a reconcile tick: the record shrinks to what the kernel holds of the daemon's (<see cref="ShrinkRecord"/>).</summary>
+    public void Maintain() => ShrinkRecord();
+
     public void Dispose()
     {
+        ShrinkRecord();
         _handle?.Dispose();
         _readHandle?.Dispose();
         _record.Dispose();
+    }
+
+    /// <summary>
+    /// Writes only make the record grow, so that it covers the daemon's entries while the kernel list changes; it falls
+    /// back to exactly the daemon's entries once a write has succeeded, between writes (each tick and at the stop). A
+    /// record left larger would make the next daemon, or --release-kernel, take out entries an administrator added
+    /// meanwhile on ports the daemon had released.
+    /// </summary>
+    private void ShrinkRecord()
+    {
+        if (_lastWrittenKnown && !_recorded.SetEquals(_lastOwned))
+        {
+            _record.Save(_lastOwned);
+            _recorded.CopyFrom(_lastOwned);
+        }
     }
 
     private static SafeFileHandle? OpenForWriting(KernelSyncMode mode, string path, ILogger logger, out string? failure)
