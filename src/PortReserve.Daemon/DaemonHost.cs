@@ -227,7 +227,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         if (!Interop.Libc.TryLockExclusive(lockFile))
         {
             lockFile.Dispose();
-            throw new InvalidOperationException($"state directory {stateDirectory} is in use by another portreserved; stop it or choose another --state-dir");
+            throw new DaemonRunningException($"state directory {stateDirectory} is in use by another portreserved; stop it or choose another --state-dir");
         }
 
         return lockFile;

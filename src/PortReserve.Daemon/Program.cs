@@ -15,7 +15,7 @@ var kernelSync = OptionParsers.Choice("--kernel-sync", "Mirror reservations into
 var exclusiveBinds = OptionParsers.Choice("--exclusive-binds", "Refuse binds to reserved ports by anyone but their holders (cgroup BPF bind hooks): auto (when the kernel allows), on (required), off", defaults.ExclusiveBinds);
 var bpfDir = new Option<string>("--bpf-dir") { HelpName = "DIR", Description = $"bpffs directory to pin the bind hooks and their maps in, so that they outlive the daemon; bpffs is mounted at /sys/fs/bpf if it is not (default: {PortReserve.Daemon.Kernel.Bpf.PinDirectory.DefaultPath})" };
 var restartGrace = OptionParsers.WholeNumber("--restart-grace", "Seconds runtime reservations stay enforced while no daemon runs, for a restart to take them over; persistent ones stay until a daemon or --release-kernel removes them", (int)defaults.RestartGrace.TotalSeconds, helpName: "SECONDS", unit: " of seconds");
-var releaseKernel = new Option<bool>("--release-kernel") { Description = "Do not start: detach the bind hooks a stopped daemon left pinned and take its entries out of the kernel list, so that nothing stays enforced (for stopping PortReserve for good)" };
+var releaseKernel = new Option<bool>("--release-kernel") { Description = "Do not start: detach the bind hooks a stopped daemon left pinned and take its entries out of the kernel list, so that nothing stays enforced (for stopping PortReserve for good); exits 3 while a daemon runs" };
 var wildcardRange = new Option<PortRange?>("--wildcard-range") { HelpName = "LO-HI", Description = "LO-HI range that wildcard requests are served from (default: net.ipv4.ip_local_port_range)", CustomParser = ParseRange };
 var adminGroup = new Option<string>("--admin-group") { HelpName = "GROUP", Description = "Group whose members may create and delete persistent reservations, besides root", DefaultValueFactory = _ => defaults.AdminGroup };
 var portServer = new Option<string>("--portserver-address") { HelpName = "ADDRESS", Description = "Also serve Google's portserver protocol (portpicker's PORTSERVER_ADDRESS) on this AF_UNIX address; a leading @ means the abstract namespace" };
@@ -68,8 +68,14 @@ root.SetAction(async (parseResult, _) =>
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
             await Console.Error.WriteLineAsync($"portreserved: {e.Message}");
-            return 1;
+            return e is DaemonRunningException ? DaemonRunningException.ExitCode : 1;
         }
+    }
+
+    if (options.StateDirectory.Length == 0)
+    {
+        await Console.Error.WriteLineAsync("portreserved: no state directory: neither $XDG_STATE_HOME nor a home directory is set; pass --state-dir DIR");
+        return 1;
     }
 
     using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder

@@ -94,6 +94,19 @@ public sealed class DaemonLifecycleTests
         Assert.DoesNotContain("PortReserve.", output, StringComparison.Ordinal);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Help_SaysWhatEachOptionTakes_NotATypeOrTheOptionsOwnName()
+    {
+        (int exit, string help) = await ChildProcess.RunAsync(Artifacts.Daemon, ["--help"]);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("--kernel-sync <auto|on|off>", help);
+        Assert.Contains("--restart-grace <SECONDS>", help);
+        Assert.Contains("[default: information]", help);
+        Assert.DoesNotContain("Auto|", help);
+        Assert.DoesNotMatch(@"<[a-z]+(-[a-z]+)+>", help);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task GarbageFrames_CloseOnlyTheOffendingConnection()
     {

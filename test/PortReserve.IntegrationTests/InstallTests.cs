@@ -4,7 +4,6 @@ using PortReserve.IntegrationTests.Infrastructure;
 namespace PortReserve.IntegrationTests;
 
 /// <summary>./install.sh into a staging prefix produces programs that run, a unit that starts them, and the package.</summary>
-[Collection(nameof(BuildCollection))]
 public sealed class InstallTests
 {
     [Fact(Timeout = 30_000)]

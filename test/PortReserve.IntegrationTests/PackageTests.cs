@@ -7,7 +7,6 @@ namespace PortReserve.IntegrationTests;
 /// of it, without the .NET SDK), whose programs, unit, man pages, completion and group work, and that removes and
 /// purges cleanly, leaving nothing enforced.
 /// </summary>
-[Collection(nameof(BuildCollection))]
 public sealed class PackageTests
 {
     private const string InstalledDeb = "/tmp/portreserve.deb";
@@ -47,6 +46,7 @@ public sealed class PackageTests
         Assert.Equal("/usr/sbin/portreserved", await Succeeds(root, "sh", "-c", "command -v portreserved"));
         Assert.Equal("/usr/bin/portreserve", await Succeeds(root, "sh", "-c", "command -v portreserve"));
         Assert.StartsWith("portreserve:x:", await Succeeds(root, "getent", "group", "portreserve"), StringComparison.Ordinal);
+        Assert.True(Directory.Exists(root.Path + "/usr/lib/portreserve/reservations.d"), "the directory other packages declare reservations in");
 
         // The unit runs the installed programs and is enabled (there is no systemd running here to start it).
         string unit = await File.ReadAllTextAsync(root.Path + "/lib/systemd/system/portreserved.service", TestContext.Current.CancellationToken);
@@ -71,6 +71,14 @@ public sealed class PackageTests
             Assert.Matches(@"^\d+$", await Succeeds(root, "portreserve", "run", "--tcp", "1", "--", "sh", "-c", "echo $PORTRESERVE_TCP"));
             Assert.NotEmpty(await Succeeds(root, "portreserve", "add", "--protocol", "tcp", "--start", "20443", "--count", "1"));
             Assert.Contains("20443", await Succeeds(root, "cat", "/proc/sys/net/ipv4/ip_local_reserved_ports"));
+
+            // With no systemd to stop it, a daemon started by hand keeps the package from being removed: once its
+            // programs were gone, nothing could release what it enforces.
+            (int removedWhileRunning, string refusal) = await root.RunAsync("dpkg", "-r", "portreserve");
+            Assert.True(removedWhileRunning != 0, refusal);
+            Assert.Contains("portreserved is still running; stop it", refusal);
+            Assert.Equal(version, await Succeeds(root, "dpkg-query", "-W", "-f=${Version}", "portreserve"));
+            Assert.Equal(0, (await root.RunAsync("portreserve", "status")).ExitCode);
 
             daemon.Signal(Signals.SigTerm);
             Assert.Equal(0, await daemon.WaitForExitAsync(Timeouts.Default));

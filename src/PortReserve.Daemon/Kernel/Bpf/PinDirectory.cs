@@ -77,7 +77,7 @@ internal sealed class PinDirectory : IDisposable
             directory.Dispose();
             throw problem is not null
                 ? Refused(path, problem)
-                : new InvalidOperationException($"the bind hooks pinned in {path} are in use by another portreserved; stop it or choose another --bpf-dir");
+                : new DaemonRunningException($"the bind hooks pinned in {path} are in use by another portreserved; stop it or choose another --bpf-dir");
         }
 
         return new PinDirectory(path, directory);
