@@ -40,29 +40,36 @@ internal static class CliApplication
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
+        Command root = CreateRootCommand();
+
         // "portreserve help [COMMAND]" is "portreserve [COMMAND] --help", as people type it.
         if (args is ["help", .. string[] topic])
         {
+            if (topic is [string name, ..] && !root.Subcommands.Any(c => c.Name == name))
+            {
+                return await NotACommandAsync(root, name, error);
+            }
+
             args = [.. topic, "--help"];
         }
 
         // No response files: "@name" is an abstract socket address here, never "read arguments from file name".
-        Command root = CreateRootCommand();
         ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null };
         if (parsed.Errors.Count > 0)
         {
-            // An unknown command is one error, not that and "no command given".
+            // An unknown command or option is one error, not that and "no command given".
             if (parsed.CommandResult.Command == root && args is [string first, ..] && !first.StartsWith('-'))
             {
-                await error.WriteLineAsync($"portreserve: '{first}' is not a command; the commands are {string.Join(", ", root.Subcommands.Select(c => c.Name))}");
-                await error.WriteLineAsync("Try 'portreserve --help'.");
-                return ExitCodes.Usage;
+                return await NotACommandAsync(root, first, error);
             }
 
-            foreach (System.CommandLine.Parsing.ParseError parseError in parsed.Errors)
+            IEnumerable<string> messages = parsed.CommandResult.Command == root && parsed.UnmatchedTokens.Count > 0
+                ? parsed.UnmatchedTokens.Select(token => $"unknown option '{token}'")
+                : parsed.Errors.Select(e => e.Message);
+            foreach (string message in messages)
             {
-                await error.WriteLineAsync($"portreserve: {parseError.Message}");
+                await error.WriteLineAsync($"portreserve: {message}");
             }
 
             await error.WriteLineAsync("Try 'portreserve --help'.");
@@ -70,5 +77,12 @@ internal static class CliApplication
         }
 
         return await parsed.InvokeAsync(configuration, cancellationToken);
+    }
+
+    private static async Task<int> NotACommandAsync(Command root, string name, TextWriter error)
+    {
+        await error.WriteLineAsync($"portreserve: '{name}' is not a command; the commands are {string.Join(", ", root.Subcommands.Select(c => c.Name))}");
+        await error.WriteLineAsync("Try 'portreserve --help'.");
+        return ExitCodes.Usage;
     }
 }

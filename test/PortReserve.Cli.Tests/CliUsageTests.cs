@@ -51,6 +51,25 @@ public sealed class CliUsageTests
     }
 
     [Theory]
+    [InlineData("portreserve: 'bogus' is not a command; the commands are add, lookup, delete, show, status, run, reload, check", "help", "bogus")]
+    [InlineData("portreserve: unknown option '-v'", "-v")]
+    [InlineData("portreserve: check takes no --socket: it reads files and never asks the daemon", "--socket", "/run/x.sock", "check")]
+    [InlineData("portreserve: check takes no --timeout: it reads files and never asks the daemon", "--timeout", "5", "check")]
+    [InlineData("portreserve: InvalidArgument: --config-dir /nonexistent/reservations.d: no such directory", "check", "--config-dir", "/nonexistent/reservations.d")]
+    public async Task RunAsync_AMistake_IsOneUsageError_SayingWhat(string expected, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        int exit = await CliApplication.RunAsync(args, output, error, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Equal(expected, error.ToString().Split(Environment.NewLine)[0]);
+        Assert.DoesNotContain("Required command", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(string.Empty, output.ToString());
+    }
+
+    [Theory]
     [InlineData("help")]
     [InlineData("help", "run")]
     public async Task RunAsync_Help_IsTheHelpOption(params string[] args)
@@ -61,6 +80,24 @@ public sealed class CliUsageTests
 
         Assert.Equal(ExitCodes.Success, exit);
         Assert.Contains(args.Length == 1 ? "reserve TCP and UDP ports" : "Hold runtime reservations while a command runs", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("add")]
+    [InlineData("lookup")]
+    [InlineData("show")]
+    [InlineData("run")]
+    [InlineData("check")]
+    [InlineData("status")]
+    public async Task CommandHelp_SaysWhatEachOptionTakes_NotTheOptionsOwnName(string command)
+    {
+        var help = new StringWriter();
+
+        int exit = await CliApplication.RunAsync([command, "--help"], help, new StringWriter(), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.Success, exit);
+        string options = help.ToString()[help.ToString().IndexOf("Options:", StringComparison.Ordinal)..];
+        Assert.DoesNotMatch(@"--[a-z-]+ <[a-z][a-z-]*>", options);
     }
 
     [Fact]

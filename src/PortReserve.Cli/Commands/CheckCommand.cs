@@ -49,6 +49,17 @@ internal static class CheckCommand
             files,
             configDirs,
         };
+        // Given before the command name, --socket and --timeout belong to the root command: check refuses them there too.
+        command.Validators.Add(result =>
+        {
+            foreach (Option option in (Option[])[globals.Socket, globals.Timeout])
+            {
+                if (result.GetResult(option) is { Implicit: false })
+                {
+                    result.AddError($"check takes no {option.Name}: it reads files and never asks the daemon");
+                }
+            }
+        });
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var context = new CommandContext(parseResult, globals);
@@ -62,6 +73,12 @@ internal static class CheckCommand
             if (named.FirstOrDefault(Directory.Exists) is { } directory)
             {
                 return await context.ReportAsync("InvalidArgument", (int)System.Net.Sockets.SocketError.InvalidArgument, $"{directory} is a directory: portreserve check --config-dir {directory} checks its *.conf files", ExitCodes.Usage);
+            }
+
+            // The default directories may well not exist; one named on the command line is a typo when it does not.
+            if (directories.FirstOrDefault(d => !Directory.Exists(d)) is { } missing)
+            {
+                return await context.ReportAsync("InvalidArgument", (int)System.Net.Sockets.SocketError.InvalidArgument, $"--config-dir {missing}: no such directory", ExitCodes.Usage);
             }
 
             IReadOnlyList<string> searched = directories.Length > 0 ? directories : DeclarationFiles.DefaultDirectories;

@@ -25,7 +25,7 @@ internal static class RunCommand
             command's (127 if it cannot be started).
 
             Examples:
-              portreserve run --tcp 1 -- sh -c 'exec my-server --port ${PORTRESERVE_TCP%-*}'
+              portreserve run --tcp 1 -- sh -c 'exec my-server --port $PORTRESERVE_TCP'
               portreserve run --udp 20 --tcp-at 8080:1 -- ./media-server
             """)
         {
