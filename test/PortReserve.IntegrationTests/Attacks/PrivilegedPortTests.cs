@@ -5,7 +5,9 @@ namespace PortReserve.IntegrationTests.Attacks;
 
 /// <summary>
 /// A user who may not bind a port below net.ipv4.ip_unprivileged_port_start may not reserve one either: otherwise
-/// nobody could squat 22, 80, 443 and 53, and root's own services would meet EACCES there.
+/// nobody could squat 22, 80, 443 and 53, and root's own services would meet EACCES there. A persistent reservation an
+/// administrator made for a user is that user's permission to bind its ports, privileged or not, without any
+/// capability; nothing else opens a privileged port.
 /// </summary>
 public sealed class PrivilegedPortTests
 {
@@ -43,6 +45,42 @@ public sealed class PrivilegedPortTests
                 await holder.DisposeAsync();
             }
         }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AllowedUsers_BindTheirReservedPrivilegedPorts_WithoutCapabilities_WhileOthersAndUnreservedPortsStayClosed()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to run binds under other uids");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
+        await using (PortReservationClient root = await daemon.ConnectAsync())
+        {
+            var web = new PersistentReservationOptions();
+            web.AllowedUsers.Add("nobody");
+            var dns = new PersistentReservationOptions();
+            dns.AllowedGroups.Add("nogroup");
+            await root.CreatePersistentAsync(PortReservationProtocol.Tcp, 443, 1, web, TestContext.Current.CancellationToken).WithTimeout();
+            await root.CreatePersistentAsync(PortReservationProtocol.Udp, 53, 1, dns, TestContext.Current.CancellationToken).WithTimeout();
+        }
+
+        // setpriv drops every capability (inheritable and bounding set too): nobody binds by the reservation alone.
+        var outcomes = new Dictionary<string, string>();
+        foreach ((string who, uint uid, uint gid) in ((string, uint, uint)[])[("nobody", OtherUser.Nobody, OtherUser.Nobody), ("stranger", OtherUser.Stranger, OtherUser.Stranger)])
+        {
+            foreach (string bind in (string[])["tcp 443", "udp 53", "tcp 444", "udp 54"])
+            {
+                outcomes[$"{who} {bind}"] = await BindAttempt.AsUserAsync(uid, gid, bind.Split(' ')[0], bind.Split(' ')[1], daemon.ClientEnvironment);
+            }
+        }
+
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["nobody tcp 443"] = "ok", ["nobody udp 53"] = "ok",
+                ["nobody tcp 444"] = "refused AccessDenied", ["nobody udp 54"] = "refused AccessDenied",
+                ["stranger tcp 443"] = "refused AccessDenied", ["stranger udp 53"] = "refused AccessDenied",
+                ["stranger tcp 444"] = "refused AccessDenied", ["stranger udp 54"] = "refused AccessDenied",
+            },
+            outcomes);
     }
 
     [Fact(Timeout = 60_000)]

@@ -23,7 +23,8 @@ internal static class OtherUser
     private static string[] Arguments(uint uid, uint gid, string executable, IEnumerable<string> arguments, IEnumerable<uint>? supplementaryGroups)
     {
         string groups = supplementaryGroups is null ? "--clear-groups" : $"--groups={string.Join(',', supplementaryGroups)}";
-        return [$"--reuid={uid}", $"--regid={gid}", groups, "--", Reachable(executable), .. arguments];
+        // No capabilities at all, not even ones a program could regain: what an unprivileged user has.
+        return [$"--reuid={uid}", $"--regid={gid}", groups, "--inh-caps=-all", "--bounding-set=-all", "--", Reachable(executable), .. arguments];
     }
 
     /// <summary>

@@ -60,6 +60,13 @@ internal static class BindHookLayout
     public const int IpProtocolTcp = 6;
     public const int IpProtocolUdp = 17;
 
+    /// <summary>
+    /// What an <c>INET4_BIND</c>/<c>INET6_BIND</c> program returns to allow a bind and waive the kernel's
+    /// <c>CAP_NET_BIND_SERVICE</c> check for ports below <c>net.ipv4.ip_unprivileged_port_start</c>: 1 (allow) with
+    /// <c>BPF_RET_BIND_NO_CAP_NET_BIND_SERVICE</c> (Linux 5.12).
+    /// </summary>
+    public const int AllowWithoutBindServiceCapability = 3;
+
     public static int PortIndex(PortReservationProtocol protocol, int port) => (protocol == PortReservationProtocol.Udp ? PortCount : 0) + port;
 
     public static byte[] AllowKey(uint policy, uint kind, uint id)

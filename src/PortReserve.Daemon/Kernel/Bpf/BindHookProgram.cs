@@ -12,6 +12,7 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 internal static class BindHookProgram
 {
     private const string Allow = "allow";
+    private const string AllowPrivileged = "allow-privileged";
     private const string Deny = "deny";
 
     /// <summary>
@@ -102,15 +103,17 @@ internal static class BindHookProgram
             .Jump(Deny);
 
         // A persistent reservation: root, its uids and gids, the administrators', then processes that associated with it.
+        // Whoever it allows may also bind its ports below net.ipv4.ip_unprivileged_port_start without
+        // CAP_NET_BIND_SERVICE: the reservation, made by an administrator, is the permission.
         asm.Label("persistent")
             .Call(BpfHelper.GetCurrentUidGid)
             .Move(R9, R0)
             .Move32(R1, R0)
-            .JumpIfEqual(R1, 0, Allow);
-        AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowUid, idFromR9HighHalf: false);
-        AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowGid, idFromR9HighHalf: true);
-        AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowUid, idFromR9HighHalf: false);
-        AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowGid, idFromR9HighHalf: true);
+            .JumpIfEqual(R1, 0, AllowPrivileged);
+        AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowUid, idFromR9HighHalf: false, then: AllowPrivileged);
+        AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowGid, idFromR9HighHalf: true, then: AllowPrivileged);
+        AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowUid, idFromR9HighHalf: false, then: AllowPrivileged);
+        AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowGid, idFromR9HighHalf: true, then: AllowPrivileged);
         asm.Call(BpfHelper.GetCurrentPidTgid)
             .Move(R9, R0);
         AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowProcess, idFromR9HighHalf: true, then: "process-live");
@@ -120,12 +123,17 @@ internal static class BindHookProgram
         asm.Label("process-live")
             .ShiftRight(R9, 32);
         Lookup(asm, liveMap, R9, -12)
-            .JumpIfNotEqual(R0, 0, Allow);
+            .JumpIfNotEqual(R0, 0, AllowPrivileged);
 
+        // 3 is 1 (allow) with BPF_RET_BIND_NO_CAP_NET_BIND_SERVICE: INET4_BIND and INET6_BIND only; the post-bind hooks
+        // run after the kernel's own check and take 0 or 1.
         asm.Label(Deny)
             .Move(R1, -Interop.Bpf.EACCES)
             .Call(BpfHelper.SetReturnValue)
             .Move(R0, 0)
+            .Exit()
+            .Label(AllowPrivileged)
+            .Move(R0, afterBind ? 1 : BindHookLayout.AllowWithoutBindServiceCapability)
             .Exit()
             .Label(Allow)
             .Move(R0, 1)
