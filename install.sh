@@ -32,10 +32,24 @@ while (($#)); do
     *) echo "install.sh: unknown option '$1' (see ./install.sh --help)" >&2; exit 2 ;;
   esac
 done
+if [[ $uninstall == yes && ! -d $prefix ]]; then
+  echo "install.sh: $prefix does not exist, so nothing is installed there" >&2
+  exit 1
+fi
 mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)
 libdir=$prefix/lib/portreserve
 unitdir=$prefix/lib/systemd/system
+
+# The Debian package owns /usr/lib/portreserve and its unit: this script must neither overwrite nor remove them.
+package_installed=no
+if command -v dpkg-query >/dev/null 2>&1 && dpkg-query -W -f='${Status}' portreserve 2>/dev/null | grep -q ' installed$'; then
+  package_installed=yes
+fi
+if [[ $prefix == /usr && $package_installed == yes ]]; then
+  echo "install.sh: the portreserve Debian package is installed in /usr; remove it (apt remove portreserve) or choose another --prefix" >&2
+  exit 1
+fi
 
 if [[ $uninstall == yes ]]; then
   if [[ $prefix == /usr/local || $prefix == /usr ]] && [[ -x $libdir/portreserved ]] && ! "$libdir/portreserved" --release-kernel; then
@@ -94,6 +108,10 @@ case $unitdir in
   *) enable_steps="  sudo systemctl link $unitdir/portreserved.service
 $enable_steps" ;;
 esac
+
+if [[ $package_installed == yes && $unitdir == /usr/local/lib/systemd/system ]]; then
+  echo "install.sh: note: the portreserve Debian package is installed too; systemd now runs this unit, not the package's" >&2
+fi
 
 cat <<DONE
 Installed PortReserve in $prefix:
