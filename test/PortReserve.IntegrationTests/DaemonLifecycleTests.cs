@@ -26,8 +26,8 @@ public sealed class DaemonLifecycleTests
     {
         await using DaemonProcess journal = await DaemonProcess.StartAsync(new Dictionary<string, string?> { ["JOURNAL_STREAM"] = "8:12345" }, "");
         await using DaemonProcess terminal = await DaemonProcess.StartAsync();
-        string started = journal.Log.Split('\n').First(line => line.Contains("listening on", StringComparison.Ordinal));
-        string plain = terminal.Log.Split('\n').First(line => line.Contains("listening on", StringComparison.Ordinal));
+        string started = await journal.WaitForLogLineAsync(line => line.Contains("listening on", StringComparison.Ordinal));
+        string plain = await terminal.WaitForLogLineAsync(line => line.Contains("listening on", StringComparison.Ordinal));
 
         Assert.StartsWith("<6>portreserved ", started, StringComparison.Ordinal);
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info: portreserved ", plain);

@@ -53,6 +53,12 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public string Log => _process?.Output ?? string.Empty;
 
+    /// <summary>
+    /// The first log line that satisfies <paramref name="match"/>, written or still to come: the console logger writes
+    /// from a queue of its own, so a line may follow the readiness notification.
+    /// </summary>
+    public Task<string> WaitForLogLineAsync(Func<string, bool> match) => _process!.WaitForLineAsync(match);
+
     public PortReservationClientOptions ClientOptions => new() { SocketPath = SocketPath };
 
     public Dictionary<string, string?> ClientEnvironment => new() { ["PORTRESERVE_SOCKET"] = SocketPath };
