@@ -13,7 +13,7 @@ _portreserve()
         case ${words[i]} in
             --) [[ $command == run ]] && { _command_offset $((i + 1)); return; } ;;
             --socket | --timeout | --protocol | --start | --count | --allow-user | --allow-group | \
-                --tcp | --udp | --tcp-at | --udp-at | --config-dir) ((i++)) ;;
+                --tcp | --udp | --tcp-at | --udp-at | --listen | --config-dir) ((i++)) ;;
             -*) ;;
             *) [[ -z $command ]] && command=${words[i]} ;;
         esac
@@ -26,6 +26,7 @@ _portreserve()
         --allow-user) COMPREPLY=($(compgen -u -- "$cur")); return ;;
         --allow-group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
         --timeout | --start | --count | --tcp | --udp | --tcp-at | --udp-at) return ;;
+        --listen) [[ $cur == *:* ]] || COMPREPLY=($(compgen -W "tcp: udp:" -- "$cur")); compopt -o nospace 2>/dev/null; return ;;
     esac
 
     local options
@@ -35,7 +36,7 @@ _portreserve()
         lookup | delete) options="--protocol --start --count $daemon_options" ;;
         show) options="--protocol $daemon_options" ;;
         status | reload) options="$daemon_options" ;;
-        run) options="--tcp --udp --tcp-at --udp-at -- $daemon_options" ;;
+        run) options="--tcp --udp --tcp-at --udp-at --listen -- $daemon_options" ;;
         check) options="--config-dir --json --help" ;;
         help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
     esac

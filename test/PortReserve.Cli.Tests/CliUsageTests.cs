@@ -28,6 +28,11 @@ public sealed class CliUsageTests
     [InlineData("--count", "delete", "--protocol", "udp", "--start", "5000", "--count", "-1")]
     [InlineData("--count 1000", "add", "--protocol", "tcp", "--start", "65000", "--count", "1000")]
     [InlineData("--tcp-at", "run", "--tcp-at", "70000:1", "--", "true")]
+    [InlineData("--listen", "run", "--listen", "tcp", "--", "true")]
+    [InlineData("--listen", "run", "--listen", "sctp:80", "--", "true")]
+    [InlineData("--listen", "run", "--listen", "tcp:70000", "--", "true")]
+    [InlineData("--listen", "run", "--listen", "udp:1.2.3:53", "--", "true")]
+    [InlineData("--listen", "run", "--listen", "tcp:::1:80", "--", "true")]
     public async Task RunAsync_ABadNumber_IsAUsageErrorNamingTheOption_InEveryCommand(string named, params string[] args)
     {
         var error = new StringWriter();

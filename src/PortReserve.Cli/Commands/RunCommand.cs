@@ -16,6 +16,7 @@ internal static class RunCommand
         var udp = new Option<string[]>("--udp") { HelpName = "N", Description = "Reserve any N consecutive UDP ports (repeatable)" };
         var tcpAt = new Option<string[]>("--tcp-at") { HelpName = "START:N", Description = "Reserve exactly TCP ports START..START+N-1, given as START:N (repeatable)" };
         var udpAt = new Option<string[]>("--udp-at") { HelpName = "START:N", Description = "Reserve exactly UDP ports START..START+N-1, given as START:N (repeatable)" };
+        var listen = new Option<string[]>("--listen") { HelpName = "PROTO:[ADDRESS:]PORT", Description = "Bind a socket to PORT (0: any free one) from a reservation and hand it to the command, as systemd does: descriptors 3, 4, ... in flag order, with LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES (repeatable)" };
         var commandLine = new Argument<string[]>("command") { Description = "The command to run, after --", Arity = ArgumentArity.OneOrMore };
         var command = new Command("run", """
             Hold runtime reservations while a command runs. The command gets PORTRESERVE_TCP and PORTRESERVE_UDP:
@@ -24,12 +25,20 @@ internal static class RunCommand
             The reservations end when the command exits (or when portreserve is killed). The exit status is the
             command's (127 if it cannot be started).
 
+            With --listen, the command gets its sockets already bound (TCP ones listening), as socket activation hands
+            them over: no race for the port, in any language (Kestrel's UseSystemd, Go's activation.Listeners, Python's
+            socket.socket(fileno=3), gunicorn --bind fd://3). A port inside a persistent reservation you may use is
+            bound from that one, below 1024 too without any capability; any other is reserved while the command runs.
+            Without an address the socket takes every address, IPv4 and IPv6.
+
             Examples:
               portreserve run --tcp 1 -- sh -c 'exec my-server --port $PORTRESERVE_TCP'
               portreserve run --udp 20 --tcp-at 8080:1 -- ./media-server
+              portreserve run --listen tcp:443 -- dotnet MyApp.dll
+              portreserve run --listen tcp:0 --listen udp:127.0.0.1:5353 -- python3 server.py
             """)
         {
-            tcp, udp, tcpAt, udpAt, commandLine,
+            tcp, udp, tcpAt, udpAt, listen, commandLine,
         };
 
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -48,8 +57,20 @@ internal static class RunCommand
                 return ExitCodes.Usage;
             }
 
+            var specs = new List<ListenSpec>();
+            foreach (string text in parseResult.GetValue(listen) ?? [])
+            {
+                if (ListenSpec.Parse(text, out string? listenError) is not { } spec)
+                {
+                    await context.Error.WriteLineAsync($"portreserve: {listenError}");
+                    return ExitCodes.Usage;
+                }
+
+                specs.Add(spec);
+            }
+
             string[] argv = parseResult.GetValue(commandLine) ?? [];
-            return await context.RunAsync(client => RunHoldingAsync(context, client, blocks, argv, cancellationToken), cancellationToken);
+            return await context.RunAsync(client => RunHoldingAsync(context, client, blocks, specs, argv, cancellationToken), cancellationToken);
         });
         return command;
     }
@@ -94,9 +115,10 @@ internal static class RunCommand
         return blocks;
     }
 
-    private static async Task<int> RunHoldingAsync(CommandContext context, PortReservationClient client, List<BlockArgument> blocks, string[] argv, CancellationToken cancellationToken)
+    private static async Task<int> RunHoldingAsync(CommandContext context, PortReservationClient client, List<BlockArgument> blocks, List<ListenSpec> specs, string[] argv, CancellationToken cancellationToken)
     {
         var held = new List<PortReservation>();
+        ListenSockets? sockets = null;
         try
         {
             // The command and everything it starts may bind the blocks, not only this process.
@@ -114,10 +136,27 @@ internal static class RunCommand
                 held.Add(await client.AcquireAsync(block.Protocol, block.Start, block.Count, cancellationToken));
             }
 
-            return await RunChildAsync(context, client, held, argv, cancellationToken);
+            try
+            {
+                sockets = await ListenSockets.OpenAsync(client, specs, held, cancellationToken);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                string kind = e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse ? "AddressAlreadyInUse" : e.SocketErrorCode == System.Net.Sockets.SocketError.AccessDenied ? "AccessDenied" : e.SocketErrorCode.ToString();
+                int exit = e.SocketErrorCode switch
+                {
+                    System.Net.Sockets.SocketError.AddressAlreadyInUse => ExitCodes.For(PortReservationErrorKind.AddressAlreadyInUse),
+                    System.Net.Sockets.SocketError.AccessDenied => ExitCodes.For(PortReservationErrorKind.AccessDenied),
+                    _ => 1,
+                };
+                return await context.ReportAsync(kind, (int)e.SocketErrorCode, $"--listen: cannot bind: {e.Message}", exit);
+            }
+
+            return await RunChildAsync(context, client, held, sockets, argv, cancellationToken);
         }
         finally
         {
+            sockets?.Dispose();
             foreach (PortReservation reservation in held)
             {
                 await reservation.DisposeAsync();
@@ -125,14 +164,25 @@ internal static class RunCommand
         }
     }
 
-    private static async Task<int> RunChildAsync(CommandContext context, PortReservationClient client, List<PortReservation> held, string[] argv, CancellationToken cancellationToken)
+    private static async Task<int> RunChildAsync(CommandContext context, PortReservationClient client, List<PortReservation> held, ListenSockets sockets, string[] argv, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(argv[0]) { UseShellExecute = false };
+        ProcessStartInfo start;
+        try
+        {
+            start = sockets.Count == 0 ? new ProcessStartInfo(argv[0]) : HandingOver(sockets, argv[0]);
+        }
+        catch (InvalidOperationException e)
+        {
+            await context.Error.WriteLineAsync($"portreserve: cannot run '{argv[0]}': {e.Message}");
+            return 127;
+        }
+
         foreach (string argument in argv.Skip(1))
         {
             start.ArgumentList.Add(argument);
         }
 
+        start.UseShellExecute = false;
         start.Environment["PORTRESERVE_TCP"] = Blocks(held, PortReservationProtocol.Tcp);
         start.Environment["PORTRESERVE_UDP"] = Blocks(held, PortReservationProtocol.Udp);
 
@@ -146,6 +196,11 @@ internal static class RunCommand
             await context.Error.WriteLineAsync($"portreserve: cannot run '{argv[0]}': {e.Message}");
             return 127;
         }
+        finally
+        {
+            // The command has its own copies now; this process keeps only the reservations.
+            sockets.Dispose();
+        }
 
         using (child)
         using (ForwardSignals(child))
@@ -156,6 +211,39 @@ internal static class RunCommand
             return child.ExitCode;
         }
     }
+
+    /// <summary>
+    /// Starts the command through bash, which moves the sockets to descriptors 3, 4, … and sets LISTEN_PID to its own
+    /// pid before it execs the command (keeping that pid): sd_listen_fds(3) checks LISTEN_PID against the process's
+    /// own, which only the process itself can know, so no spawn from here could set it.
+    /// </summary>
+    private static ProcessStartInfo HandingOver(ListenSockets sockets, string program)
+    {
+        const string Shim = """
+            i=3
+            for fd in $PORTRESERVE_LISTEN_FROM; do eval "exec $i<&$fd $fd<&-"; i=$((i + 1)); done
+            unset PORTRESERVE_LISTEN_FROM
+            command -v -- "$1" >/dev/null || { echo "portreserve: cannot run '$1': not found" >&2; exit 127; }
+            export LISTEN_PID=$$
+            exec "$@"
+            """;
+        if (!File.Exists(Bash))
+        {
+            throw new InvalidOperationException($"--listen hands the sockets over through {Bash}, which is not installed");
+        }
+
+        var start = new ProcessStartInfo(Bash);
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(Shim);
+        start.ArgumentList.Add("portreserve-run");
+        start.ArgumentList.Add(program);
+        start.Environment["PORTRESERVE_LISTEN_FROM"] = string.Join(' ', sockets.DuplicateForChild());
+        start.Environment["LISTEN_FDS"] = sockets.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["LISTEN_FDNAMES"] = string.Join(':', sockets.Names);
+        return start;
+    }
+
+    private const string Bash = "/bin/bash";
 
     private static string Blocks(List<PortReservation> held, PortReservationProtocol protocol)
         => string.Join(',', held.Where(r => r.Protocol == protocol).Select(r => r.Count == 1 ? $"{r.StartPort}" : $"{r.StartPort}-{r.EndPort}"));
