@@ -88,15 +88,27 @@ internal sealed class SocketAssociation
             throw new PortReservationException(PortReservationErrorKind.InvalidArgument, $"port {localEndPoint.Port} is outside the reserved block {Range}; bind to a port inside it, or to port 0 for any");
         }
 
-        try
+        for (int attempt = 0; ; attempt++)
         {
-            socket.Bind(localEndPoint);
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-        {
-            throw new PortReservationException(PortReservationErrorKind.AddressAlreadyInUse, $"port {localEndPoint.Port} of the reserved block {Range} is already bound on {localEndPoint.Address}", e);
+            try
+            {
+                socket.Bind(localEndPoint);
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && attempt < TransientRetries)
+            {
+                // Someone else's bind that passed the kernel's first check before the port was reserved holds the port
+                // for the moment the post-bind hook takes to refuse it; it is gone within microseconds.
+                Thread.Sleep(1);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                throw new PortReservationException(PortReservationErrorKind.AddressAlreadyInUse, $"port {localEndPoint.Port} of the reserved block {Range} is already bound on {localEndPoint.Address}", e);
+            }
         }
     }
+
+    private const int TransientRetries = 3;
 
     private void ThrowIfUnusable()
     {
