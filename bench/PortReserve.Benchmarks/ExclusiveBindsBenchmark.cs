@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -15,9 +16,12 @@ namespace PortReserve.Benchmarks;
 internal static class ExclusiveBindsBenchmark
 {
     private const int UnreservedPort = 47_123;
+    private const int RefusedPort = 47_200;
 
     public static async Task<IReadOnlyList<Comparison>> RunAsync(int rounds, int binds, int pairs)
     {
+        // With the hooks: a bind the hook refuses and reports (the holder is another process), against an unreserved bind.
+        var refused = (Unreserved: new List<double>(), Refused: new List<double>());
         var measured = new Dictionary<string, (List<double> Off, List<double> On)>
         {
             ["bind(0)"] = ([], []),
@@ -45,12 +49,45 @@ internal static class ExclusiveBindsBenchmark
                     Record(measured["bind(0)"], hooks, ThreadCpuTime.PerCall(binds, BindZero));
                     Record(measured["bind of an unreserved port"], hooks, ThreadCpuTime.PerCall(binds, BindUnreserved));
                     Record(measured["acquire+release, 1 port"], hooks, (await ReservationBenchmarks.AcquireReleaseAsync(daemon, 1, pairs)).Median);
+                    if (hooks)
+                    {
+                        using Process elsewhere = await HoldElsewhereAsync(daemon, RefusedPort);
+                        refused.Refused.Add(ThreadCpuTime.PerCall(binds, () => RawBind.Bind(RefusedPort)));
+                        refused.Unreserved.Add(ThreadCpuTime.PerCall(binds, () => RawBind.Bind(UnreservedPort)));
+                        elsewhere.Kill(entireProcessTree: true);
+                        await elsewhere.WaitForExitAsync();
+                    }
                 }
             }
         }
 
-        return [.. measured.Select(m => new Comparison(m.Key, Median(m.Value.On), Median(m.Value.Off), Median([.. m.Value.On.Zip(m.Value.Off, (on, off) => on / off)])))];
+        return
+        [
+            .. measured.Select(m => new Comparison(m.Key, Median(m.Value.On), Median(m.Value.Off), Median([.. m.Value.On.Zip(m.Value.Off, (on, off) => on / off)]))),
+            new Comparison("refused bind", Median(refused.Refused), Median(refused.Unreserved), Median([.. refused.Refused.Zip(refused.Unreserved, (r, u) => r / u)])),
+        ];
     }
+
+    /// <summary>A runtime reservation of <paramref name="port"/> held by another process (portreserve run), once the hook enforces it.</summary>
+    private static async Task<Process> HoldElsewhereAsync(Daemon daemon, int port)
+    {
+        var start = new ProcessStartInfo(Path.Combine(Path.GetDirectoryName(Daemon.Executable)!, "portreserve")) { RedirectStandardOutput = true };
+        foreach (string argument in (string[])["--socket", daemon.SocketPath, "run", "--tcp-at", $"{port}:1", "--", "sleep", "600"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        Process holder = Process.Start(start)!;
+        for (int i = 0; i < 500 && !Refused(port); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        return holder;
+    }
+
+    private static bool Refused(int port) => RawBind.Bind(port) == 13;
+
 
     private static void Record((List<double> Off, List<double> On) series, bool hooks, double median) => (hooks ? series.On : series.Off).Add(median);
 

@@ -73,4 +73,10 @@ internal sealed record StatusJson(
 
     [JsonPropertyName("declarationProblems")]
     public IReadOnlyList<string> DeclarationProblems { get; init; } = [];
+
+    [JsonPropertyName("refusedBinds")]
+    public long RefusedBinds { get; init; }
+
+    [JsonPropertyName("recentRefusedBinds")]
+    public IReadOnlyList<string> RecentRefusedBinds { get; init; } = [];
 }

@@ -157,6 +157,7 @@ internal sealed class DaemonHost : IAsyncDisposable
             s_reconcileInterval));
         ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups, Path.Combine(options.StateDirectory, "process-trees"), time, restored.Trees)) : null;
         RequestAudit audit = shutdown.AddSync(new RequestAudit(counters, logger, time));
+        exclusive.Refusals = new RefusedBindReporter((protocol, port) => ledger.Read(view => RefusedBindReporter.Holder(view, protocol, port)), counters, audit, logger);
         ProcessExitWatcher watcher = shutdown.AddSync(new ProcessExitWatcher());
         var runtime = new RuntimeReservations(ledger, trees, restored, audit, counters, logger);
         restored.Start(watcher, runtime, time);

@@ -131,4 +131,7 @@ internal static partial class DaemonLog
 
     [LoggerMessage(58, LogLevel.Information, "released {Block} of pid {Pid} uid {Uid}: the daemon is stopping, and without the bind hooks nothing could keep it for the next start")]
     public static partial void ReleasedAtStop(ILogger logger, PortBlock block, int pid, uint uid);
+
+    [LoggerMessage(59, LogLevel.Warning, "refused a bind to {Protocol} port {Port} by pid {Pid} ({Command}) uid {Uid}: {Holder}")]
+    public static partial void BindRefused(ILogger logger, string protocol, int port, int pid, string command, uint uid, string holder);
 }

@@ -54,6 +54,12 @@ internal sealed record StatusReply(
     /// <summary>The first of those problems, each as "FILE:LINE: reason" (at most <see cref="MaxListed"/>).</summary>
     public IReadOnlyList<string> DeclarationProblems { get; init; } = [];
 
+    /// <summary>Binds the hook refused since the daemon started (as reported; a flood beyond the report ring is not counted).</summary>
+    public long RefusedBinds { get; init; }
+
+    /// <summary>The last refused binds, oldest first, each as "TCP port 443 by pid 1234 (nginx) uid 33".</summary>
+    public IReadOnlyList<string> RecentRefusedBinds { get; init; } = [];
+
     /// <summary>The most declared reservations and problems a status lists; show and reload list them all.</summary>
     public const int MaxListed = 10;
 
@@ -91,6 +97,8 @@ internal sealed record StatusReply(
         writer.WriteStringList([.. DeclaredSources.Take(MaxListed)]);
         writer.WriteInt32(DeclarationProblemCount);
         writer.WriteStringList([.. DeclarationProblems.Take(MaxListed)]);
+        writer.WriteUInt64((ulong)Math.Max(RefusedBinds, 0));
+        writer.WriteStringList([.. RecentRefusedBinds.Take(MaxListed)]);
     }
 
     public static StatusReply Read(ref FrameReader reader)
@@ -125,6 +133,8 @@ internal sealed record StatusReply(
             DeclaredSources = reader.ReadStringList(MaxListed),
             DeclarationProblemCount = reader.ReadInt32(),
             DeclarationProblems = reader.ReadStringList(MaxListed),
+            RefusedBinds = (long)Math.Min(reader.ReadUInt64(), long.MaxValue),
+            RecentRefusedBinds = reader.ReadStringList(MaxListed),
         };
         reader.EnsureEnd();
         return reply;

@@ -62,6 +62,8 @@ public sealed partial class PortReservationClient
             DeclaredSources = status.DeclaredSources,
             DeclarationProblemCount = status.DeclarationProblemCount,
             DeclarationProblems = status.DeclarationProblems,
+            RefusedBinds = status.RefusedBinds,
+            RecentRefusedBinds = status.RecentRefusedBinds,
         };
     }
 

@@ -93,6 +93,12 @@ public sealed class PortReserveStatus
     /// <summary>The first of those, each as "FILE:LINE: reason".</summary>
     public IReadOnlyList<string> DeclarationProblems { get; init; } = [];
 
+    /// <summary>How many binds to reserved ports the daemon's bind hook refused since it started.</summary>
+    public long RefusedBinds { get; init; }
+
+    /// <summary>The last of those, oldest first, each as "TCP port 443 by pid 1234 (nginx) uid 33"; the daemon's log says whose reservation refused each.</summary>
+    public IReadOnlyList<string> RecentRefusedBinds { get; init; } = [];
+
     /// <summary>The socket the daemon listens on.</summary>
     public required string SocketPath { get; init; }
 

@@ -148,6 +148,26 @@ public sealed class ExclusiveBindsTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ARefusedBind_IsLoggedWithTheBindersPidPortAndTheReservationThatRefusedIt_AndListedInStatus()
+    {
+        await using DaemonProcess daemon = await StartEnforcingAsync();
+        await using PortReservationClient holder = await daemon.ConnectAsync();
+        await using PortReservation held = await holder.AcquireAsync(PortReservationProtocol.Udp, 7310, 1, TestContext.Current.CancellationToken).WithTimeout();
+
+        // The test peer binds as any program would: its pid is the one the hook sees.
+        await using ChildProcess binder = ChildProcess.Start(Artifacts.Peer, ["try-bind", "udp", "7310", "dual"]);
+        int pid = binder.Pid;
+        Assert.Equal(1, await binder.WaitForExitAsync());
+        string logged = await daemon.WaitForLogLineAsync(line => line.Contains("refused a bind to UDP port 7310", StringComparison.Ordinal));
+        (int exit, string status) = await ChildProcess.RunAsync(Artifacts.Cli, ["status"], daemon.ClientEnvironment);
+
+        Assert.EndsWith($"warn: refused a bind to UDP port 7310 by pid {pid} (PortReserve.Tes) uid 0: the port is in the runtime reservation UDP 7310 held by pid {Environment.ProcessId} (uid 0)", logged, StringComparison.Ordinal);
+        Assert.True(exit == 0, status);
+        Assert.Contains("refused binds:   1; the last (the daemon's log says whose reservation refused each):", status);
+        Assert.Contains($"                 UDP port 7310 by pid {pid} (PortReserve.Tes) uid 0", status);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task PortZeroAndUnreservedPorts_BindAsBefore()
     {
         await using DaemonProcess daemon = await StartEnforcingAsync();

@@ -48,6 +48,8 @@ internal static class StatusCommand
             DeclaredSources = s.DeclaredSources,
             DeclarationProblemCount = s.DeclarationProblemCount,
             DeclarationProblems = s.DeclarationProblems,
+            RefusedBinds = s.RefusedBinds,
+            RecentRefusedBinds = s.RecentRefusedBinds,
         };
         return output.WriteLineAsync(JsonSerializer.Serialize(json, CliJsonContext.Default.StatusJson));
     }
@@ -81,6 +83,15 @@ internal static class StatusCommand
         if (s.DeclaredReservations > s.DeclaredSources.Count)
         {
             await output.WriteLineAsync(Field(string.Empty, $"and {s.DeclaredReservations - s.DeclaredSources.Count} more (portreserve show)"));
+        }
+
+        if (s.ExclusiveBindsActive || s.RefusedBinds > 0)
+        {
+            await output.WriteLineAsync(Field("refused binds", s.RefusedBinds == 0 ? "none" : $"{s.RefusedBinds}; the last (the daemon's log says whose reservation refused each):"));
+            foreach (string refused in s.RecentRefusedBinds)
+            {
+                await output.WriteLineAsync(Field(string.Empty, refused));
+            }
         }
 
         if (s.DeclarationProblemCount > 0)

@@ -15,6 +15,8 @@ internal static unsafe partial class Bpf
 {
     public const int MapTypeHash = 1;
     public const int MapTypeArray = 2;
+    public const int MapTypeLruHash = 9;
+    public const int MapTypeRingBuffer = 27;
     public const uint MapFlagMmapable = 1 << 10;
     public const uint MapFlagNoPrealloc = 1;
     public const int ProgramTypeRawTracepoint = 17;
@@ -220,6 +222,17 @@ internal static unsafe partial class Bpf
     public static nint Map(SafeFileHandle map, nuint length)
     {
         nint address = (nint)Mmap(null, length, ProtRead | ProtWrite, MapShared, Fd(map), 0);
+        return address == -1 ? throw new IOException($"mmap of a BPF map failed: {Libc.Describe(Marshal.GetLastPInvokeError())}") : address;
+    }
+
+    /// <summary>
+    /// Maps part of a BPF map at <paramref name="offset"/>, read-only unless <paramref name="writable"/>: a ring buffer's
+    /// consumer page (the reader's position, which it writes) and, after it, its producer page and data (which only the
+    /// kernel writes; the data is mapped twice in a row, so a record that wraps reads as one piece).
+    /// </summary>
+    public static nint MapPart(SafeFileHandle map, nuint length, long offset, bool writable)
+    {
+        nint address = (nint)Mmap(null, length, writable ? ProtRead | ProtWrite : ProtRead, MapShared, Fd(map), offset);
         return address == -1 ? throw new IOException($"mmap of a BPF map failed: {Libc.Describe(Marshal.GetLastPInvokeError())}") : address;
     }
 

@@ -111,8 +111,21 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     /// <summary>The runtime reservations the daemon before this one recorded (empty without pins): for <see cref="Server.RestoredHolders"/>.</summary>
     public IReadOnlyList<RuntimeRecord> Recorded => _installation?.Recorded ?? [];
 
-    /// <summary>Moves the lease on: runtime reservations stay enforced for the restart grace from now.</summary>
-    public void Maintain() => _installation?.Renew();
+    /// <summary>Who hears of the binds the hook refused; set once the daemon is built, before the first tick.</summary>
+    public RefusedBindReporter? Refusals { get; set; }
+
+    /// <summary>
+    /// Once a tick: moves the lease on (runtime reservations stay enforced for the restart grace from now), and reports
+    /// the binds the hook refused since the last tick.
+    /// </summary>
+    public void Maintain()
+    {
+        _installation?.Renew();
+        if (_installation is { } installation && Refusals is { } reporter)
+        {
+            installation.Maps.Refusals.Drain(reporter.Report);
+        }
+    }
 
     /// <summary>True while the maps may not hold what this sink last wrote (a write was refused): the committer writes again.</summary>
     public bool Drifted() => _outOfDate;

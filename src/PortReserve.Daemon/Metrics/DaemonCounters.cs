@@ -17,6 +17,8 @@ internal sealed class DaemonCounters : IDisposable
     private long _acquired;
     private long _released;
     private long _grants;
+    private long _refusedTcpBinds;
+    private long _refusedUdpBinds;
     private long _kernelWrites;
     private long _kernelWriteMicroseconds;
 
@@ -27,6 +29,7 @@ internal sealed class DaemonCounters : IDisposable
         Meter.CreateObservableCounter("portreserve.reservations.released", () => Released, description: "Reservations released, deleted, or dropped with their connection or process");
         Meter.CreateObservableCounter("portreserve.portserver.grants", () => Grants, description: "Ports granted through the portserver endpoint");
         Meter.CreateObservableCounter("portreserve.refusals", () => RefusalsByKind().Select(r => new Measurement<long>(r.Count, new KeyValuePair<string, object?>("kind", r.Kind))), description: "Requests refused, by error kind");
+        Meter.CreateObservableCounter("portreserve.binds.refused", () => RefusedBindsByProtocol().Select(r => new Measurement<long>(r.Count, new KeyValuePair<string, object?>("protocol", r.Protocol))), description: "Binds to reserved ports the bind hook refused, by protocol");
         Meter.CreateObservableCounter("portreserve.kernel.writes", () => KernelWrites, description: "Kernel writes, one per commit: ip_local_reserved_ports, and the bind hook's maps when exclusive binds are on");
         _kernelWriteDuration = Meter.CreateHistogram<double>("portreserve.kernel.write.duration", unit: "s", description: "Time a commit took to write the kernel (reserved port list and bind hook maps)");
     }
@@ -51,6 +54,8 @@ internal sealed class DaemonCounters : IDisposable
 
     public void OnRefused(PortReservationErrorKind kind) => Interlocked.Increment(ref _refusals[(int)kind]);
 
+    public void OnBindRefused(PortReservationProtocol protocol) => Interlocked.Increment(ref protocol == PortReservationProtocol.Tcp ? ref _refusedTcpBinds : ref _refusedUdpBinds);
+
     public void OnKernelWrite(TimeSpan duration)
     {
         Interlocked.Increment(ref _kernelWrites);
@@ -60,6 +65,9 @@ internal sealed class DaemonCounters : IDisposable
 
     public IEnumerable<(string Kind, long Count)> RefusalsByKind()
         => Enum.GetValues<PortReservationErrorKind>().Select(k => (k.ToString(), Interlocked.Read(ref _refusals[(int)k])));
+
+    public IEnumerable<(string Protocol, long Count)> RefusedBindsByProtocol()
+        => [("tcp", Interlocked.Read(ref _refusedTcpBinds)), ("udp", Interlocked.Read(ref _refusedUdpBinds))];
 
     public void Dispose() => Meter.Dispose();
 }

@@ -27,6 +27,12 @@ internal static class PrometheusExposition
             Sample(text, "portreserve_refusals_total", count, ("kind", kind));
         }
 
+        Family(text, "portreserve_binds_refused_total", "counter", "Binds to reserved ports the bind hook refused, by protocol (reported at most 1,365 a tick; a flood beyond that is refused uncounted).");
+        foreach ((string protocol, long count) in metrics.Counters.RefusedBindsByProtocol())
+        {
+            Sample(text, "portreserve_binds_refused_total", count, ("protocol", protocol));
+        }
+
         Family(text, "portreserve_kernel_write_seconds", "summary", "Kernel writes, one per commit (ip_local_reserved_ports, and the bind hook's maps when exclusive binds are on), and the time they took.");
         Sample(text, "portreserve_kernel_write_seconds_sum", metrics.Counters.KernelWriteSeconds);
         Sample(text, "portreserve_kernel_write_seconds_count", metrics.Counters.KernelWrites);

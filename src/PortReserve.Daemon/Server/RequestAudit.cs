@@ -62,6 +62,9 @@ internal sealed class RequestAudit : IDisposable
     /// <summary>Whether the line about a change of <paramref name="owner"/>'s reservations is logged.</summary>
     public bool MayLogChange(ReservationOwner owner) => owner.IsAdministrator || MayLog(owner.Uid);
 
+    /// <summary>A bind the hook refused: logged within the uid's share of lines like any refusal.</summary>
+    public bool MayLogRefusedBind(uint uid) => MayLog(uid);
+
     /// <summary>Whether a line about a change a requester made is logged.</summary>
     public bool MayLogChange(Requester requester) => requester.IsAdministrator || MayLog(requester.Uid);
 

@@ -44,6 +44,8 @@ internal sealed class StatusReporter(
                 DeclaredSources = [.. fromFiles.Take(StatusReply.MaxListed).Select(r => $"{r.Block} at {ShortSource(r.Source!)}")],
                 DeclarationProblemCount = applied?.TotalProblems ?? 0,
                 DeclarationProblems = [.. (applied?.Problems ?? []).Take(StatusReply.MaxListed).Select(p => new Declarations.DeclarationProblem(p.File, p.Line, p.Reason).ToString())],
+                RefusedBinds = exclusive.Refusals?.Count ?? 0,
+                RecentRefusedBinds = exclusive.Refusals?.Recent ?? [],
             };
         });
 

@@ -152,7 +152,7 @@ public sealed class BindHookTests : IDisposable
     {
         // The second program stands alone here: it is what refuses a bind that passed the first before the port was held.
         HoldForAnotherProcess(PortReservationProtocol.Tcp, Held);
-        byte[] code = BpfInstruction.Encode(BindHookProgram.Build(Fd(_maps!.Ports), Fd(_maps.Policies), Fd(_maps.Allow), Fd(_maps.Live), NetworkNamespace.Cookie(), afterBind: true));
+        byte[] code = BpfInstruction.Encode(BindHookProgram.Build(Fd(_maps!.Ports), Fd(_maps.Policies), Fd(_maps.Allow), Fd(_maps.Live), (Fd(_maps.Refusals.Map), Fd(_maps.Refusals.Limits)), NetworkNamespace.Cookie(), afterBind: true));
         using Microsoft.Win32.SafeHandles.SafeFileHandle program = Interop.Bpf.LoadProgram(Interop.Bpf.ProgramTypeCgroupSock, attachType, code, "pr_post_test");
         using Microsoft.Win32.SafeHandles.SafeFileHandle root = _cgroups!.OpenRoot();
         IPAddress loopback = family == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback;

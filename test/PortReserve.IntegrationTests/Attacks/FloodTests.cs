@@ -113,6 +113,31 @@ public sealed class FloodTests
         Assert.Contains($"4980 more line(s) about requests of uid {OtherUser.Nobody} were not logged: at most 20 lines per uid every 10 s", daemon.Log);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task BindingAReservedPortInATightLoop_LogsTwentyLinesAndOneCount_AndLeavesOthersTheirLines()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to bind as other uids");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
+        await using PortReservationClient holder = await daemon.ConnectAsync();
+        await using PortReservation held = await holder.AcquireAsync(PortReservationProtocol.Tcp, 7320, 1, TestContext.Current.CancellationToken).WithTimeout();
+
+        (int exit, string loop) = await Attacker.RunAsync(OtherUser.Stranger, ["bind-loop", "tcp", "7320", "3"], daemon.ClientEnvironment);
+        string nobody = await BindAttempt.AsUserAsync(OtherUser.Nobody, OtherUser.Nobody, "7320", daemon.ClientEnvironment);
+        await daemon.WaitForLogLineAsync(line => line.Contains($"uid {OtherUser.Nobody}: the port is in the runtime reservation TCP 7320", StringComparison.Ordinal));
+        await Timeouts.Eventually(() => daemon.Log.Contains($"line(s) about requests of uid {OtherUser.Stranger} were not logged", StringComparison.Ordinal), "the held-back refused binds are counted in one line", TimeSpan.FromSeconds(15));
+        PortReserveStatus status = await holder.GetStatusAsync(TestContext.Current.CancellationToken).WithTimeout();
+        int tries = int.Parse(loop.Trim().Split(' ')[^1], CultureInfo.InvariantCulture);
+
+        Assert.True(exit == 0 && loop.StartsWith("bound 0 of ", StringComparison.Ordinal), loop);
+        Assert.True(tries > 1000, loop);
+        Assert.Equal("refused AccessDenied", nobody);
+        Assert.InRange(Regex.Count(daemon.Log, $"refused a bind to TCP port 7320 by pid \\d+ \\(python3\\) uid {OtherUser.Stranger}"), 1, 2 * RequestAuditLines);
+        Assert.InRange(status.RefusedBinds, 2, tries + 1);
+        Assert.Equal(5, status.RecentRefusedBinds.Count);
+    }
+
+    private const int RequestAuditLines = 20;
+
     /// <summary>A flood's report once it has met the daemon's limits: connections it opened were closed (and opened again) or refused.</summary>
     private static bool Saturated(string report)
         => report.Split(' ') is ["holding", _, "opened", var opened, "refused", var refused]

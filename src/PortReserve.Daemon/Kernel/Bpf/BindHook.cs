@@ -161,7 +161,7 @@ internal sealed class BindHook : IDisposable
     }
 
     private static IReadOnlyList<BpfInstruction> Build(BindHookMaps maps, ulong netnsCookie, bool afterBind)
-        => BindHookProgram.Build(Fd(maps.Ports), Fd(maps.Policies), Fd(maps.Allow), Fd(maps.Live), netnsCookie, afterBind);
+        => BindHookProgram.Build(Fd(maps.Ports), Fd(maps.Policies), Fd(maps.Allow), Fd(maps.Live), (Fd(maps.Refusals.Map), Fd(maps.Refusals.Limits)), netnsCookie, afterBind);
 
     /// <summary>Closes the descriptors: unpinned links detach, pinned ones stay.</summary>
     public void Dispose()

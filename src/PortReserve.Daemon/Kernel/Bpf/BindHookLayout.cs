@@ -67,6 +67,9 @@ internal static class BindHookLayout
     /// </summary>
     public const int AllowWithoutBindServiceCapability = 3;
 
+    /// <summary><c>BPF_RB_NO_WAKEUP</c>: the daemon drains the refusal ring on its own tick, so no refused bind wakes it.</summary>
+    public const int RingBufferNoWakeup = 1;
+
     public static int PortIndex(PortReservationProtocol protocol, int port) => (protocol == PortReservationProtocol.Udp ? PortCount : 0) + port;
 
     public static byte[] AllowKey(uint policy, uint kind, uint id)

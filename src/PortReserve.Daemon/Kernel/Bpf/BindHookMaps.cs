@@ -25,13 +25,14 @@ internal sealed unsafe class BindHookMaps : IDisposable
     private readonly nint _policies;
     private IOException? _failure;
 
-    private BindHookMaps(SafeFileHandle ports, SafeFileHandle policies, SafeFileHandle allow, SafeFileHandle live, SafeFileHandle runtime)
+    private BindHookMaps(SafeFileHandle ports, SafeFileHandle policies, SafeFileHandle allow, SafeFileHandle live, SafeFileHandle runtime, RefusalRing refusals)
     {
         Ports = ports;
         Policies = policies;
         Allow = allow;
         Live = live;
         Runtime = runtime;
+        Refusals = refusals;
         _ports = Interop.Bpf.Map(ports, PortsLength);
         _policies = Interop.Bpf.Map(policies, PoliciesLength);
 
@@ -49,6 +50,9 @@ internal sealed unsafe class BindHookMaps : IDisposable
 
     /// <summary>The runtime reservations by token (<see cref="RuntimeRecord"/>), for the daemon after this one; the hook never reads it.</summary>
     public SafeFileHandle Runtime { get; }
+
+    /// <summary>Where the hook reports the binds it refuses; the daemon's own, never pinned.</summary>
+    public RefusalRing Refusals { get; }
 
     /// <summary>The names the maps are pinned under, in <see cref="Pin"/>'s order.</summary>
     public static readonly string[] PinNames = ["ports", PoliciesMap, "allow", "live", RuntimeMap];
@@ -70,7 +74,7 @@ internal sealed unsafe class BindHookMaps : IDisposable
             SafeFileHandle allow = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeHash, BindHookLayout.AllowKeySize, 1, BindHookLayout.AllowEntries, 0, "pr_allow"));
             SafeFileHandle live = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeHash, 4, 1, BindHookLayout.LiveEntries, 0, "pr_live"));
             SafeFileHandle runtime = Keep(opened, Interop.Bpf.CreateMap(Interop.Bpf.MapTypeHash, RuntimeRecord.KeySize, RuntimeRecord.ValueSize, RuntimeEntries, Interop.Bpf.MapFlagNoPrealloc, "pr_runtime"));
-            return new BindHookMaps(ports, policies, allow, live, runtime);
+            return new BindHookMaps(ports, policies, allow, live, runtime, RefusalRing.Create());
         }
         catch
         {
@@ -194,6 +198,7 @@ internal sealed unsafe class BindHookMaps : IDisposable
         Allow.Dispose();
         Live.Dispose();
         Runtime.Dispose();
+        Refusals.Dispose();
     }
 
     /// <summary>Records a runtime reservation (again, when its holder's tree changed) for the daemon after this one.</summary>

@@ -22,7 +22,7 @@ internal static class BindHookProgram
     /// the port back) to a bind that passed the first hook before the port was reserved and took it only after the
     /// daemon checked it was free.
     /// </summary>
-    public static IReadOnlyList<BpfInstruction> Build(int portsMap, int policiesMap, int allowMap, int liveMap, ulong netnsCookie, bool afterBind = false)
+    public static IReadOnlyList<BpfInstruction> Build(int portsMap, int policiesMap, int allowMap, int liveMap, (int Ring, int Limits) refusals, ulong netnsCookie, bool afterBind = false)
     {
         var asm = new BpfAssembler();
 
@@ -127,7 +127,17 @@ internal static class BindHookProgram
 
         // 3 is 1 (allow) with BPF_RET_BIND_NO_CAP_NET_BIND_SERVICE: INET4_BIND and INET6_BIND only; the post-bind hooks
         // run after the kernel's own check and take 0 or 1.
-        asm.Label(Deny)
+        // A refusal is reported to the daemon (RefusalRing): who, which port, which policy. Only refused binds pay for
+        // it, and a full ring drops the report, never the refusal. Not after the bind: the refused socket holds its port
+        // until the program returns, and another process's bind meanwhile fails with EADDRINUSE, so that program refuses
+        // at once (such refusals, of binds under way as the port was reserved, go unreported).
+        asm.Label(Deny);
+        if (!afterBind)
+        {
+            Report(asm, refusals);
+        }
+
+        asm.Label("refuse")
             .Move(R1, -Interop.Bpf.EACCES)
             .Call(BpfHelper.SetReturnValue)
             .Move(R0, 0)
@@ -139,6 +149,66 @@ internal static class BindHookProgram
             .Move(R0, 1)
             .Exit();
         return asm.Build();
+    }
+
+    /// <summary>
+    /// Reports a refused bind into the ring, within the uid's reports for this second (R9: now; R8: the uid; the
+    /// limiter's element in R0). R7 holds the policy, and the port's index is still in the ports lookup's key slot.
+    /// </summary>
+    private static void Report(BpfAssembler asm, (int Ring, int Limits) refusals)
+    {
+        const short Record = RefusalRing.StackOffset;
+        const short Key = RefusalRing.LimitKeyOffset;
+        const short Window = RefusalRing.LimitValueOffset;
+        asm.Call(BpfHelper.KtimeGetNs)
+            .Move(R9, R0)
+            .Call(BpfHelper.GetCurrentUidGid)
+            .Move32(R8, R0)
+            .Store32(R10, Key, R8)
+            .LoadMap(R1, refusals.Limits)
+            .Move(R2, R10)
+            .Add(R2, Key)
+            .Call(BpfHelper.MapLookupElement)
+            .JumpIfEqual(R0, 0, "new-window")
+            .Load64(R1, R0, 0)
+            .Add(R1, 1_000_000_000)
+            .JumpIfGreater(R9, R1, "new-window")
+            .Load64(R1, R0, 8)
+            .JumpIfAtLeast(R1, RefusalRing.ReportsPerUidPerSecond, "refuse")
+            .Add(R1, 1)
+            .Store64(R0, 8, R1)
+            .Jump("report")
+            .Label("new-window")
+            .Store64(R10, Window, R9)
+            .Move(R1, 1)
+            .Store64(R10, Window + 8, R1)
+            .LoadMap(R1, refusals.Limits)
+            .Move(R2, R10)
+            .Add(R2, Key)
+            .Move(R3, R10)
+            .Add(R3, Window)
+            .Move(R4, 0)
+            .Call(BpfHelper.MapUpdateElement)
+            .Label("report")
+            .Call(BpfHelper.GetCurrentPidTgid)
+            .ShiftRight(R0, 32)
+            .Store32(R10, Record, R0)
+            .Store32(R10, Record + 4, R8)
+            .Load32(R1, R10, -4)
+            .Store32(R10, Record + 8, R1)
+            .Store32(R10, Record + 12, R7)
+            .Move(R1, R10)
+            .Add(R1, Record + 16)
+            .Move(R2, 16)
+            .Call(BpfHelper.GetCurrentComm)
+            .Store32(R10, Record + 32, 0)
+            .Store32(R10, Record + 36, 0)
+            .LoadMap(R1, refusals.Ring)
+            .Move(R2, R10)
+            .Add(R2, Record)
+            .Move(R3, RefusalRing.RecordSize)
+            .Move(R4, BindHookLayout.RingBufferNoWakeup)
+            .Call(BpfHelper.RingBufferOutput);
     }
 
     /// <summary>R0 = the element of <paramref name="map"/> whose 4-byte key is <paramref name="key"/> (via the stack slot at <paramref name="slot"/>), or 0.</summary>

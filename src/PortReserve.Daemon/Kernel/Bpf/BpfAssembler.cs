@@ -12,6 +12,7 @@ internal sealed class BpfAssembler
     private const byte LoadWord = 0x61;              // BPF_LDX | BPF_MEM | BPF_W
     private const byte LoadDoubleWord = 0x79;        // BPF_LDX | BPF_MEM | BPF_DW
     private const byte StoreWord = 0x63;             // BPF_STX | BPF_MEM | BPF_W
+    private const byte StoreDoubleWord = 0x7b;       // BPF_STX | BPF_MEM | BPF_DW
     private const byte StoreImmediateWord = 0x62;    // BPF_ST | BPF_MEM | BPF_W
     private const byte Move64Immediate = 0xb7;       // BPF_ALU64 | BPF_MOV | BPF_K
     private const byte Move64Register = 0xbf;        // BPF_ALU64 | BPF_MOV | BPF_X
@@ -25,6 +26,7 @@ internal sealed class BpfAssembler
     private const byte JumpEqualRegister = 0x1d;     // BPF_JMP | BPF_JEQ | BPF_X
     private const byte JumpNotEqualRegister = 0x5d;  // BPF_JMP | BPF_JNE | BPF_X
     private const byte JumpGreaterRegister = 0x2d;   // BPF_JMP | BPF_JGT | BPF_X (unsigned)
+    private const byte JumpGreaterEqualImmediate = 0x35; // BPF_JMP | BPF_JGE | BPF_K (unsigned)
     private const byte CallHelper = 0x85;            // BPF_JMP | BPF_CALL
     private const byte ExitProgram = 0x95;           // BPF_JMP | BPF_EXIT
     private const byte LoadImmediate64 = 0x18;       // BPF_LD | BPF_IMM | BPF_DW, two instructions
@@ -53,6 +55,9 @@ internal sealed class BpfAssembler
 
     /// <summary><c>*(u32 *)(dst + offset) = src</c></summary>
     public BpfAssembler Store32(BpfRegister destination, short offset, BpfRegister source) => Emit(StoreWord, destination, source, offset, 0);
+
+    /// <summary><c>*(u64 *)(dst + offset) = src</c></summary>
+    public BpfAssembler Store64(BpfRegister destination, short offset, BpfRegister source) => Emit(StoreDoubleWord, destination, source, offset, 0);
 
     /// <summary><c>*(u32 *)(dst + offset) = value</c></summary>
     public BpfAssembler Store32(BpfRegister destination, short offset, int value) => Emit(StoreImmediateWord, destination, BpfRegister.R0, offset, value);
@@ -101,6 +106,9 @@ internal sealed class BpfAssembler
 
     /// <summary>Jumps when <paramref name="register"/> is above <paramref name="other"/>, both taken as unsigned.</summary>
     public BpfAssembler JumpIfGreater(BpfRegister register, BpfRegister other, string label) => EmitJump(JumpGreaterRegister, register, other, 0, label);
+
+    /// <summary>Jumps when <paramref name="register"/> is at least <paramref name="value"/>, taken as unsigned.</summary>
+    public BpfAssembler JumpIfAtLeast(BpfRegister register, int value, string label) => EmitJump(JumpGreaterEqualImmediate, register, BpfRegister.R0, value, label);
 
     /// <summary>Calls a kernel helper with R1-R5 as arguments; the result is in R0 and R1-R5 are lost.</summary>
     public BpfAssembler Call(BpfHelper helper) => Emit(CallHelper, BpfRegister.R0, BpfRegister.R0, 0, (int)helper);

@@ -4,13 +4,16 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 internal enum BpfHelper
 {
     MapLookupElement = 1,
+    MapUpdateElement = 2,
     MapDeleteElement = 3,
     KtimeGetNs = 5,
     GetCurrentPidTgid = 14,
     GetCurrentUidGid = 15,
+    GetCurrentComm = 16,
     GetSocketCookie = 46,
     GetCurrentCgroupId = 80,
     GetCurrentAncestorCgroupId = 123,
     GetNetnsCookie = 122,
+    RingBufferOutput = 130,
     SetReturnValue = 187,
 }
