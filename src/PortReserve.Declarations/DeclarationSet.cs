@@ -120,6 +120,11 @@ internal sealed partial class DeclarationSet
         {
             // Opened non-blocking, so that a FIFO named *.conf reads as empty instead of hanging the reader.
             using SafeFileHandle handle = OpenNonBlocking(file);
+            if (Untrusted(handle) is { } why)
+            {
+                return $"{why}; none of its lines applied";
+            }
+
             using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
             using var content = new MemoryStream();
             byte[] chunk = new byte[16 * 1024];
@@ -142,6 +147,33 @@ internal sealed partial class DeclarationSet
         }
     }
 
+    /// <summary>
+    /// Why the open file may not be believed: a line grants ports, and the right to bind them below 1024, so a file is
+    /// read only when root (or the user a per-user daemon runs as) owns what it opens and nobody else may write it. A
+    /// link to /dev/null (a character device) masks a file, as in systemd's directories.
+    /// </summary>
+    private static unsafe string? Untrusted(SafeFileHandle handle)
+    {
+        const int AtEmptyPath = 0x1000;
+        const uint StatxTypeModeUid = 0x1 | 0x2 | 0x8;
+        byte* buffer = stackalloc byte[256];
+        if (Statx((int)handle.DangerousGetHandle(), string.Empty, AtEmptyPath, StatxTypeModeUid, buffer) != 0)
+        {
+            return $"cannot be checked ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})";
+        }
+
+        uint uid = *(uint*)(buffer + 20);
+        uint mode = *(ushort*)(buffer + 28);
+        if ((mode & 0xF000) == 0x2000)
+        {
+            return null;
+        }
+
+        return uid != 0 && uid != GetEffectiveUid() ? $"is owned by uid {uid}, not root, so it is not trusted"
+            : (mode & 0b000_010_010) != 0 ? $"may be written by users other than its owner (mode {Convert.ToString(mode & 0xFFF, 8)}; make it 0644)"
+            : null;
+    }
+
     private static SafeFileHandle OpenNonBlocking(string file)
     {
         const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
@@ -158,4 +190,10 @@ internal sealed partial class DeclarationSet
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int Statx(int directory, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEffectiveUid();
 }

@@ -33,6 +33,9 @@ public sealed class CliUsageTests
     [InlineData("--listen", "run", "--listen", "tcp:70000", "--", "true")]
     [InlineData("--listen", "run", "--listen", "udp:1.2.3:53", "--", "true")]
     [InlineData("--listen", "run", "--listen", "tcp:::1:80", "--", "true")]
+    [InlineData("--listen", "run", "--listen", "tcp::80", "--", "true")]
+    [InlineData("--listen", "run", "--listen", "tcp:0177.0.0.1:80", "--", "true")]
+    [InlineData("--listen", "run", "--listen", "tcp:0x7f.0.0.1:80", "--", "true")]
     public async Task RunAsync_ABadNumber_IsAUsageErrorNamingTheOption_InEveryCommand(string named, params string[] args)
     {
         var error = new StringWriter();

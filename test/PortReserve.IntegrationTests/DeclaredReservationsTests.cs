@@ -162,6 +162,30 @@ public sealed class DeclaredReservationsTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task FilesAnotherUserOwnsOrMayWrite_AreNotBelieved_ThroughALinkToo()
+    {
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to give a file to another uid");
+        // A line grants ports and the right to bind them below 1024: a stranger's file, or one anyone may edit, grants nothing.
+        string directory = NewConfigDirectory();
+        string elsewhere = NewConfigDirectory();
+        string strangers = Write(elsewhere, "strangers.conf", "tcp 22 allow-user=nobody\n");
+        File.SetUnixFileMode(strangers, (UnixFileMode)0b110_100_100);
+        FileOwner.Set(strangers, OtherUser.Stranger);
+        File.CreateSymbolicLink(Path.Combine(directory, "10-linked.conf"), strangers);
+        string writable = Write(directory, "20-writable.conf", "tcp 23 allow-user=nobody\n");
+        File.SetUnixFileMode(writable, (UnixFileMode)0b110_110_110);
+        Write(directory, "30-root.conf", "tcp 24 allow-user=nobody\n");
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--config-dir", directory);
+
+        (int exit, string output) = await Cli(daemon, "reload");
+
+        Assert.Equal(8, exit);
+        Assert.Contains($"{Path.Combine(directory, "10-linked.conf")}: is owned by uid {OtherUser.Stranger}, not root, so it is not trusted; none of its lines applied", output);
+        Assert.Contains($"{writable}: may be written by users other than its owner (mode 666; make it 0644); none of its lines applied", output);
+        Assert.Equal([24], (await ShowAsync(daemon)).Where(r => r.Source is not null).Select(r => r.StartPort));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task AFileInALaterDirectory_ReplacesTheSameNamedFileOfAnEarlierOne()
     {
         string usr = NewConfigDirectory();

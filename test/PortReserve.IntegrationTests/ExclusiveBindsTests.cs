@@ -168,6 +168,21 @@ public sealed class ExclusiveBindsTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task InAPidNamespaceWithItsOwnProc_TheDaemonDoesNotAttachTheHooks_WhosePidsItCannotSee()
+    {
+        // There the daemon's pids are not the hook's, so a grant to one process would go to another; NSpid in the
+        // namespace's own /proc shows one pid, as in the initial namespace.
+        Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to make a pid namespace with its own /proc");
+        await using DaemonProcess daemon = await DaemonProcess.StartInPidNamespaceAsync();
+        await using PortReservationClient client = await daemon.ConnectAsync();
+
+        PortReserveStatus status = await client.GetStatusAsync(TestContext.Current.CancellationToken).WithTimeout();
+
+        Assert.False(status.ExclusiveBindsActive, status.ExclusiveBindsDetail);
+        Assert.Contains("portreserved runs in a pid namespace", status.ExclusiveBindsDetail, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task PortZeroAndUnreservedPorts_BindAsBefore()
     {
         await using DaemonProcess daemon = await StartEnforcingAsync();

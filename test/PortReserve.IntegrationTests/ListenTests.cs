@@ -81,6 +81,37 @@ public sealed class ListenTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Run_FindsTheCommandOnPath_NeverInTheCurrentDirectory_WithOrWithoutListen_AndIgnoresBashEnv()
+    {
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync();
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("prt-planted-");
+        try
+        {
+            // Someone else's directory holding a program named like a common command, and a BASH_ENV that would
+            // redefine exec for the shim that hands the sockets over.
+            string planted = Path.Combine(directory.FullName, "true");
+            await File.WriteAllTextAsync(planted, "#!/bin/sh\necho PLANTED\n", TestContext.Current.CancellationToken);
+            File.SetUnixFileMode(planted, (UnixFileMode)0b111_101_101);
+            string bashEnv = Path.Combine(directory.FullName, "env.sh");
+            await File.WriteAllTextAsync(bashEnv, "exec() { echo HIJACKED; }\n", TestContext.Current.CancellationToken);
+            var environment = new Dictionary<string, string?>(daemon.ClientEnvironment) { ["BASH_ENV"] = bashEnv };
+            string cli = $"cd '{directory.FullName}' && exec '{Artifacts.Cli}'";
+
+            (int plain, string plainOutput) = await ChildProcess.RunAsync("sh", ["-c", $"{cli} run --tcp 1 -- true"], environment);
+            (int listen, string listenOutput) = await ChildProcess.RunAsync("sh", ["-c", $"{cli} run --listen tcp:0 -- true"], environment);
+            (int fds, string fdsOutput) = await ChildProcess.RunAsync("sh", ["-c", $"{cli} run --listen tcp:0 -- sh -c 'echo $LISTEN_FDS'"], environment);
+
+            Assert.True(plain == 0 && !plainOutput.Contains("PLANTED", StringComparison.Ordinal), plainOutput);
+            Assert.True(listen == 0 && !listenOutput.Contains("PLANTED", StringComparison.Ordinal), listenOutput);
+            Assert.True(fds == 0 && fdsOutput.Trim() == "1", fdsOutput);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task RunListen_OnAPortInUse_FailsBeforeTheCommandRuns_SayingWhy()
     {
         await using DaemonProcess daemon = await DaemonProcess.StartAsync();

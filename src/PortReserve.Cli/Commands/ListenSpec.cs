@@ -7,7 +7,7 @@ namespace PortReserve.Cli.Commands;
 /// One <c>run --listen PROTO:[ADDRESS:]PORT</c>: <c>tcp:443</c>, <c>udp:0</c> (any free port),
 /// <c>tcp:127.0.0.1:8080</c>, <c>udp:[::1]:5353</c>. Without an address the socket takes every address, IPv4 and IPv6.
 /// </summary>
-internal sealed record ListenSpec(PortReservationProtocol Protocol, IPAddress? Address, int Port)
+internal sealed partial record ListenSpec(PortReservationProtocol Protocol, IPAddress? Address, int Port)
 {
     public const string Syntax = "PROTO:[ADDRESS:]PORT (tcp:443, udp:0 for any free port, tcp:127.0.0.1:8080, udp:[::1]:5353)";
 
@@ -22,10 +22,11 @@ internal sealed record ListenSpec(PortReservationProtocol Protocol, IPAddress? A
             "udp" => PortReservationProtocol.Udp,
             _ => null,
         };
-        string address = colon < last ? text[(colon + 1)..last] : string.Empty;
+        bool hasAddress = colon < last;
+        string address = hasAddress ? text[(colon + 1)..last] : string.Empty;
         if (protocol is { } known
             && int.TryParse(text.AsSpan(last + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port <= 65535
-            && (address.Length == 0 || ParseAddress(address) is not null))
+            && (!hasAddress || ParseAddress(address) is not null))
         {
             return new ListenSpec(known, address.Length == 0 ? null : ParseAddress(address), port);
         }
@@ -37,6 +38,10 @@ internal sealed record ListenSpec(PortReservationProtocol Protocol, IPAddress? A
     /// <summary>An IPv4 address, or an IPv6 one in brackets (its colons would otherwise read as the port's).</summary>
     private static IPAddress? ParseAddress(string text)
         => text.StartsWith('[') && text.EndsWith(']') && IPAddress.TryParse(text[1..^1], out IPAddress? v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? v6
-            : !text.Contains(':', StringComparison.Ordinal) && IPAddress.TryParse(text, out IPAddress? v4) && v4.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && text.Count(c => c == '.') == 3 ? v4
+            : DottedQuad().IsMatch(text) && IPAddress.TryParse(text, out IPAddress? v4) ? v4
             : null;
+
+    /// <summary>Four decimal numbers: IPAddress would also take octal, hex and fewer parts (0177.1, 0x7f.0.0.1).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$")]
+    private static partial System.Text.RegularExpressions.Regex DottedQuad();
 }

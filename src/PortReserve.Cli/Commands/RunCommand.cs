@@ -166,10 +166,17 @@ internal static class RunCommand
 
     private static async Task<int> RunChildAsync(CommandContext context, PortReservationClient client, List<PortReservation> held, ListenSockets sockets, string[] argv, CancellationToken cancellationToken)
     {
+        // Found the way a shell finds it: on PATH, never first in the current directory as Process.Start would.
+        if (FindOnPath(argv[0]) is not { } program)
+        {
+            await context.Error.WriteLineAsync($"portreserve: cannot run '{argv[0]}': not found");
+            return 127;
+        }
+
         ProcessStartInfo start;
         try
         {
-            start = sockets.Count == 0 ? new ProcessStartInfo(argv[0]) : HandingOver(sockets, argv[0]);
+            start = sockets.Count == 0 ? new ProcessStartInfo(program) : HandingOver(sockets, program);
         }
         catch (InvalidOperationException e)
         {
@@ -232,7 +239,9 @@ internal static class RunCommand
             throw new InvalidOperationException($"--listen hands the sockets over through {Bash}, which is not installed");
         }
 
+        // -p: bash reads no $BASH_ENV file, which could redefine what the shim runs.
         var start = new ProcessStartInfo(Bash);
+        start.ArgumentList.Add("-p");
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(Shim);
         start.ArgumentList.Add("portreserve-run");
@@ -244,6 +253,27 @@ internal static class RunCommand
     }
 
     private const string Bash = "/bin/bash";
+
+    /// <summary>A name with a slash as it is; any other the first executable file of that name in a PATH directory, as execvp finds it.</summary>
+    private static string? FindOnPath(string name)
+    {
+        if (name.Contains('/', StringComparison.Ordinal))
+        {
+            return name;
+        }
+
+        string path = Environment.GetEnvironmentVariable("PATH") is { Length: > 0 } set ? set : "/usr/local/bin:/usr/bin:/bin";
+        foreach (string directory in path.Split(':'))
+        {
+            string candidate = Path.Combine(directory.Length == 0 ? "." : directory, name);
+            if (File.Exists(candidate) && (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0)
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
 
     private static string Blocks(List<PortReservation> held, PortReservationProtocol protocol)
         => string.Join(',', held.Where(r => r.Protocol == protocol).Select(r => r.Count == 1 ? $"{r.StartPort}" : $"{r.StartPort}-{r.EndPort}"));

@@ -203,8 +203,9 @@ internal sealed class BindHookInstallation : IDisposable
         }
 
         // The hook knows holders by their pid in the initial pid namespace, which is what the daemon sees only there.
-        string? pids = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
-        if (pids is not null && pids.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length > 2)
+        // The namespace itself decides, not NSpid: that line counts the namespaces below the one /proc was mounted for,
+        // so a container's own /proc shows one entry. The initial namespace's inode is fixed (PROC_PID_INIT_INO).
+        if (PidNamespace() != InitialPidNamespace)
         {
             return "portreserved runs in a pid namespace, where the pids it sees are not the ones the bind hook sees";
         }
@@ -214,6 +215,21 @@ internal sealed class BindHookInstallation : IDisposable
         return File.Exists(offsets) && File.ReadLines(offsets).Any(line => line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is [_, var seconds, var nanoseconds] && (seconds != "0" || nanoseconds != "0"))
             ? "portreserved runs in a time namespace, where its monotonic clock is not the bind hook's"
             : null;
+    }
+
+    private const string InitialPidNamespace = "pid:[4026531836]";
+
+    private static string? PidNamespace()
+    {
+        try
+        {
+            return new FileInfo("/proc/self/ns/pid").LinkTarget;
+        }
+        catch (IOException)
+        {
+            // A /proc of another pid namespace has no /proc/self for this process.
+            return null;
+        }
     }
 
     private static void AllowAdministrators(BindHookMaps maps, uint? adminGroupId)

@@ -236,9 +236,12 @@ internal sealed class ReservedPortsSink : IKernelSink
         }
         else
         {
-            // 3. Anything else rewrites the list whole; entries someone added since our last write are kept.
+            // 3. Anything else rewrites the list whole; entries someone added since our last write are kept. Not those
+            //    the record names: a write cut short (a chunk the kernel refused) may have left ours the last complete
+            //    write did not hold, and taking them for someone else's would keep them, as nobody's, for good.
             KernelPortList.ReadInto(_readHandle ?? throw new IOException($"{Name} is not readable"), ref _readBuffer, discovered);
             discovered.ExceptWith(_lastWritten);
+            discovered.ExceptWith(_recorded);
             desired.UnionWith(discovered);
             WriteChunks(desired, startOffset: 0);
         }

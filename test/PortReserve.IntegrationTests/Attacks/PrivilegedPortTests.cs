@@ -63,7 +63,11 @@ public sealed class PrivilegedPortTests
         }
 
         // setpriv drops every capability (inheritable and bounding set too): nobody binds by the reservation alone.
-        var outcomes = new Dictionary<string, string>();
+        var outcomes = new Dictionary<string, string>
+        {
+            // Root that dropped its capabilities (a hardened service) binds as the kernel decides: not below 1024.
+            ["root without capabilities tcp 443"] = await BindAttempt.AsUserAsync(0, 0, "tcp", "443", daemon.ClientEnvironment),
+        };
         foreach ((string who, uint uid, uint gid) in ((string, uint, uint)[])[("nobody", OtherUser.Nobody, OtherUser.Nobody), ("stranger", OtherUser.Stranger, OtherUser.Stranger)])
         {
             foreach (string bind in (string[])["tcp 443", "udp 53", "tcp 444", "udp 54"])
@@ -75,6 +79,7 @@ public sealed class PrivilegedPortTests
         Assert.Equal(
             new Dictionary<string, string>
             {
+                ["root without capabilities tcp 443"] = "refused AccessDenied",
                 ["nobody tcp 443"] = "ok", ["nobody udp 53"] = "ok",
                 ["nobody tcp 444"] = "refused AccessDenied", ["nobody udp 54"] = "refused AccessDenied",
                 ["stranger tcp 443"] = "refused AccessDenied", ["stranger udp 53"] = "refused AccessDenied",

@@ -82,6 +82,14 @@ internal sealed class DaemonProcess : IAsyncDisposable
         return StartAsync(Artifacts.Daemon, null, arguments, ["prlimit", $"--nofile={openFiles}:{openFiles}", "--"]);
     }
 
+    /// <summary>Starts in a pid namespace of its own with its own /proc, as in a container.</summary>
+    public static Task<DaemonProcess> StartInPidNamespaceAsync(params string[] arguments)
+    {
+        KernelList.EnsurePrivateNamespace();
+        KernelList.Write(string.Empty);
+        return StartAsync(Artifacts.Daemon, null, arguments, ["unshare", "--pid", "--fork", "--mount-proc", "--"]);
+    }
+
     /// <summary>Starts an installed portreserved (any executable path), leaving the kernel list alone.</summary>
     public static Task<DaemonProcess> StartInstalledAsync(string executable) => StartAsync(executable, null, ["--kernel-sync", "off"]);
 

@@ -104,12 +104,13 @@ internal static class BindHookProgram
 
         // A persistent reservation: root, its uids and gids, the administrators', then processes that associated with it.
         // Whoever it allows may also bind its ports below net.ipv4.ip_unprivileged_port_start without
-        // CAP_NET_BIND_SERVICE: the reservation, made by an administrator, is the permission.
+        // CAP_NET_BIND_SERVICE: the reservation, made by an administrator, is the permission. Not uid 0 as such: root
+        // binds them with its capability, and a root service that dropped it must not get it back here.
         asm.Label("persistent")
             .Call(BpfHelper.GetCurrentUidGid)
             .Move(R9, R0)
             .Move32(R1, R0)
-            .JumpIfEqual(R1, 0, AllowPrivileged);
+            .JumpIfEqual(R1, 0, Allow);
         AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowUid, idFromR9HighHalf: false, then: AllowPrivileged);
         AllowedIf(asm, allowMap, policy: R7, BindHookLayout.AllowGid, idFromR9HighHalf: true, then: AllowPrivileged);
         AllowedIf(asm, allowMap, policy: null, BindHookLayout.AllowUid, idFromR9HighHalf: false, then: AllowPrivileged);
