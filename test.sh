@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-tools.sh
-ensure_tools ip:iproute2 unshare:util-linux setpriv:util-linux \
+ensure_tools ip:iproute2 unshare:util-linux setpriv:util-linux nsenter:util-linux strace:strace \
   /usr/bin/python3:python3 /usr/lib/python3/dist-packages/portpicker.py:python3-portpicker
 
 ./build.sh
