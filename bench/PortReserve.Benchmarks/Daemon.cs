@@ -84,6 +84,17 @@ internal sealed class Daemon : IAsyncDisposable
     {
         await StopAsync();
         _process.Dispose();
+
+        // A killed daemon leaves its hooks pinned (in bench.sh's own bpf filesystem) and the cgroups of run commands'
+        // process trees (in the machine's cgroup tree): released, as stopping PortReserve for good does.
+        var release = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in (string[])["--release-kernel", "--state-dir", Path.Combine(Directory, "state"), "--bpf-dir", $"/sys/fs/bpf/{Path.GetFileName(Directory)}"])
+        {
+            release.ArgumentList.Add(argument);
+        }
+
+        using Process released = Process.Start(release)!;
+        await released.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     private async Task WaitReadyAsync()

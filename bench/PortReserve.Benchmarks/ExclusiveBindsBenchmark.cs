@@ -56,6 +56,10 @@ internal static class ExclusiveBindsBenchmark
                         refused.Unreserved.Add(ThreadCpuTime.PerCall(binds, () => RawBind.Bind(UnreservedPort)));
                         elsewhere.Kill(entireProcessTree: true);
                         await elsewhere.WaitForExitAsync();
+                        for (int i = 0; i < 500 && Refused(RefusedPort); i++)
+                        {
+                            await Task.Delay(10);
+                        }
                     }
                 }
             }
