@@ -149,8 +149,9 @@ internal sealed partial class DeclarationSet
 
     /// <summary>
     /// Why the open file may not be believed: a line grants ports, and the right to bind them below 1024, so a file is
-    /// read only when root (or the user a per-user daemon runs as) owns what it opens and nobody else may write it. A
-    /// link to /dev/null (a character device) masks a file, as in systemd's directories.
+    /// read only when it is a regular file root (or the user a per-user daemon runs as) owns and nobody else may write,
+    /// on a file system that holds files: /proc and /sys show root's files whose contents any process shapes (its
+    /// command line). A link to /dev/null masks a file, as in systemd's directories; no other device is read.
     /// </summary>
     private static unsafe string? Untrusted(SafeFileHandle handle)
     {
@@ -164,20 +165,47 @@ internal sealed partial class DeclarationSet
 
         uint uid = *(uint*)(buffer + 20);
         uint mode = *(ushort*)(buffer + 28);
-        if ((mode & 0xF000) == 0x2000)
+        (uint major, uint minor) = (*(uint*)(buffer + 128), *(uint*)(buffer + 132));
+        if ((mode & 0xF000) == 0x2000 && (major, minor) == (1, 3))
         {
             return null;
         }
 
-        return uid != 0 && uid != GetEffectiveUid() ? $"is owned by uid {uid}, not root, so it is not trusted"
+        return (mode & 0xF000) != 0x8000 ? "is not a regular file (only a link to /dev/null masks a file), so it is not trusted"
+            : PseudoFileSystem(handle) is { } kind ? $"is on {kind}, whose files' contents processes shape, so it is not trusted"
+            : uid != 0 && uid != GetEffectiveUid() ? $"is owned by uid {uid}, not root, so it is not trusted"
             : (mode & 0b000_010_010) != 0 ? $"may be written by users other than its owner (mode {Convert.ToString(mode & 0xFFF, 8)}; make it 0644)"
             : null;
     }
 
+    /// <summary>The name of the kernel's pseudo file system the file is on (statfs f_type), or null for a real one.</summary>
+    private static unsafe string? PseudoFileSystem(SafeFileHandle handle)
+    {
+        byte* buffer = stackalloc byte[256];
+        if (FileSystemStatus((int)handle.DangerousGetHandle(), buffer) != 0)
+        {
+            return "a file system that cannot be checked";
+        }
+
+        return *(long*)buffer switch
+        {
+            0x9fa0 => "/proc",
+            0x62656572 => "sysfs",
+            0x1cd1 => "devpts",
+            0x64626720 => "debugfs",
+            0x74726163 => "tracefs",
+            0x27e0eb or 0x63677270 => "the cgroup file system",
+            0x73636673 => "securityfs",
+            0xcafe4a11 => "bpffs",
+            _ => null,
+        };
+    }
+
     private static SafeFileHandle OpenNonBlocking(string file)
     {
-        const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
-        var handle = new SafeFileHandle(Open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC), ownsHandle: true);
+        // O_NOCTTY: a terminal is never the daemon's controlling terminal for having been opened.
+        const int O_RDONLY = 0, O_NOCTTY = 0x100, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
+        var handle = new SafeFileHandle(Open(file, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), ownsHandle: true);
         if (handle.IsInvalid)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -193,6 +221,9 @@ internal sealed partial class DeclarationSet
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int Statx(int directory, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    private static unsafe partial int FileSystemStatus(int fd, byte* buffer);
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint GetEffectiveUid();

@@ -257,9 +257,10 @@ internal static class RunCommand
     /// <summary>A name with a slash as it is; any other the first executable file of that name in a PATH directory, as execvp finds it.</summary>
     private static string? FindOnPath(string name)
     {
+        // Absolute, so that Process.Start looks nowhere else (it would try its own directory first).
         if (name.Contains('/', StringComparison.Ordinal))
         {
-            return name;
+            return Path.GetFullPath(name);
         }
 
         string path = Environment.GetEnvironmentVariable("PATH") is { Length: > 0 } set ? set : "/usr/local/bin:/usr/bin:/bin";

@@ -118,17 +118,33 @@ public sealed class DeclarationSetTests : IDisposable
     }
 
     [Fact]
-    public void AFifoReadsAsEmpty_AndAnOversizedFileIsAProblem_NeverAHang()
+    public void AFifoAndADeviceAreProblems_AsIsAnOversizedFile_NeverAHang()
     {
         Directory.CreateDirectory(Path.Combine(_root, "a"));
         Assert.Equal(0, Mkfifo(Path.Combine(_root, "a/10-fifo.conf"), 0x180));
+        File.CreateSymbolicLink(Path.Combine(_root, "a/15-zero.conf"), "/dev/zero");
         Write("a/20-big.conf", new string('#', (int)DeclarationSet.MaxFileBytes + 1));
         Write("a/30-ok.conf", "tcp 80");
 
         DeclarationSet set = DeclarationSet.LoadDirectories([Path.Combine(_root, "a")], s_users.Contains, s_groups.Contains);
 
-        Assert.Contains("larger than 1024 KiB", Assert.Single(set.Problems).Reason, StringComparison.Ordinal);
+        Assert.Equal(
+            ["is not a regular file (only a link to /dev/null masks a file), so it is not trusted; none of its lines applied",
+             "is not a regular file (only a link to /dev/null masks a file), so it is not trusted; none of its lines applied",
+             $"larger than {DeclarationSet.MaxFileBytes / 1024} KiB, so not read: a reservations file is a list of lines"],
+            set.Problems.Select(p => p.Reason));
         Assert.Equal(80, Assert.Single(set.Blocks).Start);
+    }
+
+    [Fact]
+    public void AFileOnProc_IsNotBelieved_ThoughRootOwnsIt_SinceAnyProcessShapesItsCommandLine()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "a"));
+        File.CreateSymbolicLink(Path.Combine(_root, "a/10-proc.conf"), "/proc/self/cmdline");
+
+        DeclarationSet set = DeclarationSet.LoadDirectories([Path.Combine(_root, "a")], s_users.Contains, s_groups.Contains);
+
+        Assert.Equal("is on /proc, whose files' contents processes shape, so it is not trusted; none of its lines applied", Assert.Single(set.Problems).Reason);
     }
 
     [Fact]
