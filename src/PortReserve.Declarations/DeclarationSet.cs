@@ -118,7 +118,8 @@ internal sealed partial class DeclarationSet
         text = string.Empty;
         try
         {
-            // Opened non-blocking, so that a FIFO named *.conf reads as empty instead of hanging the reader.
+            // Opened non-blocking, so that opening a FIFO named *.conf never hangs the reader (it is then refused: no
+            // regular file).
             using SafeFileHandle handle = OpenNonBlocking(file);
             if (Untrusted(handle) is { } why)
             {

@@ -23,12 +23,12 @@ internal sealed partial record ListenSpec(PortReservationProtocol Protocol, IPAd
             _ => null,
         };
         bool hasAddress = colon < last;
-        string address = hasAddress ? text[(colon + 1)..last] : string.Empty;
+        IPAddress? address = hasAddress ? ParseAddress(text[(colon + 1)..last]) : null;
         if (protocol is { } known
             && int.TryParse(text.AsSpan(last + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port <= 65535
-            && (!hasAddress || ParseAddress(address) is not null))
+            && (!hasAddress || address is not null))
         {
-            return new ListenSpec(known, address.Length == 0 ? null : ParseAddress(address), port);
+            return new ListenSpec(known, address, port);
         }
 
         error = $"--listen takes {Syntax}, not '{text}'";

@@ -142,14 +142,13 @@ internal static class RunCommand
             }
             catch (System.Net.Sockets.SocketException e)
             {
-                string kind = e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse ? "AddressAlreadyInUse" : e.SocketErrorCode == System.Net.Sockets.SocketError.AccessDenied ? "AccessDenied" : e.SocketErrorCode.ToString();
-                int exit = e.SocketErrorCode switch
+                PortReservationErrorKind? kind = e.SocketErrorCode switch
                 {
-                    System.Net.Sockets.SocketError.AddressAlreadyInUse => ExitCodes.For(PortReservationErrorKind.AddressAlreadyInUse),
-                    System.Net.Sockets.SocketError.AccessDenied => ExitCodes.For(PortReservationErrorKind.AccessDenied),
-                    _ => 1,
+                    System.Net.Sockets.SocketError.AddressAlreadyInUse => PortReservationErrorKind.AddressAlreadyInUse,
+                    System.Net.Sockets.SocketError.AccessDenied => PortReservationErrorKind.AccessDenied,
+                    _ => null,
                 };
-                return await context.ReportAsync(kind, (int)e.SocketErrorCode, $"--listen: cannot bind: {e.Message}", exit);
+                return await context.ReportAsync(kind?.ToString() ?? e.SocketErrorCode.ToString(), (int)e.SocketErrorCode, $"--listen: cannot bind: {e.Message}", kind is { } known ? ExitCodes.For(known) : 1);
             }
 
             return await RunChildAsync(context, client, held, sockets, argv, cancellationToken);
@@ -230,7 +229,6 @@ internal static class RunCommand
             i=3
             for fd in $PORTRESERVE_LISTEN_FROM; do eval "exec $i<&$fd $fd<&-"; i=$((i + 1)); done
             unset PORTRESERVE_LISTEN_FROM
-            command -v -- "$1" >/dev/null || { echo "portreserve: cannot run '$1': not found" >&2; exit 127; }
             export LISTEN_PID=$$
             exec "$@"
             """;
@@ -254,7 +252,10 @@ internal static class RunCommand
 
     private const string Bash = "/bin/bash";
 
-    /// <summary>A name with a slash as it is; any other the first executable file of that name in a PATH directory, as execvp finds it.</summary>
+    /// <summary>
+    /// A name with a slash made absolute; any other the first executable file of that name in a PATH directory, as
+    /// execvp finds it. Null when there is none.
+    /// </summary>
     private static string? FindOnPath(string name)
     {
         // Absolute, so that Process.Start looks nowhere else (it would try its own directory first).

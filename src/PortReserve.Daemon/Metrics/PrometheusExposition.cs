@@ -27,7 +27,7 @@ internal static class PrometheusExposition
             Sample(text, "portreserve_refusals_total", count, ("kind", kind));
         }
 
-        Family(text, "portreserve_binds_refused_total", "counter", "Binds to reserved ports the bind hook refused, by protocol (reported at most 1,365 a tick; a flood beyond that is refused uncounted).");
+        Family(text, "portreserve_binds_refused_total", "counter", "Binds to reserved ports the bind hook refused, by protocol (it reports at most 100 a second for each uid; a flood beyond that is refused uncounted).");
         foreach ((string protocol, long count) in metrics.Counters.RefusedBindsByProtocol())
         {
             Sample(text, "portreserve_binds_refused_total", count, ("protocol", protocol));
