@@ -130,9 +130,7 @@ public sealed class ExclusiveBindsTests
         await using DaemonProcess daemon = await StartEnforcingAsync("--admin-group", "100");
         await using (PortReservationClient root = await daemon.ConnectAsync())
         {
-            var options = new PersistentReservationOptions();
-            options.AllowedUsers.Add("nobody");
-            await root.CreatePersistentAsync(PortReservationProtocol.Tcp, 9200, 1, options, TestContext.Current.CancellationToken).WithTimeout();
+            await Persistent.CreateAllowingNobodyAsync(root, 9200);
         }
 
         (string Allowed, string Admin, string Stranger, string Root) before = await WhoBindsAsync(daemon, "9200");

@@ -36,9 +36,7 @@ public sealed class ListenTests
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
         await using (PortReservationClient root = await daemon.ConnectAsync())
         {
-            var options = new PersistentReservationOptions();
-            options.AllowedUsers.Add("nobody");
-            await root.CreatePersistentAsync(PortReservationProtocol.Tcp, 443, 1, options, TestContext.Current.CancellationToken).WithTimeout();
+            await Persistent.CreateAllowingNobodyAsync(root, 443);
         }
 
         DirectoryInfo directory = Directory.CreateTempSubdirectory("prt-listen-");

@@ -21,7 +21,7 @@ public sealed class RestartRestoreTests
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attach bind hooks and bind as other uids");
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
         await using PortReservationClient admin = await daemon.ConnectAsync();
-        await RestartTests.CreateAllowingNobodyAsync(admin, 9214);
+        await Persistent.CreateAllowingNobodyAsync(admin, 9214);
 
         // A .NET holder, a run command whose child binds once told to, and a run command that dies while no daemon runs.
         await using PortReservationClient client = await daemon.ConnectAsync();

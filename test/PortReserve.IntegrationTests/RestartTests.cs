@@ -19,7 +19,7 @@ public sealed class RestartTests
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attach bind hooks and bind as other uids");
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
         await using PortReservationClient client = await daemon.ConnectAsync();
-        await CreateAllowingNobodyAsync(client, 9210);
+        await Persistent.CreateAllowingNobodyAsync(client, 9210);
         await using PortReservation held = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
         string runtime = held.StartPort.ToString(CultureInfo.InvariantCulture);
 
@@ -50,7 +50,7 @@ public sealed class RestartTests
         Assert.SkipUnless(OtherUser.CanSwitch, "needs real root to attach bind hooks and bind as other uids");
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on", "--restart-grace", "1");
         await using PortReservationClient client = await daemon.ConnectAsync();
-        await CreateAllowingNobodyAsync(client, 9211);
+        await Persistent.CreateAllowingNobodyAsync(client, 9211);
         await using PortReservation held = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken).WithTimeout();
         string runtime = held.StartPort.ToString(CultureInfo.InvariantCulture);
         (string Nobody, string Stranger) runtimeWhileRunning = await BindAttempt.ByNobodyAndStrangerAsync(runtime, daemon.ClientEnvironment);
@@ -73,7 +73,7 @@ public sealed class RestartTests
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
         await using (PortReservationClient client = await daemon.ConnectAsync())
         {
-            await CreateAllowingNobodyAsync(client, 9212);
+            await Persistent.CreateAllowingNobodyAsync(client, 9212);
         }
 
         (int whileRunning, string whileRunningOutput) = await daemon.ReleaseKernelAsync();
@@ -114,15 +114,6 @@ public sealed class RestartTests
         Assert.False(Directory.Exists(cgroup), $"{cgroup} is still there after --release-kernel");
         Assert.True(runningAfter, run.Output);
     }
-
-    /// <summary>A persistent reservation of one TCP port that nobody (the user) may bind.</summary>
-    internal static async Task CreateAllowingNobodyAsync(PortReservationClient client, int port)
-    {
-        var options = new PersistentReservationOptions();
-        options.AllowedUsers.Add("nobody");
-        await client.CreatePersistentAsync(PortReservationProtocol.Tcp, port, 1, options, TestContext.Current.CancellationToken).WithTimeout();
-    }
-
 
     private static SocketError Bind(int port)
     {

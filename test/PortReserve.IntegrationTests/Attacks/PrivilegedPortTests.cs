@@ -54,11 +54,9 @@ public sealed class PrivilegedPortTests
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--exclusive-binds", "on");
         await using (PortReservationClient root = await daemon.ConnectAsync())
         {
-            var web = new PersistentReservationOptions();
-            web.AllowedUsers.Add("nobody");
+            await Persistent.CreateAllowingNobodyAsync(root, 443);
             var dns = new PersistentReservationOptions();
             dns.AllowedGroups.Add("nogroup");
-            await root.CreatePersistentAsync(PortReservationProtocol.Tcp, 443, 1, web, TestContext.Current.CancellationToken).WithTimeout();
             await root.CreatePersistentAsync(PortReservationProtocol.Udp, 53, 1, dns, TestContext.Current.CancellationToken).WithTimeout();
         }
 
