@@ -184,13 +184,14 @@ def orphan(path, protocol, start, count, wait=None):
         print(f"error {status} {grant[2:].decode(errors='replace')}", flush=True)
         return 1
     _, granted_start, granted_count, token = struct.unpack("<BHHQ", grant[:13])
-    if wait == "wait":
-        signal.signal(signal.SIGUSR1, lambda *_: None)
     if os.fork() == 0:
         hold_until_stdin_ends(connection)
+    if wait == "wait":
+        # Blocked before the line that tells the test to send it, so it cannot arrive before the wait and be lost.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     print(f"{token} {granted_start} {granted_count} {os.getpid()}", flush=True)
     if wait == "wait":
-        signal.pause()
+        signal.sigwait({signal.SIGUSR1})
     return 0
 
 
