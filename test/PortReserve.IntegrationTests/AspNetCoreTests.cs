@@ -207,12 +207,7 @@ public sealed class AspNetCoreTests
 
         daemon.Kill9();
         await daemon.WaitForExitAsync();
-        HealthReport after = await CheckHealthAsync(app);
-        for (DateTimeOffset deadline = DateTimeOffset.UtcNow.AddSeconds(10); after.Status == HealthStatus.Healthy && DateTimeOffset.UtcNow < deadline;)
-        {
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-            after = await CheckHealthAsync(app);
-        }
+        HealthReport after = await Timeouts.Eventually(() => CheckHealthAsync(app), h => h.Status != HealthStatus.Healthy, TimeSpan.FromSeconds(10));
 
         Assert.Equal(HealthStatus.Unhealthy, after.Status);
         Assert.Contains("reservation lost for 127.0.0.1:", after.Entries["portreserve"].Description, StringComparison.Ordinal);

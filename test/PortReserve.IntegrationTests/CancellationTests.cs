@@ -47,12 +47,7 @@ public sealed class CancellationTests
         // A late grant is given back by the client on its own, soon; a leaked one stays for as long as the connection.
         await using PortReservationClient observer = await daemon.ConnectAsync();
         HashSet<ulong> visible = granted.Select(r => r.Token).ToHashSet();
-        List<PortReservationInfo> unknown = await RuntimeReservationsExceptAsync(observer, visible);
-        for (long deadline = Stopwatch.GetTimestamp() + (5 * Stopwatch.Frequency); unknown.Count > 0 && Stopwatch.GetTimestamp() < deadline;)
-        {
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-            unknown = await RuntimeReservationsExceptAsync(observer, visible);
-        }
+        List<PortReservationInfo> unknown = await Timeouts.Eventually(() => RuntimeReservationsExceptAsync(observer, visible), u => u.Count == 0, TimeSpan.FromSeconds(5));
 
         Assert.True(cancelled > Acquires / 10, $"only {cancelled} of {Acquires} acquires were cancelled in flight; the test did not exercise cancellation");
         Assert.True(unknown.Count == 0, $"{unknown.Count} runtime reservation(s) held for the client that it never received: {string.Join(", ", unknown.Select(r => $"{r.StartPort} (pid {r.OwnerPid})"))}");

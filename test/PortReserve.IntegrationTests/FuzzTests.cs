@@ -27,11 +27,7 @@ public sealed class FuzzTests
         Assert.True(KernelList.ContainsAll(7000, 7000) && KernelList.ContainsAll(9000, 9002) && KernelList.ContainsAll(runtime.StartPort, runtime.EndPort), KernelList.Text);
         // Connections the fuzzers left release their holders' ports in a commit that may still be running: the list
         // must match the table once it has settled.
-        for (DateTimeOffset deadline = DateTimeOffset.UtcNow.AddSeconds(10); status.KernelListMatches != true && DateTimeOffset.UtcNow < deadline;)
-        {
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-            status = await witness.GetStatusAsync(TestContext.Current.CancellationToken).WithTimeout();
-        }
+        status = await Timeouts.Eventually(() => witness.GetStatusAsync(TestContext.Current.CancellationToken).AsTask(), s => s.KernelListMatches == true, TimeSpan.FromSeconds(10));
 
         Assert.Equal(true, status.KernelListMatches);
         Assert.DoesNotContain(" fail: ", daemon.Log, StringComparison.Ordinal);

@@ -40,17 +40,6 @@ public sealed class LimitsTests
     }
 
     /// <summary>Once the flood's connections close, another uid is served again (the daemon notices the closes asynchronously).</summary>
-    private static async Task<(int ExitCode, string Output)> ServedEventuallyAsync(DaemonProcess daemon)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            (int exit, string output) = await OtherUser.RunAsync(OtherUser.Stranger, OtherUser.Stranger, Artifacts.Cli, ["status"], daemon.ClientEnvironment);
-            if (exit == 0 || attempt == 50)
-            {
-                return (exit, output);
-            }
-
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-    }
+    private static Task<(int ExitCode, string Output)> ServedEventuallyAsync(DaemonProcess daemon)
+        => Timeouts.Eventually(() => OtherUser.RunAsync(OtherUser.Stranger, OtherUser.Stranger, Artifacts.Cli, ["status"], daemon.ClientEnvironment), r => r.ExitCode == 0);
 }

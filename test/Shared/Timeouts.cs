@@ -52,4 +52,21 @@ internal static class Timeouts
             await Task.Delay(10, TestContext.Current.CancellationToken);
         }
     }
+
+    /// <summary>
+    /// Asks <paramref name="probe"/> until its answer is <paramref name="settled"/> or the time is up, and returns the
+    /// last answer, for the caller to assert on with a message that shows it.
+    /// </summary>
+    public static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> settled, TimeSpan? timeout = null)
+    {
+        DateTimeOffset deadline = TimeProvider.System.GetUtcNow() + (timeout ?? Default);
+        T answer = await probe().WithTimeout();
+        while (!settled(answer) && TimeProvider.System.GetUtcNow() < deadline)
+        {
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+            answer = await probe().WithTimeout();
+        }
+
+        return answer;
+    }
 }

@@ -144,17 +144,6 @@ public sealed class FloodTests
             && (int.Parse(opened, CultureInfo.InvariantCulture) > 400 || int.Parse(refused, CultureInfo.InvariantCulture) > 0);
 
     /// <summary>Once the flood is gone (the daemon notices its closes as they come), an unprivileged user is served again.</summary>
-    private static async Task<(int ExitCode, string Output)> PickEventuallyAsync(Dictionary<string, string?> environment)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            (int exit, string output) = await OtherUser.RunAsync(OtherUser.Nobody, OtherUser.Nobody, Attacker.Python, ["-c", PickPort], environment);
-            if (exit == 0 || attempt == 50)
-            {
-                return (exit, output);
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-    }
+    private static Task<(int ExitCode, string Output)> PickEventuallyAsync(Dictionary<string, string?> environment)
+        => Timeouts.Eventually(() => OtherUser.RunAsync(OtherUser.Nobody, OtherUser.Nobody, Attacker.Python, ["-c", PickPort], environment), r => r.ExitCode == 0);
 }

@@ -37,11 +37,11 @@ public sealed class RequestPathTests
         await cancelled.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, cancelled.Token).AsTask());
-        Task<PortReserveStatus> status = client.GetStatusAsync(TestContext.Current.CancellationToken).AsTask();
+        // The status request is the daemon's first frame only if the failed call sent nothing.
+        _ = client.GetStatusAsync(TestContext.Current.CancellationToken).AsTask();
         (FrameHeader first, _) = await daemon.ReceiveAsync();
 
         Assert.Equal(MessageType.Status, first.Operation);
-        Assert.False(status.IsCompleted);
     }
 
     [Fact]
@@ -85,12 +85,12 @@ public sealed class RequestPathTests
         await using PortReservationClient client = await daemon.ConnectClientAsync();
 
         PortReservationException error = await Assert.ThrowsAsync<PortReservationException>(() => client.AcquireAsync(protocol, start, count, TestContext.Current.CancellationToken).AsTask());
-        Task<PortReserveStatus> status = client.GetStatusAsync(TestContext.Current.CancellationToken).AsTask();
+        // The status request is the daemon's first frame only if the failed call sent nothing.
+        _ = client.GetStatusAsync(TestContext.Current.CancellationToken).AsTask();
         (FrameHeader first, _) = await daemon.ReceiveAsync();
 
         Assert.Equal(PortReservationErrorKind.InvalidArgument, error.Kind);
         Assert.Equal(MessageType.Status, first.Operation);
-        Assert.False(status.IsCompleted);
     }
 
     [Fact]

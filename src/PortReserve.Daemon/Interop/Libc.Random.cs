@@ -1,9 +1,0 @@
-using System.Runtime.InteropServices;
-
-namespace PortReserve.Daemon.Interop;
-
-internal static partial class Libc
-{
-    [LibraryImport("libc", EntryPoint = "getrandom", SetLastError = true)]
-    public static unsafe partial nint GetRandom(byte* buffer, nuint length, uint flags);
-}
