@@ -19,10 +19,8 @@ public sealed class BindHookTests : IDisposable
 
     public BindHookTests()
     {
-        bool privateNamespace = PortReserve.Testing.PrivateNamespace.IsCurrent;
-        Assert.SkipUnless(Environment.UserName == "root" && privateNamespace, "attaching bind hooks needs root, in a private network namespace (./test.sh)");
-        _cgroups = CgroupHierarchy.Find(out string? missing);
-        Assert.SkipWhen(_cgroups is null, missing ?? string.Empty);
+        string? cannotAttach = BpfAbility.CannotAttach(out _cgroups);
+        Assert.SkipWhen(cannotAttach is not null, cannotAttach ?? string.Empty);
         _maps = BindHookMaps.Create();
     }
 

@@ -19,8 +19,8 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
 
     public ExclusiveBindsSinkTests()
     {
-        bool privateNamespace = PortReserve.Testing.PrivateNamespace.IsCurrent;
-        Assert.SkipUnless(Environment.UserName == "root" && privateNamespace, "attaching bind hooks needs root, in a private network namespace (./test.sh)");
+        string? cannotAttach = BpfAbility.CannotAttach(out _);
+        Assert.SkipWhen(cannotAttach is not null, cannotAttach ?? string.Empty);
         _sink = ExclusiveBindsSink.Open(ExclusiveBindsMode.On, adminGroupId: null, pinDirectory: null, TimeSpan.FromMinutes(5), NullLogger.Instance);
         _sink.Attach(NullLogger.Instance);
     }

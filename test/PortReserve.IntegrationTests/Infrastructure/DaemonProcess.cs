@@ -95,6 +95,12 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     private static async Task<DaemonProcess> StartAsync(string executable, IDictionary<string, string?>? environment, string[] arguments, string[]? launcher = null)
     {
+        int exclusiveBinds = Array.IndexOf(arguments, "--exclusive-binds");
+        if (exclusiveBinds >= 0 && arguments.ElementAtOrDefault(exclusiveBinds + 1) == "on" && KernelAbility.NoBindHooks is { } noBindHooks)
+        {
+            Assert.Skip($"needs the daemon's bind hooks: {noBindHooks}");
+        }
+
         string directory = System.IO.Directory.CreateTempSubdirectory("prt-").FullName;
 
         // Clients running under other uids must reach the socket inside.
@@ -216,15 +222,12 @@ internal sealed class DaemonProcess : IAsyncDisposable
     private static bool IsMountPoint(string path)
         => File.ReadLines("/proc/self/mountinfo").Any(line => line.Split(' ')[4] == path);
 
-    /// <summary>A bpf filesystem of the daemon's own (root only; elsewhere the daemon runs without pinned hooks).</summary>
+    /// <summary>A bpf filesystem of the daemon's own, where the kernel allows one (not in a user namespace).</summary>
     private async Task MountBpfAsync()
     {
         System.IO.Directory.CreateDirectory(BpfMount);
-        if (Environment.UserName == "root")
-        {
-            // Where bpffs cannot be mounted (a user namespace), the daemon says so and runs without bind hooks.
-            await ChildProcess.RunAsync("mount", ["-t", "bpf", "-o", "mode=0700", "bpf", BpfMount]);
-        }
+        // Where bpffs cannot be mounted, the daemon says so and runs without pinned hooks: the mount's failure is the answer.
+        await ChildProcess.RunAsync("mount", ["-t", "bpf", "-o", "mode=0700", "bpf", BpfMount]);
     }
 
     /// <summary>Reads notifications (a STOPPING=1 left from a stop before a restart, say) until READY=1, or the daemon's exit.</summary>
