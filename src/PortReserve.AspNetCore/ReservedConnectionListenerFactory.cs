@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PortReserve.Interop;
 
 namespace PortReserve.AspNetCore;
 
@@ -53,7 +54,7 @@ internal sealed partial class ReservedConnectionListenerFactory(
             var bound = (IPEndPoint)socket.LocalEndPoint!;
 
             // The transport takes over a duplicate of the descriptor; this socket (and its copy) closes as usual.
-            int handle = Dup((int)socket.SafeHandle.DangerousGetHandle());
+            int handle = Libc.Dup((int)socket.SafeHandle.DangerousGetHandle());
             if (handle < 0)
             {
                 throw new SocketException(Marshal.GetLastPInvokeError());
@@ -111,9 +112,6 @@ internal sealed partial class ReservedConnectionListenerFactory(
             Log.LostServing(_logger, bound, options.ToString());
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "dup", SetLastError = true)]
-    private static partial int Dup(int descriptor);
 
     private static partial class Log
     {

@@ -101,7 +101,7 @@ root.SetAction(async (parseResult, _) =>
     {
         // SIGHUP reads the reservations.d files again. A daemon started with SIGHUP ignored (nohup, some supervisors)
         // would otherwise never see it: the runtime leaves signals that were ignored at start alone.
-        PortReserve.Daemon.Interop.Libc.Signal(PortReserve.Daemon.Interop.Libc.SIGHUP, 0);
+        PortReserve.Interop.Libc.Signal(PortReserve.Interop.Libc.SIGHUP, 0);
         using PosixSignalRegistration onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using PortReserve.Interop;
 
 namespace PortReserve.Declarations;
 
@@ -10,7 +11,7 @@ namespace PortReserve.Declarations;
 /// reading order, keeps its ports; the later one is skipped). Conflicts with the machine's live state (other
 /// reservations, ports in use) are the daemon's to find.
 /// </summary>
-internal sealed partial class DeclarationSet
+internal sealed class DeclarationSet
 {
     /// <summary>A file larger than this is not read: a reservations file is a few lines.</summary>
     public const long MaxFileBytes = 1024 * 1024;
@@ -154,59 +155,57 @@ internal sealed partial class DeclarationSet
     /// on a file system that holds files: /proc and /sys show root's files whose contents any process shapes (its
     /// command line). A link to /dev/null masks a file, as in systemd's directories; no other device is read.
     /// </summary>
-    private static unsafe string? Untrusted(SafeFileHandle handle)
+    private static string? Untrusted(SafeFileHandle handle)
     {
-        const int AtEmptyPath = 0x1000;
-        const uint StatxTypeModeUid = 0x1 | 0x2 | 0x8;
-        byte* buffer = stackalloc byte[256];
-        if (Statx((int)handle.DangerousGetHandle(), string.Empty, AtEmptyPath, StatxTypeModeUid, buffer) != 0)
+        bool added = false;
+        Libc.FileStatus status;
+        try
         {
-            return $"cannot be checked ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})";
+            handle.DangerousAddRef(ref added);
+            if (!Libc.TryStatx((int)handle.DangerousGetHandle(), string.Empty, Libc.AT_EMPTY_PATH, Libc.STATX_TYPE | Libc.STATX_MODE | Libc.STATX_UID, out status))
+            {
+                return $"cannot be checked ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})";
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
         }
 
-        uint uid = *(uint*)(buffer + 20);
-        uint mode = *(ushort*)(buffer + 28);
-        (uint major, uint minor) = (*(uint*)(buffer + 128), *(uint*)(buffer + 132));
-        if ((mode & 0xF000) == 0x2000 && (major, minor) == (1, 3))
+        if (status.IsCharacterDevice && (status.DeviceMajor, status.DeviceMinor) == (1, 3))
         {
             return null;
         }
 
-        return (mode & 0xF000) != 0x8000 ? "is not a regular file (only a link to /dev/null masks a file), so it is not trusted"
+        return !status.IsRegularFile ? "is not a regular file (only a link to /dev/null masks a file), so it is not trusted"
             : PseudoFileSystem(handle) is { } kind ? $"is on {kind}, whose files' contents processes shape, so it is not trusted"
-            : uid != 0 && uid != GetEffectiveUid() ? $"is owned by uid {uid}, not root, so it is not trusted"
-            : (mode & 0b000_010_010) != 0 ? $"may be written by users other than its owner (mode {Convert.ToString(mode & 0xFFF, 8)}; make it 0644)"
+            : status.Uid != 0 && status.Uid != Libc.GetEUid() ? $"is owned by uid {status.Uid}, not root, so it is not trusted"
+            : (status.Mode & 0b000_010_010) != 0 ? $"may be written by users other than its owner (mode {Convert.ToString(status.Mode & 0xFFF, 8)}; make it 0644)"
             : null;
     }
 
     /// <summary>The name of the kernel's pseudo file system the file is on (statfs f_type), or null for a real one.</summary>
-    private static unsafe string? PseudoFileSystem(SafeFileHandle handle)
+    private static string? PseudoFileSystem(SafeFileHandle handle) => Libc.FileSystemType(handle) switch
     {
-        byte* buffer = stackalloc byte[256];
-        if (FileSystemStatus((int)handle.DangerousGetHandle(), buffer) != 0)
-        {
-            return "a file system that cannot be checked";
-        }
-
-        return *(long*)buffer switch
-        {
-            0x9fa0 => "/proc",
-            0x62656572 => "sysfs",
-            0x1cd1 => "devpts",
-            0x64626720 => "debugfs",
-            0x74726163 => "tracefs",
-            0x27e0eb or 0x63677270 => "the cgroup file system",
-            0x73636673 => "securityfs",
-            0xcafe4a11 => "bpffs",
-            _ => null,
-        };
-    }
+        null => "a file system that cannot be checked",
+        0x9fa0 => "/proc",
+        0x62656572 => "sysfs",
+        0x1cd1 => "devpts",
+        0x64626720 => "debugfs",
+        0x74726163 => "tracefs",
+        0x27e0eb or 0x63677270 => "the cgroup file system",
+        0x73636673 => "securityfs",
+        Libc.BPF_FS_MAGIC => "bpffs",
+        _ => null,
+    };
 
     private static SafeFileHandle OpenNonBlocking(string file)
     {
         // O_NOCTTY: a terminal is never the daemon's controlling terminal for having been opened.
-        const int O_RDONLY = 0, O_NOCTTY = 0x100, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
-        var handle = new SafeFileHandle(Open(file, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), ownsHandle: true);
+        SafeFileHandle handle = Libc.Open(file, Libc.O_RDONLY | Libc.O_NOCTTY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
         if (handle.IsInvalid)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -216,16 +215,4 @@ internal sealed partial class DeclarationSet
 
         return handle;
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int Statx(int directory, string path, int flags, uint mask, byte* buffer);
-
-    [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
-    private static unsafe partial int FileSystemStatus(int fd, byte* buffer);
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    private static partial uint GetEffectiveUid();
 }

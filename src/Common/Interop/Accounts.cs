@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace PortReserve.Daemon.Interop;
+namespace PortReserve.Interop;
 
 /// <summary>
 /// User and group names to ids through libc (getpwnam_r, getgrnam_r, getgrgid_r), so every NSS source (files, LDAP,
@@ -13,7 +13,6 @@ internal static partial class Accounts
     private const int IdOffset = 16;
     private const int MembersOffset = 24;
     private const int BufferSize = 16 * 1024;
-    private const int ERANGE = 34;
 
     /// <summary>A user's uid by name or decimal uid; null when no such user.</summary>
     public static uint? UserId(string nameOrId) => Resolve(nameOrId, group: false);
@@ -35,7 +34,7 @@ internal static partial class Accounts
             fixed (byte* scratch = buffer)
             {
                 int error = GetGrGid(gid, entry, scratch, (nuint)buffer.Length, &result);
-                if (error == ERANGE && size < 16 * 1024 * 1024)
+                if (error == Libc.ERANGE && size < 16 * 1024 * 1024)
                 {
                     continue;
                 }

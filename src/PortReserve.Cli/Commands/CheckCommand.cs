@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 using PortReserve.Declarations;
 
 namespace PortReserve.Cli.Commands;

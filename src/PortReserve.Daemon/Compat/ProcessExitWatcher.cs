@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 using PortReserve.Daemon.Processes;
 
 namespace PortReserve.Daemon.Compat;

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
-namespace PortReserve.Daemon.Interop;
+namespace PortReserve.Interop;
 
 /// <summary>
 /// The bpf(2) commands the daemon uses, with <c>union bpf_attr</c> laid out by hand at the offsets of

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 using PortReserve.Daemon.Reservations;
 
 namespace PortReserve.Daemon.Kernel;
@@ -84,7 +84,7 @@ internal static class BoundPorts
         BinaryPrimitives.WriteUInt16LittleEndian(attribute[2..], RequestBytecode);
         WriteComparison(attribute[4..], SourcePortAtLeast, range.Start, remaining: FilterSize);
         WriteComparison(attribute[12..], SourcePortAtMost, range.End, remaining: FilterSize - 8);
-        if (Libc.Send(socket, message) != message.Length)
+        if (Libc.Send(socket, message, 0) != message.Length)
         {
             throw new IOException($"sock_diag request failed: {Libc.Describe(Marshal.GetLastPInvokeError())}");
         }
@@ -104,7 +104,7 @@ internal static class BoundPorts
     {
         while (true)
         {
-            int length = Libc.Receive(socket, buffer);
+            int length = (int)Libc.Receive(socket, buffer, 0);
             if (length <= 0)
             {
                 throw new IOException($"sock_diag dump failed: {(length < 0 ? Libc.Describe(Marshal.GetLastPInvokeError()) : "the kernel closed it")}");

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Protocol;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 
 namespace PortReserve.Daemon.Reservations;
 

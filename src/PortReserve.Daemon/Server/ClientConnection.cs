@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Protocol;
 

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Core;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Server;

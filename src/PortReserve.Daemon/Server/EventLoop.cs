@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 
 namespace PortReserve.Daemon.Server;
 

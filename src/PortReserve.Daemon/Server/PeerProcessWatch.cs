@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 using PortReserve.Daemon.Reservations;
 
 namespace PortReserve.Daemon.Server;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using PortReserve.Daemon.Interop;
+using PortReserve.Interop;
 
 namespace PortReserve.Daemon.Server;
 
