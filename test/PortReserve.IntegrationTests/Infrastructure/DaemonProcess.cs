@@ -13,6 +13,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
 {
     private readonly string _executable;
     private string[] _extraArguments;
+    private bool _bpfMounted;
     private readonly string[] _launcher;
     private readonly Dictionary<string, string?> _environment;
     private readonly Socket _notifications = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
@@ -153,7 +154,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
     private void Launch()
     {
         string[] configuration = _extraArguments.Contains("--config-dir") ? [] : ["--config-dir", ConfigDirectory];
-        string[] pins = _extraArguments.Contains("--bpf-dir") ? [] : ["--bpf-dir", BpfDirectory];
+        // Without a bpf filesystem of its own (the kernel allowed none), the daemon is left to find it can have none either.
+        string[] pins = _extraArguments.Contains("--bpf-dir") || !_bpfMounted ? [] : ["--bpf-dir", BpfDirectory];
         string[] socket = _extraArguments.Contains("--socket") ? [] : ["--socket", SocketPath];
         string[] command = [_executable, .. socket, "--state-dir", StateDirectory, "--log-level", "Debug", .. configuration, .. pins, .. _extraArguments];
         _process = _launcher.Length == 0 ? ChildProcess.Start(command[0], command[1..], _environment) : ChildProcess.Start(_launcher[0], [.. _launcher[1..], .. command], _environment);
@@ -226,8 +228,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
     private async Task MountBpfAsync()
     {
         System.IO.Directory.CreateDirectory(BpfMount);
-        // Where bpffs cannot be mounted, the daemon says so and runs without pinned hooks: the mount's failure is the answer.
-        await ChildProcess.RunAsync("mount", ["-t", "bpf", "-o", "mode=0700", "bpf", BpfMount]);
+        // Where bpffs cannot be mounted (a user namespace), the daemon says so and runs without bind hooks.
+        (int mounted, _) = await ChildProcess.RunAsync("mount", ["-t", "bpf", "-o", "mode=0700", "bpf", BpfMount]);
+        _bpfMounted = mounted == 0;
     }
 
     /// <summary>Reads notifications (a STOPPING=1 left from a stop before a restart, say) until READY=1, or the daemon's exit.</summary>
