@@ -8,6 +8,5 @@ namespace PortReserve.Cli;
 [JsonSerializable(typeof(ErrorJson))]
 [JsonSerializable(typeof(ReloadJson))]
 [JsonSerializable(typeof(ReservationJson[]))]
-[JsonSerializable(typeof(StatusJson))]
 [JsonSerializable(typeof(TokenJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

@@ -27,44 +27,7 @@ public sealed partial class PortReservationClient
     {
         Reply reply = (await _reconnector.RequestAsync(MessageType.Status, default(EmptyRequest), cancellationToken).ConfigureAwait(false)).ThrowIfError();
         var reader = new FrameReader(reply.Single);
-        StatusReply status = StatusReply.Read(ref reader);
-        return new PortReserveStatus
-        {
-            Version = status.Version,
-            Uptime = TimeSpan.FromMilliseconds(status.UptimeMilliseconds),
-            KernelSyncMode = status.KernelSyncMode,
-            KernelSyncActive = status.KernelSyncActive,
-            KernelSyncDetail = status.KernelSyncDetail,
-            RuntimeReservations = status.Counts.Runtime,
-            PersistentReservations = status.Counts.Persistent,
-            SystemExclusions = status.Counts.SystemRanges,
-            Connections = status.Connections,
-            WildcardStartPort = status.WildcardRange.Start,
-            WildcardEndPort = status.WildcardRange.End,
-            SocketPath = status.SocketPath,
-            StateDirectory = status.StateDirectory,
-            KernelListMatches = status.KernelListMatches,
-            RuntimeTcpReservations = status.Counts.RuntimeTcp,
-            RuntimeUdpReservations = status.Counts.RuntimeUdp,
-            PersistentTcpReservations = status.Counts.PersistentTcp,
-            PersistentUdpReservations = status.Counts.PersistentUdp,
-            LargestFreeTcpBlock = status.LargestFreeTcpBlock,
-            LargestFreeUdpBlock = status.LargestFreeUdpBlock,
-            MaxRuntimePortsPerUid = status.MaxRuntimePortsPerUid,
-            MaxRuntimeReservationsPerUid = status.MaxRuntimeReservationsPerUid,
-            PortServerAddress = status.PortServerAddress.Length == 0 ? null : status.PortServerAddress,
-            MetricsAddress = status.MetricsAddress.Length == 0 ? null : status.MetricsAddress,
-            ExclusiveBindsMode = status.ExclusiveBindsMode,
-            ExclusiveBindsActive = status.ExclusiveBindsActive,
-            ExclusiveBindsDetail = status.ExclusiveBindsDetail,
-            ConfigDirectories = status.ConfigDirectories,
-            DeclaredReservations = status.DeclaredReservations,
-            DeclaredSources = status.DeclaredSources,
-            DeclarationProblemCount = status.DeclarationProblemCount,
-            DeclarationProblems = status.DeclarationProblems,
-            RefusedBinds = status.RefusedBinds,
-            RecentRefusedBinds = status.RecentRefusedBinds,
-        };
+        return StatusFrame.Read(ref reader);
     }
 
     private static void ReadListingFrame(byte[] payload, List<PortReservationInfo> listing)

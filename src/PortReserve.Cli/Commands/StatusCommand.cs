@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.CommandLine;
+using System.Text;
 using System.Text.Json;
 
 namespace PortReserve.Cli.Commands;
@@ -22,36 +24,69 @@ internal static class StatusCommand
         return command;
     }
 
+    /// <summary>The status as one JSON object; its names are the CLI's contract, written here once.</summary>
     private static Task WriteJsonAsync(TextWriter output, PortReserveStatus s)
     {
-        var json = new StatusJson(
-            s.Version, Math.Round(s.Uptime.TotalSeconds, 3), s.KernelSyncMode, s.KernelSyncActive, s.KernelSyncDetail,
-            s.RuntimeReservations, s.PersistentReservations, s.SystemExclusions, s.Connections,
-            $"{s.WildcardStartPort}-{s.WildcardEndPort}", s.SocketPath, s.StateDirectory)
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            KernelListMatches = s.KernelListMatches,
-            RuntimeTcp = s.RuntimeTcpReservations,
-            RuntimeUdp = s.RuntimeUdpReservations,
-            PersistentTcp = s.PersistentTcpReservations,
-            PersistentUdp = s.PersistentUdpReservations,
-            LargestFreeTcpBlock = s.LargestFreeTcpBlock,
-            LargestFreeUdpBlock = s.LargestFreeUdpBlock,
-            MaxRuntimePortsPerUid = s.MaxRuntimePortsPerUid,
-            MaxRuntimeReservationsPerUid = s.MaxRuntimeReservationsPerUid,
-            PortServerAddress = s.PortServerAddress,
-            MetricsAddress = s.MetricsAddress,
-            ExclusiveBindsMode = s.ExclusiveBindsMode,
-            ExclusiveBindsActive = s.ExclusiveBindsActive,
-            ExclusiveBindsDetail = s.ExclusiveBindsDetail,
-            ConfigDirectories = s.ConfigDirectories,
-            DeclaredReservations = s.DeclaredReservations,
-            DeclaredSources = s.DeclaredSources,
-            DeclarationProblemCount = s.DeclarationProblemCount,
-            DeclarationProblems = s.DeclarationProblems,
-            RefusedBinds = s.RefusedBinds,
-            RecentRefusedBinds = s.RecentRefusedBinds,
-        };
-        return output.WriteLineAsync(JsonSerializer.Serialize(json, CliJsonContext.Default.StatusJson));
+            json.WriteStartObject();
+            json.WriteString("version", s.Version);
+            json.WriteNumber("uptimeSeconds", Math.Round(s.Uptime.TotalSeconds, 3));
+            json.WriteString("kernelSyncMode", s.KernelSyncMode);
+            json.WriteBoolean("kernelSyncActive", s.KernelSyncActive);
+            json.WriteString("kernelSyncDetail", s.KernelSyncDetail);
+            json.WriteNumber("runtimeReservations", s.RuntimeReservations);
+            json.WriteNumber("persistentReservations", s.PersistentReservations);
+            json.WriteNumber("systemExclusions", s.SystemExclusions);
+            json.WriteNumber("connections", s.Connections);
+            json.WriteString("wildcardRange", $"{s.WildcardStartPort}-{s.WildcardEndPort}");
+            json.WriteString("socket", s.SocketPath);
+            json.WriteString("stateDirectory", s.StateDirectory);
+            if (s.KernelListMatches is { } matches)
+            {
+                json.WriteBoolean("kernelListMatches", matches);
+            }
+            else
+            {
+                json.WriteNull("kernelListMatches");
+            }
+
+            json.WriteNumber("runtimeTcp", s.RuntimeTcpReservations);
+            json.WriteNumber("runtimeUdp", s.RuntimeUdpReservations);
+            json.WriteNumber("persistentTcp", s.PersistentTcpReservations);
+            json.WriteNumber("persistentUdp", s.PersistentUdpReservations);
+            json.WriteNumber("largestFreeTcpBlock", s.LargestFreeTcpBlock);
+            json.WriteNumber("largestFreeUdpBlock", s.LargestFreeUdpBlock);
+            json.WriteNumber("maxRuntimePortsPerUid", s.MaxRuntimePortsPerUid);
+            json.WriteNumber("maxRuntimeReservationsPerUid", s.MaxRuntimeReservationsPerUid);
+            json.WriteString("portserverAddress", s.PortServerAddress);
+            json.WriteString("metricsAddress", s.MetricsAddress);
+            json.WriteString("exclusiveBindsMode", s.ExclusiveBindsMode);
+            json.WriteBoolean("exclusiveBindsActive", s.ExclusiveBindsActive);
+            json.WriteString("exclusiveBindsDetail", s.ExclusiveBindsDetail);
+            WriteList(json, "configDirectories", s.ConfigDirectories);
+            json.WriteNumber("declaredReservations", s.DeclaredReservations);
+            WriteList(json, "declaredSources", s.DeclaredSources);
+            json.WriteNumber("declarationProblemCount", s.DeclarationProblemCount);
+            WriteList(json, "declarationProblems", s.DeclarationProblems);
+            json.WriteNumber("refusedBinds", s.RefusedBinds);
+            WriteList(json, "recentRefusedBinds", s.RecentRefusedBinds);
+            json.WriteEndObject();
+        }
+
+        return output.WriteLineAsync(Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    private static void WriteList(Utf8JsonWriter json, string name, IReadOnlyList<string> values)
+    {
+        json.WriteStartArray(name);
+        foreach (string value in values)
+        {
+            json.WriteStringValue(value);
+        }
+
+        json.WriteEndArray();
     }
 
     /// <summary>One line of the status: its label and value in two columns (a value's further lines have no label).</summary>

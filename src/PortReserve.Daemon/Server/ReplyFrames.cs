@@ -40,10 +40,10 @@ internal static class ReplyFrames
         return writer.Length;
     }
 
-    public static int Status(Span<byte> buffer, FrameHeader request, StatusReply status)
+    public static int Status(Span<byte> buffer, FrameHeader request, PortReserveStatus status)
     {
         var writer = new FrameWriter(buffer, Reply(request, 0));
-        status.Write(ref writer);
+        StatusFrame.Write(ref writer, status);
         return writer.Length;
     }
 

@@ -9,48 +9,62 @@ namespace PortReserve.Daemon.Server;
 internal sealed class StatusReporter(
     DaemonIdentity identity, ReservationLedger ledger, ReservedPortsSink kernel, ExclusiveBindsSink exclusive, ConnectionLimits connections, DeclaredReservations declared)
 {
-    public StatusReply Status()
+    public PortReserveStatus Status()
     {
         var all = new PortSet();
         var reserved = new PortSet();
         ReloadReply? applied = declared.Last;
-        StatusReply reply = ledger.Read(view =>
+        TableFacts table = ledger.Read(view =>
         {
             view.CopyKernelPorts(all, reserved);
-            List<Reservation> fromFiles = [.. view.Reservations.Where(r => r.Source is not null).OrderBy(r => r.Block.Protocol).ThenBy(r => r.Block.Range.Start)];
-            return new StatusReply(
-                identity.Version,
-                (long)identity.Uptime.TotalMilliseconds,
-                kernel.Mode.ToString().ToLowerInvariant(),
-                kernel.IsActive,
-                kernel.Detail,
+            return new TableFacts(
                 view.Counts,
-                connections.Open,
                 view.WildcardRange,
-                identity.SocketPath,
-                identity.StateDirectory)
-            {
-                LargestFreeTcpBlock = view.LargestFreeWildcardBlock(PortReservationProtocol.Tcp),
-                LargestFreeUdpBlock = view.LargestFreeWildcardBlock(PortReservationProtocol.Udp),
-                MaxRuntimePortsPerUid = view.Quotas.MaxRuntimePortsPerUid,
-                MaxRuntimeReservationsPerUid = view.Quotas.MaxRuntimeReservationsPerUid,
-                PortServerAddress = identity.PortServerAddress ?? string.Empty,
-                MetricsAddress = identity.MetricsAddress ?? string.Empty,
-                ExclusiveBindsMode = exclusive.Mode.ToString().ToLowerInvariant(),
-                ExclusiveBindsActive = exclusive.IsActive,
-                ExclusiveBindsDetail = exclusive.Detail,
-                ConfigDirectories = declared.Directories,
-                DeclaredReservations = fromFiles.Count,
-                DeclaredSources = [.. fromFiles.Take(StatusReply.MaxListed).Select(r => $"{r.Block} at {ShortSource(r.Source!)}")],
-                DeclarationProblemCount = applied?.TotalProblems ?? 0,
-                DeclarationProblems = [.. (applied?.Problems ?? []).Take(StatusReply.MaxListed).Select(p => new Declarations.DeclarationProblem(p.File, p.Line, p.Reason).ToString())],
-                RefusedBinds = exclusive.Refusals?.Count ?? 0,
-                RecentRefusedBinds = exclusive.Refusals?.Recent ?? [],
-            };
+                view.LargestFreeWildcardBlock(PortReservationProtocol.Tcp),
+                view.LargestFreeWildcardBlock(PortReservationProtocol.Udp),
+                view.Quotas,
+                [.. view.Reservations.Where(r => r.Source is not null).OrderBy(r => r.Block.Protocol).ThenBy(r => r.Block.Range.Start)]);
         });
 
-        // Read outside the lock; a write racing with this read can show a passing difference.
-        return reply with { KernelListMatches = kernel.KernelListEquals(all) };
+        return new PortReserveStatus
+        {
+            Version = identity.Version,
+            Uptime = TimeSpan.FromMilliseconds((long)identity.Uptime.TotalMilliseconds),
+            KernelSyncMode = kernel.Mode.ToString().ToLowerInvariant(),
+            KernelSyncActive = kernel.IsActive,
+            KernelSyncDetail = kernel.Detail,
+            RuntimeReservations = table.Counts.Runtime,
+            PersistentReservations = table.Counts.Persistent,
+            SystemExclusions = table.Counts.SystemRanges,
+            RuntimeTcpReservations = table.Counts.RuntimeTcp,
+            RuntimeUdpReservations = table.Counts.RuntimeUdp,
+            PersistentTcpReservations = table.Counts.PersistentTcp,
+            PersistentUdpReservations = table.Counts.PersistentUdp,
+            Connections = connections.Open,
+            WildcardStartPort = table.WildcardRange.Start,
+            WildcardEndPort = table.WildcardRange.End,
+            SocketPath = identity.SocketPath,
+            StateDirectory = identity.StateDirectory,
+
+            // Read outside the lock; a write racing with this read can show a passing difference.
+            KernelListMatches = kernel.KernelListEquals(all),
+            LargestFreeTcpBlock = table.LargestFreeTcpBlock,
+            LargestFreeUdpBlock = table.LargestFreeUdpBlock,
+            MaxRuntimePortsPerUid = table.Quotas.MaxRuntimePortsPerUid,
+            MaxRuntimeReservationsPerUid = table.Quotas.MaxRuntimeReservationsPerUid,
+            PortServerAddress = identity.PortServerAddress,
+            MetricsAddress = identity.MetricsAddress,
+            ExclusiveBindsMode = exclusive.Mode.ToString().ToLowerInvariant(),
+            ExclusiveBindsActive = exclusive.IsActive,
+            ExclusiveBindsDetail = exclusive.Detail,
+            ConfigDirectories = declared.Directories,
+            DeclaredReservations = table.FromFiles.Count,
+            DeclaredSources = [.. table.FromFiles.Take(StatusFrame.MaxListed).Select(r => $"{r.Block} at {ShortSource(r.Source!)}")],
+            DeclarationProblemCount = applied?.TotalProblems ?? 0,
+            DeclarationProblems = [.. (applied?.Problems ?? []).Take(StatusFrame.MaxListed).Select(p => new Declarations.DeclarationProblem(p.File, p.Line, p.Reason).ToString())],
+            RefusedBinds = exclusive.Refusals?.Count ?? 0,
+            RecentRefusedBinds = exclusive.Refusals?.Recent ?? [],
+        };
     }
 
     /// <summary>The listing a caller sees, in protocol and port order: tokens only where the caller may use them.</summary>
@@ -92,4 +106,7 @@ internal sealed class StatusReporter(
     /// <summary>A source as the wire carries it: a path too long for a protocol string loses its head, never its line number.</summary>
     private static string ShortSource(string source)
         => System.Text.Encoding.UTF8.GetByteCount(source) <= FrameReader.MaxStringBytes - 64 ? source : "..." + source[^((FrameReader.MaxStringBytes - 64) / 4)..];
+
+    /// <summary>What the status takes from the table, read under its lock in one go.</summary>
+    private sealed record TableFacts(ReservationCounts Counts, PortRange WildcardRange, int LargestFreeTcpBlock, int LargestFreeUdpBlock, QuotaPolicy Quotas, List<Reservation> FromFiles);
 }

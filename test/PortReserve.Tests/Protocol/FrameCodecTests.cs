@@ -78,28 +78,15 @@ public sealed class FrameCodecTests
     }
 
     [Fact]
-    public void StatusReply_RoundTrips()
+    public void Status_RoundTripsEveryField()
     {
-        var status = new StatusReply("1.2.3", 12345, "auto", true, "on", new ReservationCounts(1, 0, 2, 0, 3), 4, new PortRange(32768, 28232), "/run/x.sock", "/var/lib/x")
-        {
-            KernelListMatches = false,
-            LargestFreeTcpBlock = 28000,
-            LargestFreeUdpBlock = 27999,
-            MaxRuntimePortsPerUid = 16384,
-            MaxRuntimeReservationsPerUid = 4096,
-            PortServerAddress = "@ps",
-        };
-        var buffer = new byte[FrameHeader.MaxFrameSize];
-        var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Status | MessageType.ReplyBit, FrameFlags.None, 0, 9));
-        status.Write(ref writer);
-        var reader = new FrameReader(buffer.AsSpan(FrameHeader.Size, writer.Length - FrameHeader.Size));
+        PortReserveStatus status = FullStatus(runtimeTcp: 1, persistentTcp: 2);
+        byte[] frame = Encode(status, out int length);
+        var reader = new FrameReader(frame.AsSpan(FrameHeader.Size, length - FrameHeader.Size));
 
-        StatusReply decoded = StatusReply.Read(ref reader);
+        PortReserveStatus decoded = StatusFrame.Read(ref reader);
 
-        Assert.Equal((status.Version, status.WildcardRange, status.StateDirectory), (decoded.Version, decoded.WildcardRange, decoded.StateDirectory));
-        Assert.Equal((status.KernelListMatches, status.MaxRuntimePortsPerUid, status.PortServerAddress, status.MetricsAddress), (decoded.KernelListMatches, decoded.MaxRuntimePortsPerUid, decoded.PortServerAddress, decoded.MetricsAddress));
-        Assert.Equal(status.Counts, decoded.Counts);
-        Assert.Equal((status.LargestFreeTcpBlock, status.LargestFreeUdpBlock), (decoded.LargestFreeTcpBlock, decoded.LargestFreeUdpBlock));
+        Assert.Equivalent(status, decoded, strict: true);
     }
 
     [Theory]
@@ -126,23 +113,68 @@ public sealed class FrameCodecTests
     }
 
     [Fact]
-    public void StatusReply_TotalsDisagreeingWithPerProtocolCounts_ThrowsProtocolException()
+    public void Status_TotalsDisagreeingWithPerProtocolCounts_ThrowsProtocolException()
     {
-        var status = new StatusReply("1", 0, "off", false, "off", new ReservationCounts(1, 1, 0, 0, 0), 0, new PortRange(1, 1), "/s", "/d");
-        var buffer = new byte[FrameHeader.MaxFrameSize];
-        var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Status | MessageType.ReplyBit, FrameFlags.None, 0, 9));
-        status.Write(ref writer);
+        byte[] frame = Encode(FullStatus(runtimeTcp: 1, persistentTcp: 0), out int length);
 
         // The runtime total is the first int32 after the version, uptime, mode, active flag and detail.
-        int totalOffset = FrameHeader.Size + (2 + 1) + 8 + (2 + 3) + 1 + (2 + 3);
-        buffer[totalOffset] = 7;
-        int length = writer.Length;
+        int totalOffset = FrameHeader.Size + (2 + 5) + 8 + (2 + 4) + 1 + (2 + 2);
+        Assert.Equal(4, BitConverter.ToInt32(frame, totalOffset));
+        frame[totalOffset] = 7;
 
         Assert.Throws<ProtocolException>(() =>
         {
-            var reader = new FrameReader(buffer.AsSpan(FrameHeader.Size, length - FrameHeader.Size));
-            StatusReply.Read(ref reader);
+            var reader = new FrameReader(frame.AsSpan(FrameHeader.Size, length - FrameHeader.Size));
+            StatusFrame.Read(ref reader);
         });
+    }
+
+    /// <summary>A status with every field set to something other than its default.</summary>
+    private static PortReserveStatus FullStatus(int runtimeTcp, int persistentTcp) => new()
+    {
+        Version = "1.2.3",
+        Uptime = TimeSpan.FromMilliseconds(12345),
+        KernelSyncMode = "auto",
+        KernelSyncActive = true,
+        KernelSyncDetail = "on",
+        RuntimeReservations = runtimeTcp + 3,
+        PersistentReservations = persistentTcp + 4,
+        SystemExclusions = 5,
+        RuntimeTcpReservations = runtimeTcp,
+        RuntimeUdpReservations = 3,
+        PersistentTcpReservations = persistentTcp,
+        PersistentUdpReservations = 4,
+        Connections = 6,
+        WildcardStartPort = 32768,
+        WildcardEndPort = 60999,
+        SocketPath = "/run/x.sock",
+        StateDirectory = "/var/lib/x",
+        KernelListMatches = false,
+        LargestFreeTcpBlock = 28000,
+        LargestFreeUdpBlock = 27999,
+        MaxRuntimePortsPerUid = 16384,
+        MaxRuntimeReservationsPerUid = 4096,
+        PortServerAddress = "@ps",
+        MetricsAddress = "127.0.0.1:9100",
+        ExclusiveBindsMode = "on",
+        ExclusiveBindsActive = true,
+        ExclusiveBindsDetail = "attached",
+        ConfigDirectories = ["/etc/portreserve/reservations.d"],
+        DeclaredReservations = 1,
+        DeclaredSources = ["TCP 443 at /etc/portreserve/reservations.d/web.conf:1"],
+        DeclarationProblemCount = 2,
+        DeclarationProblems = ["/etc/portreserve/reservations.d/web.conf:2: bad"],
+        RefusedBinds = 7,
+        RecentRefusedBinds = ["TCP port 443 by pid 1234 (nginx) uid 33"],
+    };
+
+    private static byte[] Encode(PortReserveStatus status, out int length)
+    {
+        var buffer = new byte[FrameHeader.MaxFrameSize];
+        var writer = new FrameWriter(buffer, new FrameHeader(MessageType.Status | MessageType.ReplyBit, FrameFlags.None, 0, 9));
+        StatusFrame.Write(ref writer, status);
+        length = writer.Length;
+        return buffer;
     }
 
     [Theory]
@@ -218,7 +250,7 @@ public sealed class FrameCodecTests
             case MessageType.CreatePersistent: CreatePersistentRequest.Read(ref reader); break;
             case MessageType.Release or MessageType.Associate: TokenRequest.Read(ref reader); break;
             case MessageType.Show: ShowRequest.Read(ref reader); break;
-            case MessageType.Status: StatusReply.Read(ref reader); break;
+            case MessageType.Status: StatusFrame.Read(ref reader); break;
         }
     }
 
