@@ -210,6 +210,7 @@ public sealed class ExclusiveBindsTests
     [Fact(Timeout = 60_000)]
     public async Task Status_SaysWhetherBindsAreExclusive_AndWhy()
     {
+        KernelAbility.SkipUnlessBindHooks();
         await using DaemonProcess enforcing = await DaemonProcess.StartAsync();
         await using DaemonProcess off = await DaemonProcess.StartAsync("", "--exclusive-binds", "off");
 

@@ -10,6 +10,7 @@ public sealed partial class SampleTests
     [InlineData("10", "1", "6", "0", "3", 45000, 45099)]
     public async Task AcquirePortReservationSample_PrintsTheAllocatedPortFromTheBlock(string family, string type, string protocol, string start, string count, int low, int high)
     {
+        KernelAbility.SkipUnlessBindHooks();
         await using DaemonProcess daemon = await DaemonProcess.StartAsync("", "--wildcard-range", "45000-45099");
 
         (int exit, string output) = await ChildProcess.RunAsync(Artifacts.Sample, [family, type, protocol, start, count], daemon.ClientEnvironment);

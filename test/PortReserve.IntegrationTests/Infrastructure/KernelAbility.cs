@@ -13,6 +13,15 @@ internal static partial class KernelAbility
     /// <summary>Why a daemon started here cannot attach its bind hooks, or null when it can.</summary>
     public static string? NoBindHooks => s_noBindHooks.Value;
 
+    /// <summary>Skips the test, saying why, where a daemon's bind hooks (on by default where they can be) cannot be had.</summary>
+    public static void SkipUnlessBindHooks()
+    {
+        if (NoBindHooks is { } reason)
+        {
+            Assert.Skip($"needs the daemon's bind hooks: {reason}");
+        }
+    }
+
     private static unsafe string? ProbeBindHooks()
     {
         if (!OtherUser.CanSwitch)
