@@ -158,7 +158,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         ProcessTrees? trees = exclusive.Cgroups is { } cgroups ? shutdown.AddSync(new ProcessTrees(cgroups, Path.Combine(options.StateDirectory, "process-trees"), time, restored.Trees)) : null;
         RequestAudit audit = shutdown.AddSync(new RequestAudit(counters, logger, time));
         exclusive.Refusals = new RefusedBindReporter((protocol, port) => ledger.Read(view => RefusedBindReporter.Holder(view, protocol, port)), counters, audit, logger);
-        ProcessExitWatcher watcher = shutdown.AddSync(new ProcessExitWatcher());
+        ProcessExitWatcher watcher = shutdown.AddSync(new ProcessExitWatcher(loop));
         var runtime = new RuntimeReservations(ledger, trees, restored, audit, counters, logger);
         restored.Start(watcher, runtime, time);
 
@@ -191,12 +191,12 @@ internal sealed class DaemonHost : IAsyncDisposable
         // Endpoints last, the main socket after the others: a status reply on it means every endpoint is up.
         if (options.MetricsListen is { } metricsAddress)
         {
-            shutdown.Add(MetricsEndpoint.Start(metricsAddress, new DaemonMetrics(counters, ledger, connections), logger));
+            shutdown.Add(MetricsEndpoint.Start(loop, metricsAddress, new DaemonMetrics(counters, ledger, connections), logger));
         }
 
         if (options.PortServerAddress is { } portServerAddress)
         {
-            shutdown.Add(PortServerListener.Start(portServerAddress, runtime, watcher, new PortServerAdmission(access, connections, descriptors, audit), logger));
+            shutdown.Add(PortServerListener.Start(loop, portServerAddress, runtime, watcher, new PortServerAdmission(access, connections, descriptors, audit), logger));
             DaemonLog.PortServerListening(logger, portServerAddress);
         }
 

@@ -29,16 +29,16 @@ internal sealed class PortServerListener : IAsyncDisposable
     private readonly AcceptLoop _accepting;
     private long _nextGrantId;
 
-    private PortServerListener(string address, RuntimeReservations runtime, ProcessExitWatcher watcher, PortServerAdmission admission, ILogger logger)
+    private PortServerListener(EventLoop loop, string address, RuntimeReservations runtime, ProcessExitWatcher watcher, PortServerAdmission admission, ILogger logger)
     {
         _runtime = runtime;
         _watcher = watcher;
         _admission = admission;
-        _accepting = AcceptLoop.Start(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, $"--portserver-address {address}", logger);
+        _accepting = AcceptLoop.Start(loop, new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, $"--portserver-address {address}", logger);
     }
 
     /// <summary>Listens on <paramref name="address"/> (a path, or '@' and an abstract name) and grants ports to who asks.</summary>
-    public static PortServerListener Start(string address, RuntimeReservations runtime, ProcessExitWatcher watcher, PortServerAdmission admission, ILogger logger) => new(address, runtime, watcher, admission, logger);
+    public static PortServerListener Start(EventLoop loop, string address, RuntimeReservations runtime, ProcessExitWatcher watcher, PortServerAdmission admission, ILogger logger) => new(loop, address, runtime, watcher, admission, logger);
 
     public ValueTask DisposeAsync() => _accepting.DisposeAsync();
 

@@ -1,40 +1,19 @@
-using System.Buffers.Binary;
-using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using PortReserve.Interop;
 using PortReserve.Daemon.Processes;
+using PortReserve.Daemon.Server;
 
 namespace PortReserve.Daemon.Compat;
 
 /// <summary>
-/// Calls back when watched processes exit. Each process is a pidfd registered with one epoll instance, waited on by a
-/// single thread; an eventfd wakes it for shutdown. No polling of /proc, and a reused pid cannot keep a watch alive.
+/// Calls back when watched processes exit. Each process is a pidfd watched by the daemon's event loop, which calls back
+/// on its thread: no polling of /proc, and a reused pid cannot keep a watch alive.
 /// </summary>
-internal sealed class ProcessExitWatcher : IDisposable
+internal sealed class ProcessExitWatcher(EventLoop loop) : IDisposable
 {
-    private readonly SafeFileHandle _epoll;
-    private readonly SafeFileHandle _wake;
-    private readonly ConcurrentDictionary<long, (SafeFileHandle Pidfd, Action Exited)> _watches = new();
-    private readonly Thread _thread;
-    private long _nextId;
-    private volatile bool _stopping;
-
-    public ProcessExitWatcher()
-    {
-        _epoll = Libc.EpollCreate(Libc.EPOLL_CLOEXEC);
-        _wake = Libc.EventFd(0, Libc.EFD_CLOEXEC);
-        if (_epoll.IsInvalid || _wake.IsInvalid)
-        {
-            throw new InvalidOperationException($"cannot create the process watcher (errno {Marshal.GetLastPInvokeError()})");
-        }
-
-        Register(_wake, id: 0);
-        _thread = new Thread(Run) { IsBackground = true, Name = "portserver process watcher" };
-        _thread.Start();
-    }
-
-    public int Count => _watches.Count;
+    private readonly EventLoop _loop = loop;
+    private readonly HashSet<Watched> _watches = [];
+    private bool _disposed;
 
     /// <summary>
     /// Opens a pidfd for <paramref name="pid"/> when it is a user process, one that will exit some day; null (and why
@@ -63,61 +42,60 @@ internal sealed class ProcessExitWatcher : IDisposable
         return null;
     }
 
-    /// <summary>Watches an open pidfd; <paramref name="exited"/> runs once, on the watcher thread, when the process is gone.</summary>
-    public void Watch(SafeFileHandle pidfd, Action exited)
+    /// <summary>
+    /// Watches an open pidfd, which it owns from now on; <paramref name="exited"/> runs once, on the event loop's thread,
+    /// when the process is gone (at once when it is gone already).
+    /// </summary>
+    public void Watch(SafeFileHandle pidfd, Action exited) => _loop.Post(() =>
     {
-        long id = Interlocked.Increment(ref _nextId);
-        _watches[id] = (pidfd, exited);
-        Register(pidfd, id);
-    }
-
-    public void Dispose()
-    {
-        _stopping = true;
-        unsafe
-        {
-            ulong one = 1;
-            Libc.Write(_wake, (byte*)&one, sizeof(ulong));
-        }
-
-        _thread.Join();
-        foreach ((SafeFileHandle pidfd, Action _) in _watches.Values)
+        if (_disposed || pidfd.IsClosed)
         {
             pidfd.Dispose();
+            return;
         }
 
-        _epoll.Dispose();
-        _wake.Dispose();
-    }
+        var watch = new Watched(this, pidfd, exited);
+        _watches.Add(watch);
+        watch.Slot = _loop.Add(pidfd, Libc.EPOLLIN, watch);
+    });
 
-    private unsafe void Register(SafeFileHandle target, long id)
+    /// <summary>Stops watching, and closes every pidfd still watched.</summary>
+    public void Dispose()
     {
-        byte* epollEvent = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(epollEvent, 4), Libc.EPOLLIN);
-        BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(epollEvent + Libc.EpollEventSize - 8, 8), id);
-        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, target, epollEvent) != 0)
+        using var done = new ManualResetEventSlim();
+        _loop.Post(() =>
         {
-            throw new InvalidOperationException($"cannot watch a process (epoll_ctl errno {Marshal.GetLastPInvokeError()})");
-        }
-    }
-
-    private unsafe void Run()
-    {
-        const int Batch = 64;
-        byte* events = stackalloc byte[Batch * 16];
-        while (!_stopping)
-        {
-            int ready = Libc.EpollWait(_epoll, events, Batch, -1);
-            for (int i = 0; i < ready; i++)
+            _disposed = true;
+            foreach (Watched watch in _watches)
             {
-                long id = BinaryPrimitives.ReadInt64LittleEndian(new Span<byte>(events + (i * Libc.EpollEventSize) + Libc.EpollEventSize - 8, 8));
-                if (id != 0 && _watches.TryRemove(id, out (SafeFileHandle Pidfd, Action Exited) watch))
-                {
-                    // Closing the pidfd also takes it out of the epoll set.
-                    watch.Pidfd.Dispose();
-                    watch.Exited();
-                }
+                watch.Forget();
             }
+
+            _watches.Clear();
+            done.Set();
+        });
+        done.Wait();
+    }
+
+    /// <summary>One watched process: readable once it has exited.</summary>
+    private sealed class Watched(ProcessExitWatcher watcher, SafeFileHandle pidfd, Action exited) : EventLoop.IReadyHandler
+    {
+        public int Slot { get; set; }
+
+        public void OnReady(int events)
+        {
+            if (watcher._watches.Remove(this))
+            {
+                Forget();
+                exited();
+            }
+        }
+
+        /// <summary>Closes the pidfd, which takes it out of the epoll set, and frees its slot.</summary>
+        public void Forget()
+        {
+            pidfd.Dispose();
+            watcher._loop.Forget(Slot);
         }
     }
 }

@@ -24,16 +24,16 @@ internal sealed class MetricsEndpoint : IAsyncDisposable
     private readonly AcceptLoop _accepting;
     private int _open;
 
-    private MetricsEndpoint(string address, DaemonMetrics metrics, ILogger logger)
+    private MetricsEndpoint(EventLoop loop, string address, DaemonMetrics metrics, ILogger logger)
     {
         _metrics = metrics;
         IPEndPoint? endPoint = ParseTcp(address);
         Socket socket = endPoint is null ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _accepting = AcceptLoop.Start(socket, s => Bind(s, address, endPoint), Backlog, ServeAsync, $"--metrics-listen {address}", logger);
+        _accepting = AcceptLoop.Start(loop, socket, s => Bind(s, address, endPoint), Backlog, ServeAsync, $"--metrics-listen {address}", logger);
     }
 
     /// <summary>Serves the metrics on <paramref name="address"/>: a Unix socket path, or a loopback host:port.</summary>
-    public static MetricsEndpoint Start(string address, DaemonMetrics metrics, ILogger logger) => new(address, metrics, logger);
+    public static MetricsEndpoint Start(EventLoop loop, string address, DaemonMetrics metrics, ILogger logger) => new(loop, address, metrics, logger);
 
     /// <summary>Parses a loopback "host:port" (IPv4 or [IPv6]); null for a Unix socket path; throws for any other host.</summary>
     public static IPEndPoint? ParseTcp(string address)

@@ -1,8 +1,6 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using PortReserve.Daemon.Core;
-using PortReserve.Interop;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Server;
@@ -12,21 +10,19 @@ namespace PortReserve.Daemon.Server;
 /// a live one refused), accepts connections within the connection limits, and serves every connection on the loop's
 /// one thread until it closes or the daemon stops.
 /// </summary>
-internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
+internal sealed class DaemonListener : IAsyncDisposable
 {
     // The kernel caps the backlog at net.core.somaxconn; a large one absorbs bursts of connecting test runners.
     private const int Backlog = 4096;
-    private const int AcceptsPerTurn = 64;
 
     // A connection holds its socket and a pidfd of the process that opened it.
     private const int DescriptorsPerConnection = 2;
 
     // Refusals told their reason at once; more than this (a flood) are closed without one.
     private const int MaxRefusing = 64;
-    private static readonly TimeSpan s_acceptPause = TimeSpan.FromMilliseconds(50);
 
     private readonly EventLoop _loop;
-    private readonly Socket _listener;
+    private readonly Acceptor _acceptor;
     private readonly UnixSocketFile _socketFile;
     private readonly ConnectionServices _services;
     private readonly ConnectionLimits _limits;
@@ -35,14 +31,12 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
     private readonly HashSet<ClientConnection> _open = [];
     private readonly InFlight _refusing = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly int _listenerSlot;
     private long _nextConnectionId;
     private bool _stopping;
 
     private DaemonListener(EventLoop loop, Socket listener, UnixSocketFile socketFile, RequestHandlers handlers, ReservationLedger ledger, ConnectionLimits limits, RequestAudit audit, ILogger logger)
     {
         _loop = loop;
-        _listener = listener;
         _socketFile = socketFile;
         _limits = limits;
         _logger = logger;
@@ -50,7 +44,7 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
         var commit = new TurnCommit(ledger, handlers.Runtime, logger);
         _services = new ConnectionServices(loop, handlers, commit, Finished, audit, logger);
         loop.TurnEnded += commit.OnTurnEnded;
-        _listenerSlot = loop.Add(listener.SafeHandle, Libc.EPOLLIN, this);
+        _acceptor = new Acceptor(loop, listener, Serve, logger);
     }
 
     /// <summary>Serves the socket on <paramref name="loop"/> (started, and stopped by its owner after this listener).</summary>
@@ -63,25 +57,7 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
         {
             socketFile = UnixSocketFile.Bind(listener, socketPath, UnixSocketFile.EveryoneReadWrite, "--socket");
             listener.Listen(Backlog);
-            listener.Blocking = false;
-            DaemonListener? started = null;
-            Exception? failed = null;
-            using var registered = new ManualResetEventSlim();
-            loop.Post(() =>
-            {
-                try
-                {
-                    started = new DaemonListener(loop, listener, socketFile, handlers, ledger, limits, audit, logger);
-                }
-                catch (Exception e)
-                {
-                    failed = e;
-                }
-
-                registered.Set();
-            });
-            registered.Wait();
-            return started ?? throw failed!;
+            return Acceptor.StartOn(loop, () => new DaemonListener(loop, listener, socketFile, handlers, ledger, limits, audit, logger));
         }
         catch
         {
@@ -98,52 +74,6 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
         await _stopped.Task.ConfigureAwait(false);
         await _refusing.DrainAsync().ConfigureAwait(false);
         _socketFile.Dispose();
-    }
-
-    /// <summary>Connections are waiting: accepts them (a bounded number per turn, so serving the open ones goes on).</summary>
-    public void OnReady(int events)
-    {
-        for (int i = 0; i < AcceptsPerTurn && !_stopping; i++)
-        {
-            int accepted;
-            unsafe
-            {
-                accepted = Libc.Accept(_listener.SafeHandle, null, null, Libc.SOCK_CLOEXEC);
-            }
-
-            if (accepted >= 0)
-            {
-                Serve(new Socket(new SafeSocketHandle(accepted, ownsHandle: true)));
-                continue;
-            }
-
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == Libc.EAGAIN)
-            {
-                return;
-            }
-
-            if (errno is not (Libc.EINTR or Libc.ECONNABORTED))
-            {
-                // Out of descriptors, most likely: pause accepting rather than spin on a listener that stays ready.
-                DaemonLog.AcceptFailed(_logger, Libc.Describe(errno));
-                _loop.Change(_listenerSlot, _listener.SafeHandle, 0);
-                _ = ResumeAcceptingAsync();
-                return;
-            }
-        }
-    }
-
-    private async Task ResumeAcceptingAsync()
-    {
-        await Task.Delay(s_acceptPause).ConfigureAwait(false);
-        _loop.Post(() =>
-        {
-            if (!_stopping)
-            {
-                _loop.Change(_listenerSlot, _listener.SafeHandle, Libc.EPOLLIN);
-            }
-        });
     }
 
     private void Serve(Socket accepted)
@@ -197,8 +127,7 @@ internal sealed class DaemonListener : IAsyncDisposable, EventLoop.IReadyHandler
     private void BeginStop()
     {
         _stopping = true;
-        _loop.Remove(_listenerSlot, _listener.SafeHandle);
-        _listener.Dispose();
+        _acceptor.Stop();
         foreach (ClientConnection connection in _open.ToList())
         {
             connection.Close();

@@ -81,6 +81,12 @@ internal sealed class EventLoop : IDisposable
     public void Remove(int slot, SafeHandle descriptor)
     {
         Control(Libc.EPOLL_CTL_DEL, descriptor, 0, slot);
+        Forget(slot);
+    }
+
+    /// <summary>Frees the registration of a descriptor closed already (closing took it out of the epoll set).</summary>
+    public void Forget(int slot)
+    {
         _slots[slot] = null;
         _freeSlots.Push(slot);
     }
@@ -136,9 +142,9 @@ internal sealed class EventLoop : IDisposable
 
     private unsafe void Control(int operation, SafeHandle descriptor, int events, long slot)
     {
-        byte* epollEvent = stackalloc byte[16];
+        byte* epollEvent = stackalloc byte[Libc.EpollEventSize];
         BinaryPrimitives.WriteInt32LittleEndian(new Span<byte>(epollEvent, 4), events);
-        BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(epollEvent + Libc.EpollEventSize - 8, 8), slot);
+        BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(epollEvent + Libc.EpollEventDataOffset, 8), slot);
         if (Libc.EpollCtl(_epoll, operation, descriptor, epollEvent) != 0)
         {
             throw new IOException($"epoll_ctl: {Libc.Describe(Marshal.GetLastPInvokeError())}");
@@ -148,7 +154,7 @@ internal sealed class EventLoop : IDisposable
     private unsafe void Run()
     {
         int eventSize = Libc.EpollEventSize;
-        byte* events = stackalloc byte[MaxEventsPerTurn * 16];
+        byte* events = stackalloc byte[MaxEventsPerTurn * eventSize];
         while (!_stopping)
         {
             int ready = Libc.EpollWait(_epoll, events, MaxEventsPerTurn, -1);
@@ -167,7 +173,7 @@ internal sealed class EventLoop : IDisposable
             for (int i = 0; i < ready; i++)
             {
                 byte* readyEvent = events + (i * eventSize);
-                long slot = BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(readyEvent + eventSize - 8, 8));
+                long slot = BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(readyEvent + Libc.EpollEventDataOffset, 8));
                 if (slot == WakeSlot)
                 {
                     ulong count;
