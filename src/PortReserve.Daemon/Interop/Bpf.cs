@@ -5,11 +5,9 @@ using Microsoft.Win32.SafeHandles;
 namespace PortReserve.Interop;
 
 /// <summary>
-/// The bpf(2) commands the daemon uses, with <c>union bpf_attr</c> laid out by hand at the offsets of
-/// <c>&lt;linux/bpf.h&gt;</c> (checked against the header: map_type 0, key_size 4, value_size 8, max_entries 12,
-/// map_flags 16, map_name 28; prog_type 0, insn_cnt 4, insns 8, license 16, log_level 24, log_size 28, log_buf 32,
-/// prog_name 48, expected_attach_type 68; map_fd 0, key 8, value 16, flags 24; link_create prog_fd 0, target_fd 4,
-/// attach_type 8; obj pathname 0, bpf_fd 8, file_flags 12, path_fd 16; link_update link_fd 0, new_prog_fd 4). Every failure is an <see cref="IOException"/> naming the command and errno.
+/// The bpf(2) commands the daemon uses, each with its member of <c>union bpf_attr</c> as a struct laid out at the
+/// offsets of <c>&lt;linux/bpf.h&gt;</c> (<see cref="BpfAttributes"/>). Every failure is an <see cref="IOException"/>
+/// naming the command and errno.
 /// </summary>
 internal static unsafe partial class Bpf
 {
@@ -30,7 +28,8 @@ internal static unsafe partial class Bpf
     public const int ENOENT = 2;
     public const int EACCES = 13;
 
-    private const int AttrSize = 144;
+    /// <summary>The size of union bpf_attr the daemon passes: every command's member fits, and the rest is zero.</summary>
+    internal const int AttrSize = 144;
     private const int CommandMapCreate = 0;
     private const int CommandMapLookup = 1;
     private const int CommandMapUpdate = 2;
@@ -56,15 +55,9 @@ internal static unsafe partial class Bpf
 
     public static SafeFileHandle CreateMap(int type, int keySize, int valueSize, int maxEntries, uint flags, string name)
     {
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
-        Write32(attr, 0, type);
-        Write32(attr, 4, keySize);
-        Write32(attr, 8, valueSize);
-        Write32(attr, 12, maxEntries);
-        Write32(attr, 16, (int)flags);
-        WriteName(attr + 28, name);
-        return Descriptor(Call(CommandMapCreate, attr), "BPF_MAP_CREATE");
+        var attr = new BpfAttributes.MapCreate { MapType = (uint)type, KeySize = (uint)keySize, ValueSize = (uint)valueSize, MaxEntries = (uint)maxEntries, MapFlags = flags };
+        WriteName(attr.MapName, name);
+        return Descriptor(Call(CommandMapCreate, &attr), "BPF_MAP_CREATE");
     }
 
     public static void UpdateElement(SafeFileHandle map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
@@ -112,22 +105,23 @@ internal static unsafe partial class Bpf
     {
         byte[] license = "GPL\0"u8.ToArray();
         byte[] log = new byte[64 * 1024];
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
         fixed (byte* code = instructions)
         fixed (byte* licensePointer = license)
         fixed (byte* logPointer = log)
         {
-            Write32(attr, 0, type);
-            Write32(attr, 4, instructions.Length / 8);
-            Write64(attr, 8, (ulong)code);
-            Write64(attr, 16, (ulong)licensePointer);
-            Write32(attr, 24, 1);
-            Write32(attr, 28, log.Length);
-            Write64(attr, 32, (ulong)logPointer);
-            WriteName(attr + 48, name);
-            Write32(attr, 68, expectedAttachType);
-            long fd = Call(CommandProgramLoad, attr);
+            var attr = new BpfAttributes.ProgramLoad
+            {
+                ProgramType = (uint)type,
+                InstructionCount = (uint)(instructions.Length / 8),
+                Instructions = (ulong)code,
+                License = (ulong)licensePointer,
+                LogLevel = 1,
+                LogSize = (uint)log.Length,
+                LogBuffer = (ulong)logPointer,
+                ExpectedAttachType = (uint)expectedAttachType,
+            };
+            WriteName(attr.ProgramName, name);
+            long fd = Call(CommandProgramLoad, &attr);
             if (fd < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
@@ -142,25 +136,18 @@ internal static unsafe partial class Bpf
     /// <summary>Attaches a program to a cgroup; the attachment lasts as long as the returned link descriptor.</summary>
     public static SafeFileHandle CreateLink(SafeFileHandle program, SafeFileHandle cgroup, int attachType)
     {
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
-        Write32(attr, 0, Fd(program));
-        Write32(attr, 4, Fd(cgroup));
-        Write32(attr, 8, attachType);
-        return Descriptor(Call(CommandLinkCreate, attr), "BPF_LINK_CREATE");
+        var attr = new BpfAttributes.LinkCreate { ProgramFd = Fd(program), TargetFd = Fd(cgroup), AttachType = (uint)attachType };
+        return Descriptor(Call(CommandLinkCreate, &attr), "BPF_LINK_CREATE");
     }
 
     /// <summary>Attaches a raw tracepoint program to the tracepoint <paramref name="name"/>; it stays attached as long as the returned descriptor.</summary>
     public static SafeFileHandle OpenRawTracepoint(SafeFileHandle program, string name)
     {
         byte[] tracepoint = Encoding.ASCII.GetBytes(name + "\0");
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
         fixed (byte* namePointer = tracepoint)
         {
-            Write64(attr, 0, (ulong)namePointer);
-            Write32(attr, 8, Fd(program));
-            return Descriptor(Call(CommandRawTracepointOpen, attr), "BPF_RAW_TRACEPOINT_OPEN");
+            var attr = new BpfAttributes.RawTracepointOpen { Name = (ulong)namePointer, ProgramFd = Fd(program) };
+            return Descriptor(Call(CommandRawTracepointOpen, &attr), "BPF_RAW_TRACEPOINT_OPEN");
         }
     }
 
@@ -211,11 +198,8 @@ internal static unsafe partial class Bpf
     /// <summary>Swaps the program a link runs for <paramref name="program"/> in one step: the attachment never lapses.</summary>
     public static void UpdateLink(SafeFileHandle link, SafeFileHandle program)
     {
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
-        Write32(attr, 0, Fd(link));
-        Write32(attr, 4, Fd(program));
-        Check(Call(CommandLinkUpdate, attr), "BPF_LINK_UPDATE");
+        var attr = new BpfAttributes.LinkUpdate { LinkFd = Fd(link), NewProgramFd = Fd(program) };
+        Check(Call(CommandLinkUpdate, &attr), "BPF_LINK_UPDATE");
     }
 
     /// <summary>Maps an array map made with <see cref="MapFlagMmapable"/> read-write into this process.</summary>
@@ -238,7 +222,10 @@ internal static unsafe partial class Bpf
 
     public static void Unmap(nint address, nuint length) => _ = Munmap((void*)address, length);
 
-    private static long Call(int command, byte* attr) => Syscall(s_syscallNumber, command, attr, AttrSize);
+    /// <summary>bpf(2) with one member of union bpf_attr; each is a struct of <see cref="AttrSize"/> bytes, zero where unset.</summary>
+    private static long Call<T>(int command, T* attr)
+        where T : unmanaged
+        => sizeof(T) == AttrSize ? Syscall(s_syscallNumber, command, (byte*)attr, AttrSize) : throw new InvalidOperationException($"{typeof(T).Name} is not {AttrSize} bytes");
 
     /// <summary>
     /// A map element command: the map, the key (an empty one is a null pointer: "the first" for GET_NEXT_KEY) and the
@@ -246,14 +233,10 @@ internal static unsafe partial class Bpf
     /// </summary>
     private static long CallOnElement(int command, SafeFileHandle map, ReadOnlySpan<byte> key, byte* valueOrNext)
     {
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
         fixed (byte* k = key)
         {
-            Write32(attr, 0, Fd(map));
-            Write64(attr, 8, (ulong)k);
-            Write64(attr, 16, (ulong)valueOrNext);
-            return Call(command, attr);
+            var attr = new BpfAttributes.Element { MapFd = Fd(map), Key = (ulong)k, ValueOrNextKey = (ulong)valueOrNext };
+            return Call(command, &attr);
         }
     }
 
@@ -277,13 +260,10 @@ internal static unsafe partial class Bpf
     private static long CallAtPath(int command, SafeFileHandle directory, string name, SafeFileHandle? handle)
     {
         byte[] path = Encoding.UTF8.GetBytes($"/proc/self/fd/{Fd(directory)}/{name}\0");
-        byte* attr = stackalloc byte[AttrSize];
-        new Span<byte>(attr, AttrSize).Clear();
         fixed (byte* pathPointer = path)
         {
-            Write64(attr, 0, (ulong)pathPointer);
-            Write32(attr, 8, handle is null ? 0 : Fd(handle));
-            return Call(command, attr);
+            var attr = new BpfAttributes.Object { PathName = (ulong)pathPointer, BpfFd = handle is null ? 0 : Fd(handle) };
+            return Call(command, &attr);
         }
     }
 
@@ -303,11 +283,7 @@ internal static unsafe partial class Bpf
 
     private static int Fd(SafeFileHandle handle) => (int)handle.DangerousGetHandle();
 
-    // bpf_attr is in host byte order; its 64-bit fields are 8-aligned in it.
-    private static void Write32(byte* attr, int offset, int value) => *(int*)(attr + offset) = value;
-
-    private static void Write64(byte* attr, int offset, ulong value) => *(ulong*)(attr + offset) = value;
-
+    /// <summary>An object's name (BPF_OBJ_NAME_LEN, 16 bytes with its terminating zero), as the kernel shows it in bpftool.</summary>
     private static void WriteName(byte* destination, string name) => Encoding.ASCII.GetBytes(name.AsSpan(0, Math.Min(name.Length, 15)), new Span<byte>(destination, 15));
 
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
