@@ -9,8 +9,31 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 /// in another network namespace is allowed. Otherwise the port's policy decides; a refusal sets <c>EACCES</c>, the
 /// error Windows gives for a port reserved by someone else.
 /// </summary>
+/// <remarks>
+/// <para>Registers. R1-R5 carry a helper's arguments and are lost at every call; R0 holds its result, and the verdict
+/// at exit. R6: the context (<c>struct bpf_sock_addr</c>, or <c>struct bpf_sock</c> after the bind), for the helpers
+/// that take it. R7: the port's policy id, from the ports lookup to the end. R8: the probe socket's cookie, then the
+/// address of the policy's element; in the report, the uid. R9: what must outlive a call: the time (lease), the
+/// uid/gid word (persistent), the pid/tgid word (processes that associated), the tree's cgroup id; in the report, the
+/// time again. R10: the frame pointer, read-only; the 512-byte stack lies below it.</para>
+/// <para>Stack slots, below R10. <see cref="PortKeySlot"/>: the port's index, the ports map's key, read again by the
+/// report. <see cref="PolicyKeySlot"/>: the policies key (0 for the probe, then the policy id).
+/// <see cref="LiveKeySlot"/>: a tgid, the live map's key. <see cref="LeaseKeySlot"/>: 0, the lease's element.
+/// <see cref="AllowKeySlot"/>: the 12-byte allow key. The report's: its 40-byte record at
+/// <see cref="RefusalRing.StackOffset"/>, the limiter's 16-byte window at <see cref="RefusalRing.LimitValueOffset"/> and
+/// its key (the uid) at <see cref="RefusalRing.LimitKeyOffset"/>, the deepest, at -116.</para>
+/// <para>Kernel floor: <c>bpf_set_retval</c> (5.18) is the newest helper; cgroup bind programs returning 3 to waive
+/// <c>CAP_NET_BIND_SERVICE</c> need 5.12, BPF ring buffers 5.8, cgroup BPF links and <c>bpf_get_netns_cookie</c> for
+/// these hooks 5.7; the exit program's raw tracepoint is older. The daemon loads the programs at start, and the
+/// verifier's refusal on an older kernel turns exclusive binds off (auto) or stops the start (on), saying why.</para>
+/// </remarks>
 internal static class BindHookProgram
 {
+    private const short PortKeySlot = -4;
+    private const short PolicyKeySlot = -8;
+    private const short LiveKeySlot = -12;
+    private const short LeaseKeySlot = -16;
+    private const short AllowKeySlot = -24;
     private const string Allow = "allow";
     private const string AllowPrivileged = "allow-privileged";
     private const string Deny = "deny";
@@ -23,6 +46,10 @@ internal static class BindHookProgram
     /// daemon checked it was free.
     /// </summary>
     public static IReadOnlyList<BpfInstruction> Build(int portsMap, int policiesMap, int allowMap, int liveMap, (int Ring, int Limits) refusals, ulong netnsCookie, bool afterBind = false)
+        => Assemble(portsMap, policiesMap, allowMap, liveMap, refusals, netnsCookie, afterBind).Build();
+
+    /// <summary>The program as <see cref="Build"/> makes it, before its jumps are resolved: with its labels, for its listing.</summary>
+    internal static BpfAssembler Assemble(int portsMap, int policiesMap, int allowMap, int liveMap, (int Ring, int Limits) refusals, ulong netnsCookie, bool afterBind)
     {
         var asm = new BpfAssembler();
 
@@ -48,7 +75,7 @@ internal static class BindHookProgram
             .Label("lookup-port");
 
         // The port's policy id; 0 means nobody holds it exclusively.
-        Lookup(asm, portsMap, R2, -4)
+        Lookup(asm, portsMap, R2, PortKeySlot)
             .JumpIfEqual(R0, 0, Allow)
             .Load32(R7, R0, 0)
             .JumpIfEqual(R7, 0, Allow);
@@ -60,7 +87,7 @@ internal static class BindHookProgram
             .JumpIfNotEqual(R0, R1, Allow);
 
         // The daemon's own probe socket binds whatever it must test (enforcement comes before the in-use check).
-        Lookup(asm, policiesMap, (int)BindHookLayout.ProbePolicy, -8)
+        Lookup(asm, policiesMap, (int)BindHookLayout.ProbePolicy, PolicyKeySlot)
             .JumpIfEqual(R0, 0, Deny)
             .Load64(R8, R0, BindHookLayout.ProbeCookieOffset)
             .JumpIfEqual(R8, 0, "policy")
@@ -69,7 +96,7 @@ internal static class BindHookProgram
             .JumpIfEqual(R0, R8, Allow)
             .Label("policy");
 
-        Lookup(asm, policiesMap, R7, -8)
+        Lookup(asm, policiesMap, R7, PolicyKeySlot)
             .JumpIfEqual(R0, 0, Deny)
             .Move(R8, R0)
             .Load32(R1, R8, BindHookLayout.PolicyKindOffset)
@@ -79,7 +106,7 @@ internal static class BindHookProgram
         // nobody to release what holders that exit since leave behind.
         asm.Call(BpfHelper.KtimeGetNs)
             .Move(R9, R0);
-        Lookup(asm, policiesMap, (int)BindHookLayout.ProbePolicy, -16)
+        Lookup(asm, policiesMap, (int)BindHookLayout.ProbePolicy, LeaseKeySlot)
             .JumpIfEqual(R0, 0, Deny)
             .Load64(R1, R0, BindHookLayout.LeaseOffset)
             .JumpIfGreater(R9, R1, Allow);
@@ -92,7 +119,7 @@ internal static class BindHookProgram
             .Load32(R1, R8, BindHookLayout.PolicyTgidOffset)
             .JumpIfEqual(R1, 0, "tree")
             .JumpIfNotEqual(R0, R1, "tree");
-        Lookup(asm, liveMap, R0, -12)
+        Lookup(asm, liveMap, R0, LiveKeySlot)
             .JumpIfNotEqual(R0, 0, Allow)
             .Label("tree")
             .Load64(R9, R8, BindHookLayout.PolicyCgroupOffset)
@@ -123,7 +150,7 @@ internal static class BindHookProgram
         // A process let use the reservation binds while it lives: its tgid leaves the live map as it exits.
         asm.Label("process-live")
             .ShiftRight(R9, 32);
-        Lookup(asm, liveMap, R9, -12)
+        Lookup(asm, liveMap, R9, LiveKeySlot)
             .JumpIfNotEqual(R0, 0, AllowPrivileged);
 
         // 3 is 1 (allow) with BPF_RET_BIND_NO_CAP_NET_BIND_SERVICE: INET4_BIND and INET6_BIND only; the post-bind hooks
@@ -149,7 +176,7 @@ internal static class BindHookProgram
             .Label(Allow)
             .Move(R0, 1)
             .Exit();
-        return asm.Build();
+        return asm;
     }
 
     /// <summary>
@@ -195,7 +222,7 @@ internal static class BindHookProgram
             .ShiftRight(R0, 32)
             .Store32(R10, Record, R0)
             .Store32(R10, Record + 4, R8)
-            .Load32(R1, R10, -4)
+            .Load32(R1, R10, PortKeySlot)
             .Store32(R10, Record + 8, R1)
             .Store32(R10, Record + 12, R7)
             .Move(R1, R10)
@@ -233,7 +260,7 @@ internal static class BindHookProgram
     /// </summary>
     private static void AllowedIf(BpfAssembler asm, int allowMap, BpfRegister? policy, uint kind, bool idFromR9HighHalf, string then = Allow)
     {
-        const short Key = -24;
+        const short Key = AllowKeySlot;
         if (policy is { } register)
         {
             asm.Store32(R10, Key, register);

@@ -116,6 +116,9 @@ internal sealed class BpfAssembler
     /// <summary>Returns R0.</summary>
     public BpfAssembler Exit() => Emit(ExitProgram, BpfRegister.R0, BpfRegister.R0, 0, 0);
 
+    /// <summary>Each label and the index of the instruction it marks (for a listing of the program).</summary>
+    public IReadOnlyDictionary<string, int> Labels => _labels;
+
     /// <summary>The program with every jump resolved.</summary>
     public IReadOnlyList<BpfInstruction> Build()
     {

@@ -10,7 +10,10 @@ namespace PortReserve.Daemon.Kernel.Bpf;
 /// </summary>
 internal static class ProcessExitProgram
 {
-    public static IReadOnlyList<BpfInstruction> Build(int liveMap)
+    public static IReadOnlyList<BpfInstruction> Build(int liveMap) => Assemble(liveMap).Build();
+
+    /// <summary>The program before its jumps are resolved: with its labels, for its listing.</summary>
+    internal static BpfAssembler Assemble(int liveMap)
     {
         const short Key = -4;
         return new BpfAssembler()
@@ -26,7 +29,6 @@ internal static class ProcessExitProgram
             .Call(BpfHelper.MapDeleteElement)
             .Label("done")
             .Move(R0, 0)
-            .Exit()
-            .Build();
+            .Exit();
     }
 }
