@@ -43,7 +43,8 @@ for trx in "${trx_files[@]}"; do
   value() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
   passed=$((passed + $(value passed)))
   failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
-  skipped=$((skipped + $(value notExecuted)))
+  # A skipped test is counted in total but not executed (the runner leaves notExecuted at 0).
+  skipped=$((skipped + $(value total) - $(value executed)))
 done
 if ((${#trx_files[@]} == 0)) || { ((status != 0)) && ((failed == 0)); }; then
   failed=$((failed + 1))
