@@ -46,7 +46,7 @@ public sealed partial class PortReservationClient : IAsyncDisposable
         bool named = true;
         IReadOnlyList<string> candidates = options?.SocketPath is { Length: > 0 } path ? [path] : SocketCandidates.Default(out named);
         var settings = new Reconnector.Settings(candidates, !named, options?.RequestTimeout ?? PortReservationClientOptions.DefaultRequestTimeout, options?.ReconnectTimeout ?? PortReservationClientOptions.DefaultReconnectTimeout);
-        DaemonConnection connection = await DaemonConnection.ConnectAsync(candidates, settings.TrustedServersOnly, settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
+        DaemonConnection connection = await DaemonConnector.ConnectAsync(candidates, settings.TrustedServersOnly, settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
         return new PortReservationClient(connection, settings);
     }
 

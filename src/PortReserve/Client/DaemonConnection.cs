@@ -1,44 +1,41 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using PortReserve.Protocol;
 
 namespace PortReserve.Client;
 
 /// <summary>
-/// One SOCK_SEQPACKET connection to portreserved. Requests carry ids so that callers may pipeline; a reader thread
-/// matches replies to them (see <see cref="StartReader"/>). When the connection is lost every pending call fails with Aborted and
-/// <see cref="Lost"/> fires, because the daemon drops the runtime reservations of a closed connection.
+/// One SOCK_SEQPACKET connection to portreserved (made by <see cref="DaemonConnector"/>). Requests carry ids so that
+/// callers may pipeline: each waits in the <see cref="PendingRequests"/> table until the <see cref="ReplyReader"/>
+/// routes its reply to it (<see cref="Dispatch"/>), the <see cref="RequestWatchdog"/> gives up on it, or the connection
+/// is lost. When the connection is lost every pending call fails with Aborted and <see cref="Lost"/> fires, because the
+/// daemon drops the runtime reservations of a closed connection.
 /// </summary>
-internal sealed partial class DaemonConnection : IAsyncDisposable
+internal sealed class DaemonConnection : IAsyncDisposable
 {
-    private readonly Socket _socket;
-    private readonly ConcurrentDictionary<uint, PendingRequest> _pending = new();
-    private readonly CancellationTokenSource _lost = new();
-    private readonly byte[] _receiveBuffer = new byte[FrameHeader.MaxFrameSize + 1];
-    private readonly TaskCompletionSource _readerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Timer _handover;
-    private readonly TimeSpan _requestTimeout;
+    /// <summary>How long a send that failed waits for the reader to read why: a daemon that turned the connection away (a limit) said so in a frame.</summary>
+    private static readonly TimeSpan s_refusalGrace = TimeSpan.FromSeconds(1);
+
+    private readonly FrameSocket _socket;
+    private readonly PendingRequests _pending = new();
+    private readonly ReplyReader _reader;
     private readonly RequestWatchdog _watchdog;
-    private int _inline;
-    private int _inlineEpisodes;
-    private long _inlineSince;
-    private int _handoverArmed;
-    private uint _nextRequestId;
+    private readonly CancellationTokenSource _lost = new();
+    private readonly TimeSpan _requestTimeout;
     private PortReservationException? _refusal;
     private Exception? _lossCause;
     private volatile bool _closed;
     private int _disposed;
 
-    private DaemonConnection(Socket socket, string socketPath, uint? serverUid, TimeSpan requestTimeout)
+    internal DaemonConnection(Socket socket, string socketPath, uint? serverUid, TimeSpan requestTimeout)
     {
-        _socket = socket;
+        _socket = new FrameSocket(socket);
         SocketPath = socketPath;
         ServerUid = serverUid;
         _requestTimeout = requestTimeout;
-        _watchdog = new RequestWatchdog(requestTimeout, TimeOut);
-        _handover = new Timer(static state => ((DaemonConnection)state!).CheckReader(), this, Timeout.Infinite, Timeout.Infinite);
-        StartReader();
+        _watchdog = new RequestWatchdog(requestTimeout, now => _pending.TimeOut(now, type => NotAnswering(type, new TimeoutException())));
+        _reader = new ReplyReader(socket, _pending, Dispatch, End);
+        _reader.Start();
     }
 
     public string SocketPath { get; }
@@ -65,9 +62,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
-        uint id = Interlocked.Increment(ref _nextRequestId);
-        var pending = new PendingRequest(type, _requestTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)_requestTimeout.TotalMilliseconds);
-        _pending[id] = pending;
+        (uint id, PendingRequest pending) = _pending.Add(type, _requestTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)_requestTimeout.TotalMilliseconds);
         _watchdog.Arm();
         try
         {
@@ -81,7 +76,7 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         catch
         {
             // Never sent (a SEQPACKET message goes whole or not at all): nothing will answer it.
-            _pending.TryRemove(id, out _);
+            _pending.Remove(id);
             throw;
         }
 
@@ -110,17 +105,9 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
             return;
         }
 
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-        }
-
         // The reader sees the shutdown as the end of the stream; the socket is closed once no thread can be using it.
-        await _readerEnded.Task.ConfigureAwait(false);
-        await _handover.DisposeAsync().ConfigureAwait(false);
+        _socket.Shutdown();
+        await _reader.DisposeAsync().ConfigureAwait(false);
         await _watchdog.DisposeAsync().ConfigureAwait(false);
         _socket.Dispose();
         // _lost stays undisposed: reservations hand out its token, which must stay readable after the client is gone.
@@ -132,25 +119,14 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         byte[] buffer = ArrayPool<byte>.Shared.Rent(FrameHeader.MaxRequestSize);
         try
         {
-            int length = Encode(buffer, header, request);
-            // The socket stays blocking for the reader, so sends say MSG_DONTWAIT. The daemon's queue for this connection
-            // is full only when it is far behind (or stopped): then wait a little, as long as the caller is willing to and
-            // for no longer than the request timeout.
-            long started = Environment.TickCount64;
-            for (int wait = 1; !SocketSend.TrySend(_socket, buffer.AsSpan(0, length)); wait = Math.Min(wait * 2, 50))
-            {
-                if (_requestTimeout != Timeout.InfiniteTimeSpan && Environment.TickCount64 - started > _requestTimeout.TotalMilliseconds)
-                {
-                    throw NotAnswering(type, null);
-                }
-
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            }
+            var writer = new FrameWriter(buffer.AsSpan(0, FrameHeader.MaxRequestSize), header);
+            request.Write(ref writer);
+            TimeSpan? giveUpAfter = _requestTimeout == Timeout.InfiniteTimeSpan ? null : _requestTimeout;
+            await _socket.SendAsync(buffer.AsMemory(0, writer.Length), giveUpAfter, () => NotAnswering(type, null), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
         {
-            // A daemon that turned this connection away said why in a frame the reader may still be reading.
-            await Task.WhenAny(_readerEnded.Task, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
+            await Task.WhenAny(_reader.Stopped, Task.Delay(s_refusalGrace, CancellationToken.None)).ConfigureAwait(false);
             throw _refusal ?? ConnectionLost(e);
         }
         finally
@@ -159,31 +135,111 @@ internal sealed partial class DaemonConnection : IAsyncDisposable
         }
     }
 
-    private static int Encode<TRequest>(byte[] buffer, FrameHeader header, TRequest request)
-        where TRequest : IRequestPayload
+    /// <summary>The connection is over: it is closed first, then what is pending fails (a request that registers after this sees it closed and fails itself).</summary>
+    private void End(Exception? cause)
     {
-        var writer = new FrameWriter(buffer.AsSpan(0, FrameHeader.MaxRequestSize), header);
-        request.Write(ref writer);
-        return writer.Length;
+        _lossCause = cause;
+        _closed = true;
+        bool disposing = Volatile.Read(ref _disposed) != 0;
+        if (!disposing)
+        {
+            _lost.Cancel();
+        }
+
+        _pending.FailAll(disposing ? new ObjectDisposedException(nameof(PortReservationClient)) : _refusal ?? ConnectionLost(cause));
     }
 
-    /// <summary>The watchdog's round: every request past its deadline is given up (its late reply is undone when it comes); whether any is left waiting.</summary>
-    private bool TimeOut(long now)
+    /// <summary>
+    /// Routes one reply frame to its request, and returns that request in <paramref name="ready"/> once its reply is whole
+    /// and its caller's to take; returns why not when the daemon broke the protocol.
+    /// </summary>
+    private ProtocolException? Dispatch(ReadOnlySpan<byte> frame, out PendingRequest? ready)
     {
-        bool waiting = false;
-        foreach (PendingRequest pending in _pending.Values)
+        ready = null;
+        FrameHeader header;
+        try
         {
-            if (pending.Deadline > now)
+            header = FrameHeader.Read(frame);
+        }
+        catch (ProtocolException e)
+        {
+            return e;
+        }
+
+        if (header.RequestId == 0 && header.Error is { } refused)
+        {
+            // The daemon turned the connection away (a limit); every call on it fails with that reason.
+            var reader = new FrameReader(frame[FrameHeader.Size..]);
+            _refusal = new PortReservationException(refused, ReadMessage(ref reader));
+            return new ProtocolException("portreserved refused the connection");
+        }
+
+        if (!header.IsReply || !_pending.TryGet(header.RequestId, header.Operation, out PendingRequest pending))
+        {
+            return new ProtocolException($"portreserved sent a {header.Operation} reply to request {header.RequestId}, which is not waiting for one");
+        }
+
+        if (pending.Add(header, frame[FrameHeader.Size..]) is { } reply)
+        {
+            _pending.Remove(header.RequestId);
+            if (pending.TryClaim())
             {
-                waiting = true;
+                ready = pending;
             }
             else
             {
-                pending.TryTimeOut(NotAnswering(pending.Type, new TimeoutException()));
+                UndoAbandoned(pending.Type, reply);
             }
         }
 
-        return waiting;
+        return null;
+    }
+
+    private static string ReadMessage(ref FrameReader reader)
+    {
+        try
+        {
+            return reader.ReadString();
+        }
+        catch (ProtocolException)
+        {
+            return "portreserved refused the connection";
+        }
+    }
+
+    /// <summary>A cancelled acquire that the daemon granted anyway is released at once, so the ports do not leak.</summary>
+    private void UndoAbandoned(MessageType type, Reply reply)
+    {
+        if (type != MessageType.Acquire || reply.Error is not null)
+        {
+            return;
+        }
+
+        ulong token;
+        try
+        {
+            var reader = new FrameReader(reply.Single);
+            token = ReservationGrant.Read(ref reader).Token;
+        }
+        catch (ProtocolException)
+        {
+            // Not a grant after all: nothing to give back.
+            return;
+        }
+
+        _ = ReleaseQuietlyAsync(token);
+    }
+
+    private async Task ReleaseQuietlyAsync(ulong token)
+    {
+        try
+        {
+            await RequestAsync(MessageType.Release, new TokenRequest(token, null), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is PortReservationException or ObjectDisposedException)
+        {
+            // Connection gone: the daemon has released it with the connection.
+        }
     }
 
     private PortReservationException NotAnswering(MessageType type, Exception? cause) => new(

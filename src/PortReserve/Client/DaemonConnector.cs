@@ -3,7 +3,11 @@ using PortReserve.Protocol;
 
 namespace PortReserve.Client;
 
-internal sealed partial class DaemonConnection
+/// <summary>
+/// Finds the daemon: connects to the first candidate socket that answers and is served by whom it must be, and makes
+/// the connection; when none does, says where it looked and how to start the daemon.
+/// </summary>
+internal static class DaemonConnector
 {
     /// <summary>How often a connect is retried while the daemon's backlog is full (about two seconds in all).</summary>
     private const int BusyRetries = 50;

@@ -13,7 +13,7 @@ internal sealed class PendingRequest(MessageType type, long deadline = long.MaxV
     private const int Completed = 1;
     private const int Abandoned = 2;
 
-    // Continuations run where the result is set: the reader decides where that is (DaemonConnection.Read).
+    // Continuations run where the result is set: the reader decides where that is (ReplyReader.Read).
     private readonly TaskCompletionSource<Reply> _completion = new();
     private Reply? _reply;
     private Exception? _failure;

@@ -180,7 +180,7 @@ internal sealed class Reconnector : IAsyncDisposable
         DaemonConnection next;
         try
         {
-            next = await DaemonConnection.ConnectAsync(_settings.Candidates, _settings.TrustedServersOnly, _settings.RequestTimeout, _disposing.Token, _serverUid).ConfigureAwait(false);
+            next = await DaemonConnector.ConnectAsync(_settings.Candidates, _settings.TrustedServersOnly, _settings.RequestTimeout, _disposing.Token, _serverUid).ConfigureAwait(false);
         }
         catch (PortReservationException)
         {
