@@ -176,7 +176,7 @@ internal sealed class DaemonHost : IAsyncDisposable
 
         // A stop leaves runtime reservations to the next daemon where it can (their records are pinned), as a crash does;
         // without the hooks nothing could restore them, so they go.
-        shutdown.Add(() => exclusive.IsActive ? Task.CompletedTask : runtime.ReleaseAllAsync());
+        shutdown.Add(() => exclusive.IsActive ? Task.CompletedTask : runtime.ReleaseAllRuntimeAsync());
         PersistentChanges changes = shutdown.AddSync(new PersistentChanges(ledger, store, logger));
         var persistent = new PersistentReservations(ledger, changes, access, audit, counters, time, logger);
 
@@ -213,7 +213,7 @@ internal sealed class DaemonHost : IAsyncDisposable
             }
             else
             {
-                await runtime.ReleaseAllAsync().ConfigureAwait(false);
+                await runtime.ReleaseAllRuntimeAsync().ConfigureAwait(false);
             }
         });
         DaemonLog.Started(logger, version, options.SocketPath, options.StateDirectory, kernel.Detail, exclusive.Detail, wildcard);

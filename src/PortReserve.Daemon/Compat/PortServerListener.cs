@@ -127,7 +127,7 @@ internal sealed class PortServerListener : IAsyncDisposable
     {
         long grantId = -Interlocked.Increment(ref _nextGrantId);
         // Not exclusive: portpicker's callers hand the port to servers they start, which must bind it.
-        TableResult<Reservation> result = await _runtime.GrantAsync(new ReservationOwner(grantId, ProcessIdentity.Of(pidfd), pid, peer.Uid, peer.Gid, administrator, Exclusive: false)).ConfigureAwait(false);
+        Refusable<Reservation> result = await _runtime.GrantAsync(new ReservationOwner(grantId, ProcessIdentity.Of(pidfd), pid, peer.Uid, peer.Gid, administrator, Exclusive: false)).ConfigureAwait(false);
         if (!result.TryGet(out Reservation? granted, out _))
         {
             pidfd.Dispose();
@@ -138,7 +138,7 @@ internal sealed class PortServerListener : IAsyncDisposable
         // Watch before replying: if the process is already gone, the watch fires at once and the ports go back.
         _watcher.Watch(pidfd, () =>
         {
-            _runtime.HolderGone(grantId, "portserver client process");
+            _runtime.ReleaseHolder(grantId, "portserver client process");
             _admission.WatchEnded();
         });
         byte[] reply = Encoding.ASCII.GetBytes(granted.Block.Range.Start.ToString(CultureInfo.InvariantCulture) + "\n");

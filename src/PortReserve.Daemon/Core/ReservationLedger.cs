@@ -47,19 +47,19 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>Acquires a runtime reservation; granted once the kernel holds it.</summary>
-    public Task<TableResult<Reservation>> AcquireAsync(PortBlock requested, ReservationOwner owner)
+    public Task<Refusable<Reservation>> AcquireAsync(PortBlock requested, ReservationOwner owner)
         => ChangeAndCommitAsync(table => table.Acquire(requested, owner), Withdraw);
 
     /// <summary>
     /// Acquires one block free on both TCP and UDP (a portserver grant): granted once the kernel holds both and they are
     /// found free, taken back when the kernel refused.
     /// </summary>
-    public async Task<TableResult<Reservation>> AcquireBothAsync(ReservationOwner owner)
+    public async Task<Refusable<Reservation>> AcquireBothAsync(ReservationOwner owner)
     {
         PortRange refused = default;
         for (int attempt = 1; ; attempt++)
         {
-            TableResult<Reservation> result;
+            Refusable<Reservation> result;
             KernelCommit commit = default;
             lock (_gate)
             {
@@ -87,7 +87,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
                 return NoFreeBlockFound("TCP and UDP", 1);
             }
 
-            TableResult<Reservation> confirmed = Confirm(placed, both: true);
+            Refusable<Reservation> confirmed = Confirm(placed, both: true);
             if (confirmed.TryGet(out _, out Refusal? refusal) || refusal.Kind != PortReservationErrorKind.AddressAlreadyInUse)
             {
                 return confirmed;
@@ -102,22 +102,22 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// <paramref name="version"/> succeeded, and settles it with <see cref="Settle"/>. (The event loop's form: one
     /// commit at the end of the turn covers all of its changes.) <paramref name="version"/> is 0 when nothing changed.
     /// </summary>
-    public TableResult<Reservation> Acquire(PortBlock requested, ReservationOwner owner, out long version)
+    public Refusable<Reservation> Acquire(PortBlock requested, ReservationOwner owner, out long version)
     {
         lock (_gate)
         {
-            TableResult<Reservation> result = _table.Acquire(requested, owner);
+            Refusable<Reservation> result = _table.Acquire(requested, owner);
             version = result.TryGet(out _, out _) ? ++_version : 0;
             return result;
         }
     }
 
     /// <summary>Releases a runtime reservation for the process that acquired it now; the kernel drops it at the commit of <paramref name="version"/>.</summary>
-    public TableResult<Reservation> Release(ulong token, Requester requester, out long version)
+    public Refusable<Reservation> Release(ulong token, Requester requester, out long version)
     {
         lock (_gate)
         {
-            TableResult<Reservation> result = _table.Release(token, requester);
+            Refusable<Reservation> result = _table.Release(token, requester);
             version = result.TryGet(out _, out _) ? ++_version : 0;
             return result;
         }
@@ -127,11 +127,11 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// Checks that the requester may use the token's reservation. Using a persistent one is mirrored into the kernel
     /// (its process may then bind the ports): the answer waits for the commit of <paramref name="version"/>.
     /// </summary>
-    public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId, out long version)
+    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId, out long version)
     {
         lock (_gate)
         {
-            TableResult<Reservation> result = _table.Authorize(token, protocol, requester, holderId);
+            Refusable<Reservation> result = _table.Authorize(token, protocol, requester, holderId);
             version = _table.HasChanges ? ++_version : 0;
             return result;
         }
@@ -148,7 +148,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// and it is granted, or refused and taken back (the kernel refused, or a port is in use). A wildcard block found in
     /// use is replaced by another, committed on the calling thread, a few times at most.
     /// </summary>
-    public TableResult<Reservation> Settle(TableResult<Reservation> acquired, Exception? commitFailure, PortBlock requested, ReservationOwner owner)
+    public Refusable<Reservation> Settle(Refusable<Reservation> acquired, Exception? commitFailure, PortBlock requested, ReservationOwner owner)
     {
         PortRange refused = default;
         long probed = 0;
@@ -175,7 +175,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
             }
 
             // Only a block found in use is replaced: one whose holder went away meanwhile is not placed again.
-            TableResult<Reservation> confirmed = Confirm(made, both: false);
+            Refusable<Reservation> confirmed = Confirm(made, both: false);
             if (confirmed.TryGet(out _, out Refusal? refusal) || refusal.Kind != PortReservationErrorKind.AddressAlreadyInUse || !requested.IsWildcard)
             {
                 return confirmed;
@@ -189,11 +189,11 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>The in-use check of a placed reservation the kernel enforces; one refused is taken out of the kernel too.</summary>
-    private TableResult<Reservation> Confirm(Reservation placed, bool both)
+    private Refusable<Reservation> Confirm(Reservation placed, bool both)
     {
         lock (_gate)
         {
-            TableResult<Reservation> confirmed = both ? _table.ConfirmBoth(placed) : _table.Confirm(placed);
+            Refusable<Reservation> confirmed = both ? _table.ConfirmBoth(placed) : _table.Confirm(placed);
             if (!confirmed.TryGet(out _, out _))
             {
                 Changed().Forget();
@@ -203,7 +203,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
         }
     }
 
-    public TableResult<Reservation> FindPersistent(PortBlock block)
+    public Refusable<Reservation> FindPersistent(PortBlock block)
     {
         lock (_gate)
         {
@@ -212,7 +212,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>The runtime reservation <paramref name="token"/> names, when <paramref name="requester"/> acquired it (a re-attach).</summary>
-    public TableResult<Reservation> FindHeld(ulong token, Requester requester)
+    public Refusable<Reservation> FindHeld(ulong token, Requester requester)
     {
         lock (_gate)
         {
@@ -240,7 +240,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// Places a persistent reservation, pending and invisible, and waits until the kernel holds it. The caller makes it
     /// durable and then publishes it, or withdraws it.
     /// </summary>
-    public Task<TableResult<Reservation>> PlacePersistentAsync(PortBlock block, PersistentConsumers consumers, string? source = null)
+    public Task<Refusable<Reservation>> PlacePersistentAsync(PortBlock block, PersistentConsumers consumers, string? source = null)
         => ChangeAndCommitAsync(table => table.PlacePersistent(block, consumers, source), Withdraw);
 
     /// <summary>
@@ -292,10 +292,10 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>Takes a deleted persistent reservation (already gone from the store) out; done once the kernel no longer holds it.</summary>
-    public Task RemovePersistentAsync(Reservation deleted) => RemovePersistentAsync([deleted]);
+    public Task DeletePersistentAsync(Reservation deleted) => DeletePersistentAsync([deleted]);
 
     /// <summary>Takes deleted persistent reservations out in one change; done once the kernel no longer holds them.</summary>
-    public Task RemovePersistentAsync(IReadOnlyCollection<Reservation> deleted)
+    public Task DeletePersistentAsync(IReadOnlyCollection<Reservation> deleted)
     {
         if (deleted.Count == 0)
         {
@@ -390,9 +390,9 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// takes the change back and the caller is refused (ServiceUnavailable), so nothing is acknowledged that the kernel
     /// does not enforce.
     /// </summary>
-    private async Task<TableResult<Reservation>> ChangeAndCommitAsync(Func<ReservationTable, TableResult<Reservation>> change, Action<Reservation> undo)
+    private async Task<Refusable<Reservation>> ChangeAndCommitAsync(Func<ReservationTable, Refusable<Reservation>> change, Action<Reservation> undo)
     {
-        TableResult<Reservation> result;
+        Refusable<Reservation> result;
         Reservation made;
         KernelCommit commit;
         lock (_gate)

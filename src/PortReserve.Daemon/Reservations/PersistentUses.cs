@@ -50,7 +50,7 @@ internal sealed class PersistentUses
     }
 
     /// <summary>A holder went away, or its process exited: every use granted through it goes.</summary>
-    public void HolderGone(long holderId)
+    public void ReleaseHolder(long holderId)
     {
         if (_byHolder.Remove(holderId, out (uint Uid, HashSet<(ulong Token, int Pid)> Uses) held))
         {

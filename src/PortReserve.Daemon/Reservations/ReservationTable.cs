@@ -79,7 +79,7 @@ internal sealed class ReservationTable : IReservationView
     /// sees it until <see cref="Confirm"/> has found them free, which the ledger calls once the kernel enforces them:
     /// enforce, then check, then grant, so that nobody can bind a port between the check and the grant.
     /// </summary>
-    public TableResult<Reservation> Acquire(PortBlock requested, ReservationOwner owner)
+    public Refusable<Reservation> Acquire(PortBlock requested, ReservationOwner owner)
     {
         if (requested.Problem(wildcardAllowed: true) is { } problem)
         {
@@ -126,7 +126,7 @@ internal sealed class ReservationTable : IReservationView
     /// ports, so the in-use check is final. A runtime reservation whose ports are free becomes visible; a persistent one
     /// stays pending until it is stored (<see cref="Publish"/>). One with a port in use is taken out and refused.
     /// </summary>
-    public TableResult<Reservation> Confirm(Reservation placed)
+    public Refusable<Reservation> Confirm(Reservation placed)
     {
         if (!_tokens.Contains(placed))
         {
@@ -152,7 +152,7 @@ internal sealed class ReservationTable : IReservationView
     /// Acquires the same wildcard block in both port spaces (portpicker's meaning of a free port: free on TCP and UDP),
     /// as two runtime reservations with one owner. Returns the TCP one; the UDP one has the same range.
     /// </summary>
-    public TableResult<Reservation> AcquireBoth(int count, ReservationOwner owner)
+    public Refusable<Reservation> AcquireBoth(int count, ReservationOwner owner)
     {
         if (new PortBlock(PortReservationProtocol.Tcp, 0, count).Problem(wildcardAllowed: true) is { } problem)
         {
@@ -177,7 +177,7 @@ internal sealed class ReservationTable : IReservationView
     }
 
     /// <summary>As <see cref="Confirm"/>, for the pair <see cref="AcquireBoth"/> placed (given its TCP half): both or neither.</summary>
-    public TableResult<Reservation> ConfirmBoth(Reservation tcp)
+    public Refusable<Reservation> ConfirmBoth(Reservation tcp)
     {
         if (_udp.OwnerOf(tcp.Block.Range.Start) is not { } udp || udp.Owner != tcp.Owner)
         {
@@ -192,7 +192,7 @@ internal sealed class ReservationTable : IReservationView
             return InUse(PortReservationProtocol.Udp, inUse);
         }
 
-        TableResult<Reservation> confirmed = Confirm(tcp);
+        Refusable<Reservation> confirmed = Confirm(tcp);
         if (confirmed.TryGet(out _, out _))
         {
             udp.Publish();
@@ -206,7 +206,7 @@ internal sealed class ReservationTable : IReservationView
     }
 
     /// <summary>Releases a runtime reservation on behalf of <paramref name="requester"/>, which must be the process that acquired it.</summary>
-    public TableResult<Reservation> Release(ulong token, Requester requester)
+    public Refusable<Reservation> Release(ulong token, Requester requester)
     {
         if (_tokens.Find(token) is not { } reservation)
         {
@@ -228,7 +228,7 @@ internal sealed class ReservationTable : IReservationView
     }
 
     /// <summary>The runtime reservation <paramref name="token"/> names, when <paramref name="requester"/> is the process that acquired it.</summary>
-    public TableResult<Reservation> FindHeld(ulong token, Requester requester)
+    public Refusable<Reservation> FindHeld(ulong token, Requester requester)
     {
         if (_tokens.Find(token) is not { } reservation)
         {
@@ -245,7 +245,7 @@ internal sealed class ReservationTable : IReservationView
     /// A persistent reservation's use is then granted to the requester's process for as long as <paramref name="holderId"/>
     /// (its connection) lasts: its own credentials, supplementary groups included, were what allowed it.
     /// </summary>
-    public TableResult<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId)
+    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId)
     {
         if (_tokens.Find(token) is not { } reservation)
         {
@@ -286,7 +286,7 @@ internal sealed class ReservationTable : IReservationView
             Forget(reservation);
         }
 
-        _uses.HolderGone(holderId);
+        _uses.ReleaseHolder(holderId);
         _changes?.Add(ReservationChange.HolderGone(holderId));
         return held;
     }
@@ -303,7 +303,7 @@ internal sealed class ReservationTable : IReservationView
     /// </summary>
     public void HolderProcessExited(long holderId)
     {
-        _uses.HolderGone(holderId);
+        _uses.ReleaseHolder(holderId);
         _changes?.Add(ReservationChange.ProcessExited(holderId));
     }
 
@@ -328,14 +328,14 @@ internal sealed class ReservationTable : IReservationView
     /// is invisible (no lookup, listing, use or delete finds it) until <see cref="Publish"/>. Like an acquire, it may not
     /// overlap anything placed, a system exclusion, or a port in use.
     /// </summary>
-    public TableResult<Reservation> PlacePersistent(PortBlock block, PersistentConsumers consumers, string? source = null)
+    public Refusable<Reservation> PlacePersistent(PortBlock block, PersistentConsumers consumers, string? source = null)
     {
         if (block.Problem(wildcardAllowed: false) is { } problem)
         {
             return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
         }
 
-        return CheckUnreserved(block) ?? (TableResult<Reservation>)Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true, source));
+        return CheckUnreserved(block) ?? (Refusable<Reservation>)Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true, source));
     }
 
     /// <summary>
@@ -388,7 +388,7 @@ internal sealed class ReservationTable : IReservationView
     }
 
     /// <summary>The visible persistent reservation whose block is exactly <paramref name="block"/> (Windows lookup semantics).</summary>
-    public TableResult<Reservation> FindPersistent(PortBlock block)
+    public Refusable<Reservation> FindPersistent(PortBlock block)
     {
         if (block.Problem(wildcardAllowed: false) is { } problem)
         {

@@ -84,7 +84,15 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     }
 
     /// <summary>Replies to <paramref name="request"/> with its outcome.</summary>
-    public void Reply(FrameHeader request, TableResult<Reservation> result) => Send(ReplyFrames.Outcome(_services.SendBuffer, request, result));
+    public void Reply(FrameHeader request, Refusable<Reservation> result) => Send(ReplyFrames.Outcome(_services.SendBuffer, request, result));
+
+    private void ReplyReload(FrameHeader request, Refusable<ReloadReply> result)
+        => Send(result.TryGet(out ReloadReply? applied, out Refusal? refused)
+            ? ReplyFrames.Reload(_services.SendBuffer, request, applied)
+            : ReplyFrames.Error(_services.SendBuffer, request, refused.Kind, refused.Message));
+
+    /// <summary>The reply to a request that returns nothing but whether it was refused.</summary>
+    private void ReplyOutcome(FrameHeader request, Refusal? refusal) => Send(ReplyFrames.Outcome(_services.SendBuffer, request, refusal));
 
     /// <summary>Stops reading and sending; the reservations go back once no request of this connection is still being served.</summary>
     public void Close()
@@ -220,21 +228,21 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
                 break;
             case MessageType.CreatePersistent:
                 CreatePersistentRequest create = CreatePersistentRequest.Read(ref reader);
-                Offload(header, () => _handlers.Persistent.CreateAsync(create, _requester));
+                Offload(header, () => _handlers.Persistent.CreateAsync(create, _requester), Reply);
                 break;
             case MessageType.DeletePersistent:
                 PortBlock delete = PortBlock.Read(ref reader);
-                Offload(header, () => _handlers.Persistent.DeleteAsync(delete, _requester));
+                Offload(header, () => _handlers.Persistent.DeleteAsync(delete, _requester), Reply);
                 break;
             case MessageType.ReloadDeclarations:
                 reader.EnsureEnd();
-                Offload(header, () => _handlers.Declared.ReloadAsync(_requester, _handlers.Access));
+                Offload(header, () => _handlers.Declared.ReloadAsync(_requester, _handlers.Access), ReplyReload);
                 break;
             case MessageType.ShareWithChildProcesses:
                 reader.EnsureEnd();
                 if (!RefusedForAGoneProcess(header, "share reservations with child processes"))
                 {
-                    Offload(header, () => _handlers.Runtime.ShareWithChildProcessesAsync(_owner, Peer.Pidfd!));
+                    Offload(header, () => _handlers.Runtime.ShareWithChildProcessesAsync(_owner, Peer.Pidfd!), ReplyOutcome);
                 }
 
                 break;
@@ -256,7 +264,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     }
 
     /// <summary>A change's reply goes out once the turn's kernel commit covers it; one that changed nothing, at once.</summary>
-    private void AfterCommit(FrameHeader header, TableResult<Reservation> result, long version, PortBlock requested = default)
+    private void AfterCommit(FrameHeader header, Refusable<Reservation> result, long version, PortBlock requested = default)
     {
         if (version == 0)
         {
@@ -270,15 +278,15 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
 
     /// <summary>
     /// Runs an operation that may block (an fsync, a cgroup move, a name service lookup) on the thread pool, so the loop
-    /// goes on serving everyone else; its reply is sent from the loop.
+    /// goes on serving everyone else; <paramref name="reply"/>, the one for what the operation returns, answers from the loop.
     /// </summary>
-    private void Offload<T>(FrameHeader header, Func<Task<T>> operation)
+    private void Offload<T>(FrameHeader header, Func<Task<T>> operation, Action<FrameHeader, T> reply)
     {
         _offloaded++;
-        _ = OffloadedAsync(header, operation);
+        _ = OffloadedAsync(header, operation, reply);
     }
 
-    private async Task OffloadedAsync<T>(FrameHeader header, Func<Task<T>> operation)
+    private async Task OffloadedAsync<T>(FrameHeader header, Func<Task<T>> operation, Action<FrameHeader, T> reply)
     {
         T? outcome = default;
         Exception? failure = null;
@@ -291,10 +299,10 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
             failure = e;
         }
 
-        _services.Loop.Post(() => OffloadedDone(header, outcome, failure));
+        _services.Loop.Post(() => OffloadedDone(header, outcome, failure, reply));
     }
 
-    private void OffloadedDone<T>(FrameHeader header, T? outcome, Exception? failure)
+    private void OffloadedDone<T>(FrameHeader header, T? outcome, Exception? failure, Action<FrameHeader, T> reply)
     {
         _offloaded--;
         if (failure is not null)
@@ -302,19 +310,9 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
             DaemonLog.UnexpectedRequestFailure(_services.Logger, Id, failure);
             Send(ReplyFrames.Error(_services.SendBuffer, header, PortReservationErrorKind.ServiceUnavailable, $"portreserved failed to serve this {header.Operation} request ({failure.Message}); nothing was changed, see its log"));
         }
-        else if (outcome is TableResult<Reservation> result)
-        {
-            Reply(header, result);
-        }
-        else if (outcome is TableResult<ReloadReply> reload)
-        {
-            Send(reload.TryGet(out ReloadReply? applied, out Refusal? refused)
-                ? ReplyFrames.Reload(_services.SendBuffer, header, applied)
-                : ReplyFrames.Error(_services.SendBuffer, header, refused.Kind, refused.Message));
-        }
         else
         {
-            Send(ReplyFrames.Outcome(_services.SendBuffer, header, outcome as Refusal));
+            reply(header, outcome!);
         }
 
         if (_state == State.Closing && _offloaded == 0)
@@ -412,10 +410,10 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     private void Finish()
     {
         _state = State.Closed;
-        _handlers.Runtime.HolderGone(Id, "connection");
+        _handlers.Runtime.ReleaseHolder(Id, "connection");
         foreach (long adopted in _adopted ?? [])
         {
-            _handlers.Runtime.HolderGone(adopted, "connection");
+            _handlers.Runtime.ReleaseHolder(adopted, "connection");
         }
 
         _peerProcess.Dispose();

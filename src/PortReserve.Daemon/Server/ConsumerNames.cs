@@ -8,7 +8,7 @@ internal static class ConsumerNames
     public const int MaxLength = 64;
 
     /// <summary>The named users and groups as ids, or why not (a name too long, empty, or unknown on this machine).</summary>
-    public static TableResult<PersistentConsumers> Resolve(IReadOnlyList<string> users, IReadOnlyList<string> groups)
+    public static Refusable<PersistentConsumers> Resolve(IReadOnlyList<string> users, IReadOnlyList<string> groups)
     {
         if (users.Concat(groups).FirstOrDefault(n => n.Length is 0 or > MaxLength) is { } bad)
         {
@@ -30,7 +30,7 @@ internal static class ConsumerNames
             ? consumers
             : consumers with { GroupMemberUids = [.. consumers.Groups.SelectMany(g => Interop.Accounts.GroupMembers(g.Id)).Distinct().Order()] };
 
-    private static TableResult<ConsumerList> Lookup(IReadOnlyList<string> names, Func<string, uint?> lookup, string option, string what)
+    private static Refusable<ConsumerList> Lookup(IReadOnlyList<string> names, Func<string, uint?> lookup, string option, string what)
     {
         var resolved = new ConsumerList();
         foreach (string name in names.Distinct(StringComparer.Ordinal))

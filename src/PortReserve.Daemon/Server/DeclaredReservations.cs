@@ -34,7 +34,7 @@ internal sealed class DeclaredReservations(
     public ReloadReply? Last => _last;
 
     /// <summary><c>portreserve reload</c>: administrators only.</summary>
-    public async Task<TableResult<ReloadReply>> ReloadAsync(Requester requester, AccessPolicy access)
+    public async Task<Refusable<ReloadReply>> ReloadAsync(Requester requester, AccessPolicy access)
     {
         if (!requester.IsAdministrator)
         {
@@ -46,12 +46,12 @@ internal sealed class DeclaredReservations(
     }
 
     /// <summary>Reads the files and applies the difference; a store that cannot be written is the only refusal.</summary>
-    public async Task<TableResult<ReloadReply>> ApplyAsync()
+    public async Task<Refusable<ReloadReply>> ApplyAsync()
     {
         DeclarationSet set = DeclarationSet.LoadDirectories(directories, name => Interop.Accounts.UserId(name) is not null, name => Interop.Accounts.GroupId(name) is not null);
         return await changes.InOrderAsync(async () =>
         {
-            TableResult<ReloadReply> result = await ApplyAsync(set).ConfigureAwait(false);
+            Refusable<ReloadReply> result = await ApplyAsync(set).ConfigureAwait(false);
             if (result.TryGet(out ReloadReply? reply, out Refusal? refusal))
             {
                 _last = reply;
@@ -71,7 +71,7 @@ internal sealed class DeclaredReservations(
         }).ConfigureAwait(false);
     }
 
-    private async Task<TableResult<ReloadReply>> ApplyAsync(DeclarationSet set)
+    private async Task<Refusable<ReloadReply>> ApplyAsync(DeclarationSet set)
     {
         var problems = new List<DeclarationProblem>(set.Problems);
         Dictionary<PortBlock, Reservation> current = ledger.Read(view => view.Reservations.Where(r => r.Source is not null).ToDictionary(r => r.Block));

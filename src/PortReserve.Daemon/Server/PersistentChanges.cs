@@ -49,7 +49,7 @@ internal sealed class PersistentChanges(ReservationLedger ledger, PersistentStor
         var refusals = new List<Refusal?>();
         foreach ((PortBlock block, PersistentConsumers consumers, string? source) in blocks)
         {
-            TableResult<Reservation> result = await ledger.PlacePersistentAsync(block, consumers, source).ConfigureAwait(false);
+            Refusable<Reservation> result = await ledger.PlacePersistentAsync(block, consumers, source).ConfigureAwait(false);
             if (result.TryGet(out Reservation? pending, out Refusal? refusal))
             {
                 placed.Add(pending);
@@ -85,7 +85,7 @@ internal sealed class PersistentChanges(ReservationLedger ledger, PersistentStor
             return (storeFailure, 0);
         }
 
-        await ledger.RemovePersistentAsync(deleted).ConfigureAwait(false);
+        await ledger.DeletePersistentAsync(deleted).ConfigureAwait(false);
         return (null, redeclared is null ? 0 : await ledger.RedeclareAsync(redeclared).ConfigureAwait(false));
     }
 

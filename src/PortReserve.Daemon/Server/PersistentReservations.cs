@@ -17,7 +17,7 @@ internal sealed class PersistentReservations(
     private const string NothingChanged = "nothing was changed";
 
     /// <summary>Creates a persistent reservation: administrators only; acknowledged once the kernel and the store hold it.</summary>
-    public async Task<TableResult<Reservation>> CreateAsync(CreatePersistentRequest request, Requester requester)
+    public async Task<Refusable<Reservation>> CreateAsync(CreatePersistentRequest request, Requester requester)
     {
         string operation = $"create persistent {request.Block}";
         if (RequireAdministrator(requester, "create a persistent reservation") is { } denied)
@@ -30,7 +30,7 @@ internal sealed class PersistentReservations(
             return audit.Refused(unresolved, operation, requester.Pid, requester.Uid);
         }
 
-        return await changes.InOrderAsync<TableResult<Reservation>>(async () =>
+        return await changes.InOrderAsync<Refusable<Reservation>>(async () =>
         {
             (IReadOnlyList<Reservation> created, IReadOnlyList<Refusal?> refusals, Refusal? storeFailure) = await changes.CreateAsync(
                 [(request.Block, consumers, null)], pending => new StoredReservation(pending.Block, consumers, requester.Uid, time.GetUtcNow()), NothingChanged).ConfigureAwait(false);
@@ -42,12 +42,12 @@ internal sealed class PersistentReservations(
             Reservation made = created[0];
             counters.OnAcquired();
             DaemonLog.PersistentCreated(logger, made.Block, requester.Pid, requester.Uid, consumers.Describe());
-            return (TableResult<Reservation>)made;
+            return (Refusable<Reservation>)made;
         }).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the persistent reservation of exactly that block: administrators only; acknowledged once it is off disk.</summary>
-    public async Task<TableResult<Reservation>> DeleteAsync(PortBlock block, Requester requester)
+    public async Task<Refusable<Reservation>> DeleteAsync(PortBlock block, Requester requester)
     {
         string operation = $"delete persistent {block}";
         if (RequireAdministrator(requester, "delete a persistent reservation") is { } denied)
@@ -55,7 +55,7 @@ internal sealed class PersistentReservations(
             return audit.Refused(denied, operation, requester.Pid, requester.Uid);
         }
 
-        return await changes.InOrderAsync<TableResult<Reservation>>(async () =>
+        return await changes.InOrderAsync<Refusable<Reservation>>(async () =>
         {
             if (!ledger.FindPersistent(block).TryGet(out Reservation? found, out Refusal? refusal))
             {
@@ -77,14 +77,14 @@ internal sealed class PersistentReservations(
 
             counters.OnReleased();
             DaemonLog.PersistentDeleted(logger, found.Block, requester.Pid, requester.Uid);
-            return (TableResult<Reservation>)found;
+            return (Refusable<Reservation>)found;
         }).ConfigureAwait(false);
     }
 
     /// <summary>The current token of the persistent reservation of exactly that block; anyone may look it up.</summary>
-    public TableResult<Reservation> Lookup(PortBlock block, Requester requester)
+    public Refusable<Reservation> Lookup(PortBlock block, Requester requester)
     {
-        TableResult<Reservation> result = ledger.FindPersistent(block);
+        Refusable<Reservation> result = ledger.FindPersistent(block);
         return result.TryGet(out _, out Refusal? refusal) ? result : audit.Refused(refusal, $"look up persistent {block}", requester.Pid, requester.Uid);
     }
 

@@ -7,7 +7,7 @@ namespace PortReserve.Daemon.Server;
 internal static class ReplyFrames
 {
     /// <summary>The outcome of <paramref name="request"/>: the reservation's grant (empty for release and delete) or the refusal.</summary>
-    public static int Outcome(Span<byte> buffer, FrameHeader request, TableResult<Reservation> result)
+    public static int Outcome(Span<byte> buffer, FrameHeader request, Refusable<Reservation> result)
     {
         if (!result.TryGet(out Reservation? reservation, out Refusal? refusal))
         {

@@ -188,7 +188,7 @@ internal sealed class RestoredHolders : IDisposable
         }
         else
         {
-            runtime.HolderGone(id, "process");
+            runtime.ReleaseHolder(id, "process");
         }
     }
 
@@ -222,7 +222,7 @@ internal sealed class RestoredHolders : IDisposable
 
         foreach (long id in unattached)
         {
-            runtime.HolderGone(id, "client, which did not re-attach after the restart,");
+            runtime.ReleaseHolder(id, "client, which did not re-attach after the restart,");
         }
     }
 

@@ -20,10 +20,10 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// The first connection to re-attach one of a restored holder's reservations takes that holder over
     /// (<paramref name="adopted"/>, 0 otherwise): its reservations then go when that connection does.
     /// </summary>
-    public TableResult<Reservation> Reattach(ulong token, Requester requester, out long adopted)
+    public Refusable<Reservation> Reattach(ulong token, Requester requester, out long adopted)
     {
         adopted = 0;
-        TableResult<Reservation> result = ledger.FindHeld(token, requester);
+        Refusable<Reservation> result = ledger.FindHeld(token, requester);
         if (!result.TryGet(out Reservation? held, out Refusal? refusal))
         {
             return audit.Refused(refusal, "re-attach", requester.Pid, requester.Uid);
@@ -51,9 +51,9 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// Acquires now, for a client of the event loop: the block is placed, and <paramref name="version"/> is the change to
     /// commit before <see cref="Acquired"/> grants it (0 when refused).
     /// </summary>
-    public TableResult<Reservation> Acquire(PortBlock requested, ReservationOwner owner, out long version)
+    public Refusable<Reservation> Acquire(PortBlock requested, ReservationOwner owner, out long version)
     {
-        TableResult<Reservation> result = ledger.Acquire(requested, owner, out version);
+        Refusable<Reservation> result = ledger.Acquire(requested, owner, out version);
         if (result.TryGet(out _, out Refusal? refusal))
         {
             return result;
@@ -64,9 +64,9 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     }
 
     /// <summary>A placed acquire whose commit is done: granted (counted, logged), or taken back when the kernel refused it.</summary>
-    public TableResult<Reservation> Acquired(TableResult<Reservation> placed, Exception? commitFailure, PortBlock requested, ReservationOwner owner)
+    public Refusable<Reservation> Acquired(Refusable<Reservation> placed, Exception? commitFailure, PortBlock requested, ReservationOwner owner)
     {
-        TableResult<Reservation> result = ledger.Settle(placed, commitFailure, requested, owner);
+        Refusable<Reservation> result = ledger.Settle(placed, commitFailure, requested, owner);
         if (!result.TryGet(out Reservation? acquired, out Refusal? refusal))
         {
             return audit.Refused(refusal, "acquire", owner.Pid, owner.Uid);
@@ -81,9 +81,9 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     }
 
     /// <summary>Releases now; the reply may go once the commit of <paramref name="version"/> is done (a failed one is retried by the next).</summary>
-    public TableResult<Reservation> Release(ulong token, Requester requester, out long version)
+    public Refusable<Reservation> Release(ulong token, Requester requester, out long version)
     {
-        TableResult<Reservation> result = ledger.Release(token, requester, out version);
+        Refusable<Reservation> result = ledger.Release(token, requester, out version);
         if (!result.TryGet(out Reservation? released, out Refusal? refusal))
         {
             return audit.Refused(refusal, "release", requester.Pid, requester.Uid);
@@ -101,9 +101,9 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// Checks that the requester may associate sockets with the token's reservation, and returns it; the reply may go
     /// once the commit of <paramref name="version"/> is done (using a persistent reservation changes the bind hook).
     /// </summary>
-    public TableResult<Reservation> Authorize(TokenRequest request, Requester requester, long holderId, out long version)
+    public Refusable<Reservation> Authorize(TokenRequest request, Requester requester, long holderId, out long version)
     {
-        TableResult<Reservation> result = ledger.Authorize(request.Token, request.Protocol, requester, holderId, out version);
+        Refusable<Reservation> result = ledger.Authorize(request.Token, request.Protocol, requester, holderId, out version);
         return result.TryGet(out _, out Refusal? refusal) ? result : audit.Refused(refusal, "associate", requester.Pid, requester.Uid);
     }
 
@@ -111,9 +111,9 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// Grants one port free on both TCP and UDP to the process in <paramref name="owner"/> (portserver protocol); the
     /// reply may go out once this completes, when the kernel holds both reservations.
     /// </summary>
-    public async Task<TableResult<Reservation>> GrantAsync(ReservationOwner owner)
+    public async Task<Refusable<Reservation>> GrantAsync(ReservationOwner owner)
     {
-        TableResult<Reservation> result = await ledger.AcquireBothAsync(owner).ConfigureAwait(false);
+        Refusable<Reservation> result = await ledger.AcquireBothAsync(owner).ConfigureAwait(false);
         if (!result.TryGet(out Reservation? granted, out Refusal? refusal))
         {
             return audit.Refused(refusal, "grant a port (portserver)", owner.Pid, owner.Uid);
@@ -180,7 +180,7 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     }
 
     /// <summary>A holder went away (a connection closed, a grant's process exited): its ports go back at once.</summary>
-    public void HolderGone(long holderId, string holder)
+    public void ReleaseHolder(long holderId, string holder)
     {
         if (_stopping)
         {
@@ -196,7 +196,7 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// Drops every runtime reservation, of clients and portserver grants alike (a stop without the bind hooks, before
     /// the connections close), and waits for the kernel.
     /// </summary>
-    public async Task ReleaseAllAsync() => Released(await ledger.ReleaseAllRuntimeAsync().ConfigureAwait(false), holder: null);
+    public async Task ReleaseAllRuntimeAsync() => Released(await ledger.ReleaseAllRuntimeAsync().ConfigureAwait(false), holder: null);
 
     /// <param name="holder">What went away ("connection"); null when the daemon stops.</param>
     private void Released(IReadOnlyList<Reservation> released, string? holder)

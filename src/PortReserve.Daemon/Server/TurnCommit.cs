@@ -19,7 +19,7 @@ internal sealed class TurnCommit(ReservationLedger ledger, RuntimeReservations r
 
     /// <summary>Holds <paramref name="connection"/>'s reply to <paramref name="request"/> until the change <paramref name="version"/> is committed.</summary>
     /// <param name="requested">What an acquire asked for, so that a wildcard block found in use can be replaced.</param>
-    public void Add(ClientConnection connection, FrameHeader request, TableResult<Reservation> result, long version, PortBlock requested = default)
+    public void Add(ClientConnection connection, FrameHeader request, Refusable<Reservation> result, long version, PortBlock requested = default)
     {
         _waiting.Add(new Waiting(connection, request, result, requested));
         _version = Math.Max(_version, version);
@@ -69,7 +69,7 @@ internal sealed class TurnCommit(ReservationLedger ledger, RuntimeReservations r
         }
     }
 
-    private TableResult<Reservation> Outcome(Waiting waiting, Exception? failure) => waiting.Request.Operation switch
+    private Refusable<Reservation> Outcome(Waiting waiting, Exception? failure) => waiting.Request.Operation switch
     {
         MessageType.Acquire => runtime.Acquired(waiting.Result, failure, waiting.Requested, waiting.Connection.Owner),
 
@@ -79,5 +79,5 @@ internal sealed class TurnCommit(ReservationLedger ledger, RuntimeReservations r
         _ => waiting.Result,
     };
 
-    private readonly record struct Waiting(ClientConnection Connection, FrameHeader Request, TableResult<Reservation> Result, PortBlock Requested);
+    private readonly record struct Waiting(ClientConnection Connection, FrameHeader Request, Refusable<Reservation> Result, PortBlock Requested);
 }

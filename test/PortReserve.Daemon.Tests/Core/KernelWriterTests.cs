@@ -63,7 +63,7 @@ public sealed class KernelWriterTests : IAsyncDisposable
     public async Task ASyncCommitOfAFailedRound_ReturnsTheFailure_InsteadOfHanging()
     {
         _sink.FailNext(new InvalidOperationException("a bug in a sink"));
-        TableResult<Reservation> placed = _ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 1), Owner(1), out long version);
+        Refusable<Reservation> placed = _ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 1), Owner(1), out long version);
 
         Exception? failure = await Task.Run(() => _ledger.CommitThrough(version), TestContext.Current.CancellationToken).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
         Refusal refused = _ledger.Settle(placed, failure, new PortBlock(PortReservationProtocol.Tcp, 5000, 1), Owner(1)).Refused();
@@ -117,7 +117,7 @@ public sealed class KernelWriterTests : IAsyncDisposable
             switch (random.Next(4))
             {
                 case 0 or 1:
-                    TableResult<Reservation> acquired = await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 0, 1 + random.Next(3)), Owner(client)).WaitAsync(s_timeout);
+                    Refusable<Reservation> acquired = await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 0, 1 + random.Next(3)), Owner(client)).WaitAsync(s_timeout);
                     if (acquired.TryGet(out Reservation? reservation, out Refusal? refusal))
                     {
                         held.Add(reservation);
@@ -137,11 +137,11 @@ public sealed class KernelWriterTests : IAsyncDisposable
                 case 2:
                     break;
                 default:
-                    TableResult<Reservation> placed = await _ledger.PlacePersistentAsync(new PortBlock(PortReservationProtocol.Udp, 41000 + (client * 100) + random.Next(90), 1), PersistentConsumers.None).WaitAsync(s_timeout);
+                    Refusable<Reservation> placed = await _ledger.PlacePersistentAsync(new PortBlock(PortReservationProtocol.Udp, 41000 + (client * 100) + random.Next(90), 1), PersistentConsumers.None).WaitAsync(s_timeout);
                     if (placed.TryGet(out Reservation? persistent, out _))
                     {
                         _ledger.Publish(persistent);
-                        await _ledger.RemovePersistentAsync(persistent).WaitAsync(s_timeout);
+                        await _ledger.DeletePersistentAsync(persistent).WaitAsync(s_timeout);
                     }
 
                     break;
@@ -155,7 +155,7 @@ public sealed class KernelWriterTests : IAsyncDisposable
         }
     }
 
-    private Task<TableResult<Reservation>> Acquire(int port) => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, port, 1), Owner(1));
+    private Task<Refusable<Reservation>> Acquire(int port) => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, port, 1), Owner(1));
 
     private static ReservationOwner Owner(int client) => new(HolderId: client, ProcessId: (ulong)(100 + client), Pid: 100 + client, Uid: 1000, Gid: 1000);
 

@@ -75,7 +75,7 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
                 for (int i = 0; i < 150; i++)
                 {
                     bool create = random.Next(2) == 0;
-                    TableResult<Reservation> result = create ? await CreateAsync(s_admin) : await _persistent.DeleteAsync(s_block, s_admin);
+                    Refusable<Reservation> result = create ? await CreateAsync(s_admin) : await _persistent.DeleteAsync(s_block, s_admin);
                     if (result.Succeeded())
                     {
                         Interlocked.Increment(ref create ? ref creates : ref deletes);
@@ -117,6 +117,6 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
         Assert.Equal("--allow-user no-such-user-here: no such user on this machine", refused.Message);
     }
 
-    private Task<TableResult<Reservation>> CreateAsync(Requester requester)
+    private Task<Refusable<Reservation>> CreateAsync(Requester requester)
         => _persistent.CreateAsync(new CreatePersistentRequest(s_block, [], []), requester).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
 }

@@ -32,7 +32,7 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
     {
         _sink.Hold();
 
-        Task<TableResult<Reservation>> acquire = Task.Run(() => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 5000, 3), s_owner), TestContext.Current.CancellationToken);
+        Task<Refusable<Reservation>> acquire = Task.Run(() => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 5000, 3), s_owner), TestContext.Current.CancellationToken);
         await _sink.WaitForWriteAsync();
         bool grantedBeforeTheWrite = acquire.IsCompleted;
         _sink.Release();
@@ -61,10 +61,10 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
     public async Task ChangesMadeDuringAWrite_AreAllCoveredByTheNextOne()
     {
         _sink.Hold();
-        Task<TableResult<Reservation>> first = Task.Run(() => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 0, 1), s_owner), TestContext.Current.CancellationToken);
+        Task<Refusable<Reservation>> first = Task.Run(() => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 0, 1), s_owner), TestContext.Current.CancellationToken);
         await _sink.WaitForWriteAsync();
 
-        Task<TableResult<Reservation>>[] queued = [.. Enumerable.Range(0, 20).Select(_ => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 0, 1), s_owner))];
+        Task<Refusable<Reservation>>[] queued = [.. Enumerable.Range(0, 20).Select(_ => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 0, 1), s_owner))];
         _sink.Release();
         await Task.WhenAll([first, .. queued]).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
 
@@ -146,13 +146,13 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
         var enforcedAtTheCheck = new List<bool>();
         usage.Probed = range => enforcedAtTheCheck.Add(_sink.Last.Contains(range.Start) && _sink.Last.Contains(range.End));
 
-        TableResult<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
+        Refusable<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
         bool visibleBeforeTheCheck = ledger.Read(view => view.Reservations.Any());
         usage.InUse.Add((PortReservationProtocol.Tcp, 5001));
         Refusal refused = ledger.Settle(placed, ledger.CommitThrough(version), requested, s_owner).Refused();
         ledger.ReconcileKernel();
         usage.InUse.Clear();
-        TableResult<Reservation> again = ledger.Acquire(requested, s_owner, out version);
+        Refusable<Reservation> again = ledger.Acquire(requested, s_owner, out version);
         Reservation granted = ledger.Settle(again, ledger.CommitThrough(version), requested, s_owner).Granted();
 
         Assert.False(visibleBeforeTheCheck);
@@ -169,7 +169,7 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
         await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), QuotaPolicy.Unlimited, usage), [_sink], _counters, NullLogger.Instance);
         var requested = new PortBlock(PortReservationProtocol.Udp, 0, 1);
 
-        TableResult<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
+        Refusable<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
         int first = placed.Granted().Block.Range.Start;
         usage.InUse.Add((PortReservationProtocol.Udp, first));
         Reservation granted = ledger.Settle(placed, ledger.CommitThrough(version), requested, s_owner).Granted();
@@ -189,7 +189,7 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
         usage.Probed = range => probed += range.Count;
         var requested = new PortBlock(PortReservationProtocol.Tcp, 0, 100);
 
-        TableResult<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
+        Refusable<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
         Refusal refused = ledger.Settle(placed, ledger.CommitThrough(version), requested, s_owner).Refused();
 
         Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, refused.Kind);
@@ -204,7 +204,7 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
         await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), QuotaPolicy.Unlimited, usage), [_sink], _counters, NullLogger.Instance);
         var requested = new PortBlock(PortReservationProtocol.Tcp, 0, 1);
 
-        TableResult<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
+        Refusable<Reservation> placed = ledger.Acquire(requested, s_owner, out long version);
         ledger.ReleaseHolder(s_owner.HolderId);
         Refusal refused = ledger.Settle(placed, ledger.CommitThrough(version), requested, s_owner).Refused();
 
@@ -217,7 +217,7 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
     public void CommitThrough_KernelRefuses_SettleTakesTheAcquireBackAndRefusesIt()
     {
         _sink.FailNext();
-        TableResult<Reservation> placed = _ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner, out long version);
+        Refusable<Reservation> placed = _ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner, out long version);
 
         Exception? failure = _ledger.CommitThrough(version);
         Refusal refused = _ledger.Settle(placed, failure, new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner).Refused();
@@ -233,7 +233,7 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
     {
         var quotas = new QuotaPolicy(MaxRuntimePortsPerUid: 2, MaxRuntimeReservationsPerUid: 10);
         await using var ledger = new ReservationLedger(new ReservationTable(new PortRange(40000, 100), quotas, new FakePortUsage()), [_sink], _counters, NullLogger.Instance);
-        TableResult<Reservation> placed = ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner, out _);
+        Refusable<Reservation> placed = ledger.Acquire(new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner, out _);
         ledger.ReleaseHolder(s_owner.HolderId);
 
         ledger.Settle(placed, new IOException("the kernel said no"), new PortBlock(PortReservationProtocol.Tcp, 5000, 2), s_owner).Refused();

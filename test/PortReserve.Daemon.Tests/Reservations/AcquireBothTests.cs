@@ -17,7 +17,7 @@ public sealed class AcquireBothTests
         _usage.InUse.Add((PortReservationProtocol.Udp, 40002));
         _usage.InUse.Add((PortReservationProtocol.Tcp, 40003));
 
-        TableResult<Reservation> granted = table.AcquireBothConfirmed(1, s_owner);
+        Refusable<Reservation> granted = table.AcquireBothConfirmed(1, s_owner);
 
         Assert.Equal(new PortRange(40004, 1), granted.Granted().Block.Range);
         Assert.Equal(2, table.Reservations.Count(r => r.Owner == s_owner && r.Block.Range.Start == 40004));

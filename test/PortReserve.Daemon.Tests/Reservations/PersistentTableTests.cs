@@ -48,10 +48,10 @@ public sealed class PersistentTableTests
         _table.CreatePersistent(PortReservationProtocol.Tcp, new PortRange(7000, 10), PersistentConsumers.None);
         _usage.InUse.Add((PortReservationProtocol.Tcp, 8005));
 
-        TableResult<Reservation> overRuntime = _table.CreatePersistent(PortReservationProtocol.Tcp, new PortRange(6005, 10), PersistentConsumers.None);
-        TableResult<Reservation> overPersistent = _table.CreatePersistent(PortReservationProtocol.Tcp, new PortRange(7000, 10), PersistentConsumers.None);
-        TableResult<Reservation> overInUse = _table.CreatePersistent(PortReservationProtocol.Tcp, new PortRange(8000, 10), PersistentConsumers.None);
-        TableResult<Reservation> acquireOverPersistent = _table.Acquire(PortReservationProtocol.Tcp, 7009, 1, s_runtimeOwner);
+        Refusable<Reservation> overRuntime = _table.CreatePersistent(PortReservationProtocol.Tcp, new PortRange(6005, 10), PersistentConsumers.None);
+        Refusable<Reservation> overPersistent = _table.CreatePersistent(PortReservationProtocol.Tcp, new PortRange(7000, 10), PersistentConsumers.None);
+        Refusable<Reservation> overInUse = _table.CreatePersistent(PortReservationProtocol.Tcp, new PortRange(8000, 10), PersistentConsumers.None);
+        Refusable<Reservation> acquireOverPersistent = _table.Acquire(PortReservationProtocol.Tcp, 7009, 1, s_runtimeOwner);
 
         Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, overRuntime.Refused().Kind);
         Assert.Contains("pid 100", overRuntime.Refused().Message);
@@ -69,7 +69,7 @@ public sealed class PersistentTableTests
         Assert.True(_table.Authorize(token, PortReservationProtocol.Udp, new Requester(1, 1, 0, [0], IsAdministrator: true), holderId: 1).Succeeded());
         Assert.True(_table.Authorize(token, PortReservationProtocol.Udp, new Requester(2, 2, 33, [33], IsAdministrator: false), holderId: 1).Succeeded());
         Assert.True(_table.Authorize(token, PortReservationProtocol.Udp, new Requester(3, 3, 1001, [1001, 2000], IsAdministrator: false), holderId: 1).Succeeded());
-        TableResult<Reservation> stranger = _table.Authorize(token, PortReservationProtocol.Udp, new Requester(4, 4, 1002, [1002], IsAdministrator: false), holderId: 1);
+        Refusable<Reservation> stranger = _table.Authorize(token, PortReservationProtocol.Udp, new Requester(4, 4, 1002, [1002], IsAdministrator: false), holderId: 1);
         Assert.Equal(PortReservationErrorKind.AccessDenied, stranger.Refused().Kind);
         Assert.Contains("--allow-user", stranger.Refused().Message);
     }

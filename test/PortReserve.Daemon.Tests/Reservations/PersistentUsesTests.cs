@@ -17,7 +17,7 @@ public sealed class PersistentUsesTests
         Refusal? beyond = uses.Grant(holderId: 999, Requester(65534, pid: 999), s_persistent[0]);
         Refusal? again = uses.Grant(holderId: 1, Requester(65534, pid: 1), s_persistent[0]);
         Refusal? otherUser = uses.Grant(holderId: 2000, Requester(1000, pid: 2000), s_persistent[0]);
-        uses.HolderGone(holderId: 1);
+        uses.ReleaseHolder(holderId: 1);
         bool afterAConnectionWent = s_persistent.All(reservation => uses.Grant(holderId: 999, Requester(65534, pid: 999), reservation) is null);
         Refusal? fullAgain = uses.Grant(holderId: 998, Requester(65534, pid: 998), s_persistent[0]);
         uses.ReservationRemoved(s_persistent[5].Token);

@@ -14,7 +14,7 @@ public sealed class ReservationTableTests
     {
         ReservationTable table = NewTable();
 
-        TableResult<Reservation> result = table.Acquire(PortReservationProtocol.Udp, 5000, 20, s_alice);
+        Refusable<Reservation> result = table.Acquire(PortReservationProtocol.Udp, 5000, 20, s_alice);
 
         Assert.True(result.Succeeded());
         Assert.Equal(new PortRange(5000, 20), result.Granted().Block.Range);
@@ -28,7 +28,7 @@ public sealed class ReservationTableTests
         ReservationTable table = NewTable();
         table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice);
 
-        TableResult<Reservation> result = table.Acquire(PortReservationProtocol.Tcp, 5009, 5, s_bob);
+        Refusable<Reservation> result = table.Acquire(PortReservationProtocol.Tcp, 5009, 5, s_bob);
 
         Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, result.Refused().Kind);
         Assert.Contains("5000-5009", result.Refused().Message);
@@ -50,7 +50,7 @@ public sealed class ReservationTableTests
         ReservationTable table = NewTable();
         _usage.InUse.Add((PortReservationProtocol.Tcp, 5003));
 
-        TableResult<Reservation> result = table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice);
+        Refusable<Reservation> result = table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice);
 
         Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, result.Refused().Kind);
         Assert.Contains("port 5003 is in use", result.Refused().Message);
@@ -64,9 +64,9 @@ public sealed class ReservationTableTests
         excluded.Add(new PortRange(40000, 5));
         table.AddSystemExclusions(excluded);
 
-        TableResult<Reservation> specific = table.Acquire(PortReservationProtocol.Udp, 40004, 1, s_alice);
-        TableResult<Reservation> wildcard = table.Acquire(PortReservationProtocol.Udp, 0, 5, s_alice);
-        TableResult<Reservation> exhausted = table.Acquire(PortReservationProtocol.Udp, 0, 1, s_alice);
+        Refusable<Reservation> specific = table.Acquire(PortReservationProtocol.Udp, 40004, 1, s_alice);
+        Refusable<Reservation> wildcard = table.Acquire(PortReservationProtocol.Udp, 0, 5, s_alice);
+        Refusable<Reservation> exhausted = table.Acquire(PortReservationProtocol.Udp, 0, 1, s_alice);
 
         Assert.Equal(PortReservationErrorKind.AddressAlreadyInUse, specific.Refused().Kind);
         Assert.Contains("system exclusion 40000-40004", specific.Refused().Message);
@@ -92,7 +92,7 @@ public sealed class ReservationTableTests
         ReservationTable table = NewTable(new PortRange(40000, 100));
         _usage.InUse.Add((PortReservationProtocol.Tcp, 40001));
 
-        TableResult<Reservation> first = table.Acquire(new PortBlock(PortReservationProtocol.Tcp, 0, 10), s_alice);
+        Refusable<Reservation> first = table.Acquire(new PortBlock(PortReservationProtocol.Tcp, 0, 10), s_alice);
         Refusal inUse = table.Confirm(first.Granted()).Refused();
         Reservation next = table.Acquire(PortReservationProtocol.Tcp, 0, 10, s_alice).Granted();
         _usage.InUse.Clear();
@@ -120,7 +120,7 @@ public sealed class ReservationTableTests
     [Fact]
     public void Acquire_WildcardLargerThanRange_IsNoBufferSpace()
     {
-        TableResult<Reservation> result = NewTable(new PortRange(40000, 10)).Acquire(PortReservationProtocol.Tcp, 0, 11, s_alice);
+        Refusable<Reservation> result = NewTable(new PortRange(40000, 10)).Acquire(PortReservationProtocol.Tcp, 0, 11, s_alice);
 
         Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, result.Refused().Kind);
         Assert.Contains("40000-40009", result.Refused().Message);
@@ -132,7 +132,7 @@ public sealed class ReservationTableTests
         ReservationTable table = NewTable();
         Reservation held = table.Acquire(PortReservationProtocol.Tcp, 5000, 1, s_alice).Granted();
 
-        TableResult<Reservation> result = table.Release(held.Token, s_bob.Pid);
+        Refusable<Reservation> result = table.Release(held.Token, s_bob.Pid);
 
         Assert.Equal(PortReservationErrorKind.AccessDenied, result.Refused().Kind);
         Assert.NotNull(table.Find(held.Token));
@@ -180,7 +180,7 @@ public sealed class ReservationTableTests
         var root = new ReservationOwner(3, 300, 300, 0, 0, IsAdministrator: true);
 
         Assert.True(table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice).Succeeded());
-        TableResult<Reservation> refused = table.Acquire(PortReservationProtocol.Tcp, 6000, 1, s_alice);
+        Refusable<Reservation> refused = table.Acquire(PortReservationProtocol.Tcp, 6000, 1, s_alice);
         Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, refused.Refused().Kind);
         Assert.Contains("quota", refused.Refused().Message);
         Assert.True(table.Acquire(PortReservationProtocol.Tcp, 7000, 100, root).Succeeded());
