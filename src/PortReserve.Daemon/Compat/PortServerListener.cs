@@ -135,7 +135,8 @@ internal sealed class PortServerListener : IAsyncDisposable
             return;
         }
 
-        // Watch before replying: if the process is already gone, the watch fires at once and the ports go back.
+        // Watch before replying: if the process is already gone, the watch fires when the loop registers it, next turn,
+        // and the ports go back.
         _watcher.Watch(pidfd, () =>
         {
             _runtime.ReleaseHolder(grantId, "portserver client process");

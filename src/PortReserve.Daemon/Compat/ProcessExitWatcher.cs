@@ -55,8 +55,19 @@ internal sealed class ProcessExitWatcher(EventLoop loop) : IDisposable
         }
 
         var watch = new Watched(this, pidfd, exited);
+        try
+        {
+            watch.Slot = _loop.Add(pidfd, Libc.EPOLLIN, watch);
+        }
+        catch
+        {
+            // Unwatched, the process's ports would be held for good: they go now, as if it had exited (the loop logs why).
+            pidfd.Dispose();
+            exited();
+            throw;
+        }
+
         _watches.Add(watch);
-        watch.Slot = _loop.Add(pidfd, Libc.EPOLLIN, watch);
     });
 
     /// <summary>Stops watching, and closes every pidfd still watched.</summary>
@@ -68,7 +79,7 @@ internal sealed class ProcessExitWatcher(EventLoop loop) : IDisposable
             _disposed = true;
             foreach (Watched watch in _watches)
             {
-                watch.Forget();
+                watch.Unwatch();
             }
 
             _watches.Clear();
@@ -77,25 +88,44 @@ internal sealed class ProcessExitWatcher(EventLoop loop) : IDisposable
         done.Wait();
     }
 
-    /// <summary>One watched process: readable once it has exited.</summary>
+    /// <summary>One watched process: its pidfd is readable once it has exited.</summary>
     private sealed class Watched(ProcessExitWatcher watcher, SafeFileHandle pidfd, Action exited) : EventLoop.IReadyHandler
     {
         public int Slot { get; set; }
 
         public void OnReady(int events)
         {
+            // A wakeup that is not the exit (a slot reused within a turn) changes nothing.
+            if (!pidfd.IsClosed && !Libc.PidfdHasExited(pidfd))
+            {
+                return;
+            }
+
             if (watcher._watches.Remove(this))
             {
-                Forget();
+                Unwatch();
                 exited();
             }
         }
 
-        /// <summary>Closes the pidfd, which takes it out of the epoll set, and frees its slot.</summary>
-        public void Forget()
+        /// <summary>Takes the pidfd out of the epoll set (closing it did, if someone else closed it) and closes it.</summary>
+        public void Unwatch()
         {
-            pidfd.Dispose();
-            watcher._loop.Forget(Slot);
+            try
+            {
+                if (pidfd.IsClosed)
+                {
+                    watcher._loop.Forget(Slot);
+                }
+                else
+                {
+                    watcher._loop.Remove(Slot, pidfd);
+                }
+            }
+            finally
+            {
+                pidfd.Dispose();
+            }
         }
     }
 }

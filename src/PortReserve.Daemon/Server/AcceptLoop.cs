@@ -63,8 +63,14 @@ internal sealed class AcceptLoop : IAsyncDisposable
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _loop.Post(() =>
         {
-            _acceptor?.Stop();
-            stopped.TrySetResult();
+            try
+            {
+                _acceptor?.Stop();
+            }
+            finally
+            {
+                stopped.TrySetResult();
+            }
         });
         await stopped.Task.ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);

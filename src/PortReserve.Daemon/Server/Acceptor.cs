@@ -68,8 +68,14 @@ internal sealed class Acceptor : EventLoop.IReadyHandler
         if (!_stopped)
         {
             _stopped = true;
-            _loop.Remove(_slot, _listener.SafeHandle);
-            _listener.Dispose();
+            try
+            {
+                _loop.Remove(_slot, _listener.SafeHandle);
+            }
+            finally
+            {
+                _listener.Dispose();
+            }
         }
     }
 

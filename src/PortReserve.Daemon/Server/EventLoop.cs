@@ -71,7 +71,16 @@ internal sealed class EventLoop : IDisposable
             _slots.Add(handler);
         }
 
-        Control(Libc.EPOLL_CTL_ADD, descriptor, events, slot);
+        try
+        {
+            Control(Libc.EPOLL_CTL_ADD, descriptor, events, slot);
+        }
+        catch
+        {
+            Forget(slot);
+            throw;
+        }
+
         return slot;
     }
 
