@@ -136,7 +136,7 @@ internal sealed class DaemonHost : IAsyncDisposable
         await ledger.CommitNowAsync().ConfigureAwait(false);
         if (restored.TakeExited() is { Count: > 0 } exited)
         {
-            foreach (long holder in exited)
+            foreach (HolderId holder in exited)
             {
                 ledger.ReleaseHolder(holder);
             }

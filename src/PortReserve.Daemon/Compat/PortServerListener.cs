@@ -125,7 +125,7 @@ internal sealed class PortServerListener : IAsyncDisposable
     /// <summary>Grants a port to the pid behind <paramref name="pidfd"/> and writes it; a refusal is silence (and a log line).</summary>
     private async Task GrantAsync(Socket client, PeerCredentials peer, bool administrator, int pid, SafeFileHandle pidfd)
     {
-        long grantId = -Interlocked.Increment(ref _nextGrantId);
+        HolderId grantId = HolderId.PortServerGrant(Interlocked.Increment(ref _nextGrantId));
         // Not exclusive: portpicker's callers hand the port to servers they start, which must bind it.
         Refusable<Reservation> result = await _runtime.GrantAsync(new ReservationOwner(grantId, ProcessIdentity.Of(pidfd), pid, peer.Uid, peer.Gid, administrator, Exclusive: false)).ConfigureAwait(false);
         if (!result.TryGet(out Reservation? granted, out _))

@@ -127,7 +127,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// Checks that the requester may use the token's reservation. Using a persistent one is mirrored into the kernel
     /// (its process may then bind the ports): the answer waits for the commit of <paramref name="version"/>.
     /// </summary>
-    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId, out long version)
+    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, HolderId holderId, out long version)
     {
         lock (_gate)
         {
@@ -221,7 +221,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>A holder went away (its connection closed, its process exited): its ports go back at once.</summary>
-    public IReadOnlyList<Reservation> ReleaseHolder(long holderId)
+    public IReadOnlyList<Reservation> ReleaseHolder(HolderId holderId)
     {
         lock (_gate)
         {
@@ -320,7 +320,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// Names a runtime holder's process tree (the cgroup its process was moved into), so that every process in it may
     /// bind the holder's ports; done once the kernel sinks know. The failure when they did not take it, or null.
     /// </summary>
-    public Task<IOException?> AssignProcessTreeAsync(long holderId, int pid, ProcessTree tree)
+    public Task<IOException?> AssignProcessTreeAsync(HolderId holderId, int pid, ProcessTree tree)
     {
         KernelCommit commit;
         lock (_gate)
@@ -333,7 +333,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>A holder's process exited while the holder lives on: the bind rights given to it by pid go at the next commit.</summary>
-    public void HolderProcessExited(long holderId)
+    public void HolderProcessExited(HolderId holderId)
     {
         lock (_gate)
         {

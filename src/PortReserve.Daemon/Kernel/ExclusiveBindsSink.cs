@@ -16,10 +16,10 @@ namespace PortReserve.Daemon.Kernel;
 internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
 {
     private readonly PolicyIds _ids = new(BindHookLayout.PolicyEntries);
-    private readonly Dictionary<long, HolderPolicy> _holders = [];
+    private readonly Dictionary<HolderId, HolderPolicy> _holders = [];
     private readonly PersistentPolicies _persistent;
-    private readonly Dictionary<long, HashSet<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
-    private readonly HashSet<long> _processGone = [];
+    private readonly Dictionary<HolderId, HashSet<(PersistentPolicy Policy, uint Pid)>> _usesByHolder = [];
+    private readonly HashSet<HolderId> _processGone = [];
     private readonly LivePids _live = new();
     private readonly RuntimeRecords _records = new();
     private readonly Dictionary<ulong, (PortBlock Block, uint Policy)> _ports = [];
@@ -296,7 +296,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     /// A holder's process exited while the holder lives on: its pid no longer names it, so its policy allows no process
     /// by pid (its process tree, a cgroup, stays), and the uses of persistent reservations granted to that pid go.
     /// </summary>
-    private void ProcessExited(BindHookMaps maps, long holderId)
+    private void ProcessExited(BindHookMaps maps, HolderId holderId)
     {
         _records.ProcessExited(maps, holderId);
         _processGone.Add(holderId);
@@ -309,7 +309,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     }
 
     /// <summary>A holder went away: its policy (its reservations' ports were cleared by the removals before this) and the uses it was granted go.</summary>
-    private void HolderGone(BindHookMaps maps, long holderId)
+    private void HolderGone(BindHookMaps maps, HolderId holderId)
     {
         _processGone.Remove(holderId);
         if (_holders.Remove(holderId, out HolderPolicy? gone))
@@ -326,7 +326,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
     }
 
     /// <summary>Takes out the uses of persistent reservations granted through <paramref name="holderId"/>.</summary>
-    private void RevokeUses(BindHookMaps maps, long holderId)
+    private void RevokeUses(BindHookMaps maps, HolderId holderId)
     {
         if (_usesByHolder.Remove(holderId, out HashSet<(PersistentPolicy Policy, uint Pid)>? uses))
         {
@@ -343,7 +343,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
         }
     }
 
-    private HolderPolicy Holder(BindHookMaps maps, long holderId, int pid)
+    private HolderPolicy Holder(BindHookMaps maps, HolderId holderId, int pid)
     {
         if (!_holders.TryGetValue(holderId, out HolderPolicy? holder))
         {

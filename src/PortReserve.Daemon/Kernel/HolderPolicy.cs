@@ -3,9 +3,9 @@ using PortReserve.Daemon.Reservations;
 namespace PortReserve.Daemon.Kernel;
 
 /// <summary>A runtime holder's policy in the bind hook: its id, the pid it names while that process lives, its process tree.</summary>
-internal sealed class HolderPolicy(long holderId, uint id, int pid)
+internal sealed class HolderPolicy(HolderId holderId, uint id, int pid)
 {
-    public long HolderId { get; } = holderId;
+    public HolderId HolderId { get; } = holderId;
 
     public uint Id { get; } = id;
 

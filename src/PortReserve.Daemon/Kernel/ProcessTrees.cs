@@ -31,7 +31,7 @@ internal sealed class ProcessTrees : IDisposable
 
     private readonly CgroupHierarchy _cgroups;
     private readonly string _recordPath;
-    private readonly Dictionary<long, Tree> _byHolder = [];
+    private readonly Dictionary<HolderId, Tree> _byHolder = [];
     private readonly Dictionary<string, Tree> _byPath = new(StringComparer.Ordinal);
     private readonly List<string> _busy = [];
     private readonly ITimer _retry;
@@ -42,7 +42,7 @@ internal sealed class ProcessTrees : IDisposable
     /// <param name="recordPath">Where the cgroups made are listed (in the state directory); those an earlier run left are removed now.</param>
     /// <param name="time">The clock of the retries.</param>
     /// <param name="restored">The trees of holders restored from an earlier run: those stay, theirs again.</param>
-    public ProcessTrees(CgroupHierarchy cgroups, string recordPath, TimeProvider time, IEnumerable<(long HolderId, ulong ProcessId, ProcessTree Tree)>? restored = null)
+    public ProcessTrees(CgroupHierarchy cgroups, string recordPath, TimeProvider time, IEnumerable<(HolderId HolderId, ulong ProcessId, ProcessTree Tree)>? restored = null)
     {
         _cgroups = cgroups;
         _recordPath = recordPath;
@@ -80,7 +80,7 @@ internal sealed class ProcessTrees : IDisposable
     /// <paramref name="pid"/>, identity <paramref name="processId"/>), moving it into a new cgroup unless it is in one
     /// made for it already. Throws <see cref="IOException"/> when the process is gone or the tree cannot be made.
     /// </summary>
-    public ProcessTree Create(long holderId, ulong processId, int pid, SafeFileHandle pidfd)
+    public ProcessTree Create(HolderId holderId, ulong processId, int pid, SafeFileHandle pidfd)
     {
         lock (_byHolder)
         {
@@ -100,7 +100,7 @@ internal sealed class ProcessTrees : IDisposable
     }
 
     /// <summary>The holder went away: its tree goes with its last holder, now or once its exited processes are reaped.</summary>
-    public void Remove(long holderId)
+    public void Remove(HolderId holderId)
     {
         lock (_byHolder)
         {
@@ -122,7 +122,7 @@ internal sealed class ProcessTrees : IDisposable
 
     /// <summary>
     /// The daemon stops and leaves its holders' reservations to the next one: the trees stay as they are, recorded, for
-    /// the next daemon to take back (<see cref="ProcessTrees(CgroupHierarchy, string, TimeProvider, IEnumerable{ValueTuple{long, ulong, ProcessTree}}?)"/>).
+    /// the next daemon to take back (<see cref="ProcessTrees(CgroupHierarchy, string, TimeProvider, IEnumerable{ValueTuple{HolderId, ulong, ProcessTree}}?)"/>).
     /// </summary>
     public void KeepForTheNextDaemon()
     {
@@ -161,7 +161,7 @@ internal sealed class ProcessTrees : IDisposable
     }
 
     /// <summary>Takes the recorded cgroups that are restored holders' trees back (by cgroup id), for those holders.</summary>
-    private void Adopt(string[] recorded, IEnumerable<(long HolderId, ulong ProcessId, ProcessTree Tree)> restored)
+    private void Adopt(string[] recorded, IEnumerable<(HolderId HolderId, ulong ProcessId, ProcessTree Tree)> restored)
     {
         var byId = new Dictionary<ulong, string>();
         foreach (string path in recorded)
@@ -176,7 +176,7 @@ internal sealed class ProcessTrees : IDisposable
             }
         }
 
-        foreach ((long holderId, ulong processId, ProcessTree cgroup) in restored)
+        foreach ((HolderId holderId, ulong processId, ProcessTree cgroup) in restored)
         {
             if (byId.TryGetValue(cgroup.CgroupId, out string? path))
             {
@@ -292,6 +292,6 @@ internal sealed class ProcessTrees : IDisposable
         /// <summary>The process the tree was made for: the same process asking again shares it.</summary>
         public ulong ProcessId { get; } = processId;
 
-        public HashSet<long> Holders { get; } = [];
+        public HashSet<HolderId> Holders { get; } = [];
     }
 }

@@ -11,7 +11,7 @@ namespace PortReserve.Daemon.Kernel;
 /// </summary>
 internal sealed class RuntimeRecords
 {
-    private readonly Dictionary<long, Dictionary<ulong, RuntimeRecord>> _byHolder = [];
+    private readonly Dictionary<HolderId, Dictionary<ulong, RuntimeRecord>> _byHolder = [];
 
     /// <summary>Every record, as the map should hold them.</summary>
     public IEnumerable<RuntimeRecord> All => _byHolder.Values.SelectMany(records => records.Values);
@@ -42,7 +42,7 @@ internal sealed class RuntimeRecords
     }
 
     /// <summary>The holder's process tree was named: each of its records says so.</summary>
-    public void TreeAssigned(BindHookMaps maps, long holderId, ProcessTree tree)
+    public void TreeAssigned(BindHookMaps maps, HolderId holderId, ProcessTree tree)
     {
         if (_byHolder.TryGetValue(holderId, out Dictionary<ulong, RuntimeRecord>? records))
         {
@@ -56,7 +56,7 @@ internal sealed class RuntimeRecords
     }
 
     /// <summary>The holder's process exited while the holder lives on: a restarted daemon is to restore none of its reservations.</summary>
-    public void ProcessExited(BindHookMaps maps, long holderId)
+    public void ProcessExited(BindHookMaps maps, HolderId holderId)
     {
         if (_byHolder.Remove(holderId, out Dictionary<ulong, RuntimeRecord>? records))
         {

@@ -15,12 +15,12 @@ internal sealed class PersistentUses
     /// <summary>Uses in all: half the hook's allow map, the other half left to the reservations' own allow-lists.</summary>
     public const int MaxInAll = Kernel.Bpf.BindHookLayout.AllowEntries / 2;
 
-    private readonly Dictionary<long, (uint Uid, HashSet<(ulong Token, int Pid)> Uses)> _byHolder = [];
+    private readonly Dictionary<HolderId, (uint Uid, HashSet<(ulong Token, int Pid)> Uses)> _byHolder = [];
     private readonly Dictionary<uint, int> _perUid = [];
     private int _total;
 
     /// <summary>Records a use (one already held is nothing new); the refusal when it would go beyond a limit.</summary>
-    public Refusal? Grant(long holderId, Requester requester, Reservation persistent)
+    public Refusal? Grant(HolderId holderId, Requester requester, Reservation persistent)
     {
         if (_byHolder.TryGetValue(holderId, out (uint Uid, HashSet<(ulong Token, int Pid)> Uses) held) && held.Uses.Contains((persistent.Token, requester.Pid)))
         {
@@ -50,7 +50,7 @@ internal sealed class PersistentUses
     }
 
     /// <summary>A holder went away, or its process exited: every use granted through it goes.</summary>
-    public void ReleaseHolder(long holderId)
+    public void ReleaseHolder(HolderId holderId)
     {
         if (_byHolder.Remove(holderId, out (uint Uid, HashSet<(ulong Token, int Pid)> Uses) held))
         {

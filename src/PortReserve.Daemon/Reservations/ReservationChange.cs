@@ -14,22 +14,22 @@ namespace PortReserve.Daemon.Reservations;
 /// <param name="Owner">A runtime reservation's holder; null for a persistent one.</param>
 /// <param name="Consumers">A persistent reservation's consumers as of the change.</param>
 internal readonly record struct ReservationChange(
-    ReservationChangeKind Kind, ulong Token, PortBlock Block, ReservationOwner? Owner, PersistentConsumers? Consumers, long HolderId, int Pid, ProcessTree Tree)
+    ReservationChangeKind Kind, ulong Token, PortBlock Block, ReservationOwner? Owner, PersistentConsumers? Consumers, HolderId HolderId, int Pid, ProcessTree Tree)
 {
     public static ReservationChange Added(Reservation reservation) => Of(ReservationChangeKind.Added, reservation);
 
     public static ReservationChange Removed(Reservation reservation) => Of(ReservationChangeKind.Removed, reservation);
 
-    public static ReservationChange TreeAssigned(long holderId, int pid, ProcessTree tree) => new(ReservationChangeKind.TreeAssigned, 0, default, null, null, holderId, pid, tree);
+    public static ReservationChange TreeAssigned(HolderId holderId, int pid, ProcessTree tree) => new(ReservationChangeKind.TreeAssigned, 0, default, null, null, holderId, pid, tree);
 
-    public static ReservationChange UseGranted(Reservation persistent, long holderId, int pid) => Of(ReservationChangeKind.UseGranted, persistent) with { HolderId = holderId, Pid = pid };
+    public static ReservationChange UseGranted(Reservation persistent, HolderId holderId, int pid) => Of(ReservationChangeKind.UseGranted, persistent) with { HolderId = holderId, Pid = pid };
 
-    public static ReservationChange ProcessExited(long holderId) => new(ReservationChangeKind.ProcessExited, 0, default, null, null, holderId, 0, default);
+    public static ReservationChange ProcessExited(HolderId holderId) => new(ReservationChangeKind.ProcessExited, 0, default, null, null, holderId, 0, default);
 
-    public static ReservationChange HolderGone(long holderId) => new(ReservationChangeKind.HolderGone, 0, default, null, null, holderId, 0, default);
+    public static ReservationChange HolderGone(HolderId holderId) => new(ReservationChangeKind.HolderGone, 0, default, null, null, holderId, 0, default);
 
     public static ReservationChange ConsumersChanged(Reservation persistent) => Of(ReservationChangeKind.ConsumersChanged, persistent);
 
     private static ReservationChange Of(ReservationChangeKind kind, Reservation reservation)
-        => new(kind, reservation.Token, reservation.Block, reservation.Owner, reservation.Consumers, 0, 0, default);
+        => new(kind, reservation.Token, reservation.Block, reservation.Owner, reservation.Consumers, default, 0, default);
 }

@@ -16,4 +16,4 @@ namespace PortReserve.Daemon.Reservations;
 /// <param name="Gid">Its real gid.</param>
 /// <param name="IsAdministrator">Exempt from quotas, and may reserve privileged ports.</param>
 /// <param name="Exclusive">Whether only the holder may bind the ports.</param>
-internal sealed record ReservationOwner(long HolderId, ulong ProcessId, int Pid, uint Uid, uint Gid, bool IsAdministrator = false, bool Exclusive = true);
+internal sealed record ReservationOwner(HolderId HolderId, ulong ProcessId, int Pid, uint Uid, uint Gid, bool IsAdministrator = false, bool Exclusive = true);

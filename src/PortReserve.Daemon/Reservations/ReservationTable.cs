@@ -245,7 +245,7 @@ internal sealed class ReservationTable : IReservationView
     /// A persistent reservation's use is then granted to the requester's process for as long as <paramref name="holderId"/>
     /// (its connection) lasts: its own credentials, supplementary groups included, were what allowed it.
     /// </summary>
-    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, long holderId)
+    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, HolderId holderId)
     {
         if (_tokens.Find(token) is not { } reservation)
         {
@@ -278,7 +278,7 @@ internal sealed class ReservationTable : IReservationView
     }
 
     /// <summary>Drops every runtime reservation of a holder that went away (its connection closed, its process exited).</summary>
-    public IReadOnlyList<Reservation> ReleaseHolder(long holderId)
+    public IReadOnlyList<Reservation> ReleaseHolder(HolderId holderId)
     {
         IReadOnlyList<Reservation> held = _holders.Take(holderId);
         foreach (Reservation reservation in held)
@@ -295,13 +295,13 @@ internal sealed class ReservationTable : IReservationView
     /// Names the process tree (a cgroup) of a runtime holder whose process is <paramref name="pid"/>: its reservations,
     /// those it holds and those it acquires later, may then be bound by every process in that cgroup.
     /// </summary>
-    public void AssignProcessTree(long holderId, int pid, ProcessTree tree) => _changes?.Add(ReservationChange.TreeAssigned(holderId, pid, tree));
+    public void AssignProcessTree(HolderId holderId, int pid, ProcessTree tree) => _changes?.Add(ReservationChange.TreeAssigned(holderId, pid, tree));
 
     /// <summary>
     /// The process a holder speaks for exited while the holder lives on (a child kept its connection): the rights given
     /// to that process by pid go, before the pid can be another process's.
     /// </summary>
-    public void HolderProcessExited(long holderId)
+    public void HolderProcessExited(HolderId holderId)
     {
         _uses.ReleaseHolder(holderId);
         _changes?.Add(ReservationChange.ProcessExited(holderId));

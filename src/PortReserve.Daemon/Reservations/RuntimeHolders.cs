@@ -3,9 +3,9 @@ namespace PortReserve.Daemon.Reservations;
 /// <summary>The runtime reservations each holder (a client connection, or a portserver grant's process) has, so that they go with it.</summary>
 internal sealed class RuntimeHolders
 {
-    private readonly Dictionary<long, List<Reservation>> _byHolder = [];
+    private readonly Dictionary<HolderId, List<Reservation>> _byHolder = [];
 
-    public IEnumerable<long> Holders => _byHolder.Keys;
+    public IEnumerable<HolderId> Holders => _byHolder.Keys;
 
     public void Add(Reservation reservation, ReservationOwner owner)
     {
@@ -26,5 +26,5 @@ internal sealed class RuntimeHolders
     }
 
     /// <summary>Forgets the holder and returns what it held.</summary>
-    public IReadOnlyList<Reservation> Take(long holderId) => _byHolder.Remove(holderId, out List<Reservation>? held) ? held : [];
+    public IReadOnlyList<Reservation> Take(HolderId holderId) => _byHolder.Remove(holderId, out List<Reservation>? held) ? held : [];
 }

@@ -29,7 +29,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     private readonly ReservationOwner _owner;
     private readonly PeerProcessWatch _peerProcess;
     private Queue<byte[]>? _unsent;
-    private List<long>? _adopted;
+    private List<HolderId>? _adopted;
     private int _slot = -1;
     private int _offloaded;
     private State _state;
@@ -42,7 +42,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
         _services = services;
         _handlers = services.Handlers;
         _requester = _handlers.Access.RequesterFor(peer);
-        _owner = new ReservationOwner(id, peer.ProcessId, peer.Pid, peer.Uid, peer.Gid, _requester.IsAdministrator);
+        _owner = new ReservationOwner(HolderId.Connection(id), peer.ProcessId, peer.Pid, peer.Uid, peer.Gid, _requester.IsAdministrator);
         _peerProcess = new PeerProcessWatch(services.Loop, peer.Pidfd, peer.Pid, () => _handlers.Runtime.HolderProcessExited(_owner));
     }
 
@@ -204,15 +204,15 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
                 TokenRequest associate = TokenRequest.Read(ref reader);
                 if (!RefusedForAGoneProcess(header, "associate"))
                 {
-                    AfterCommit(header, _handlers.Runtime.Authorize(associate, _requester, Id, out version), version);
+                    AfterCommit(header, _handlers.Runtime.Authorize(associate, _requester, _owner.HolderId, out version), version);
                 }
 
                 break;
             case MessageType.Reattach:
-                Reply(header, _handlers.Runtime.Reattach(TokenRequest.Read(ref reader).Token, _requester, out long adopted));
-                if (adopted != 0)
+                Reply(header, _handlers.Runtime.Reattach(TokenRequest.Read(ref reader).Token, _requester, out HolderId? adopted));
+                if (adopted is { } restoredHolder)
                 {
-                    (_adopted ??= []).Add(adopted);
+                    (_adopted ??= []).Add(restoredHolder);
                 }
 
                 break;
@@ -410,8 +410,8 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     private void Finish()
     {
         _state = State.Closed;
-        _handlers.Runtime.ReleaseHolder(Id, "connection");
-        foreach (long adopted in _adopted ?? [])
+        _handlers.Runtime.ReleaseHolder(_owner.HolderId, "connection");
+        foreach (HolderId adopted in _adopted ?? [])
         {
             _handlers.Runtime.ReleaseHolder(adopted, "connection");
         }

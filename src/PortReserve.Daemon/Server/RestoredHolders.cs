@@ -20,16 +20,17 @@ internal sealed class RestoredHolders : IDisposable
     public static readonly TimeSpan ReattachWindow = TimeSpan.FromMinutes(2);
 
     // Restored holders are numbered apart from connections (counted up from 1) and grants (down from -1).
+    // Numbers far above any this daemon's connections and grants will reach, so that restored holders keep theirs.
     private const long FirstConnectionHolder = 1L << 48;
-    private const long FirstGrantHolder = -(1L << 48);
+    private const long FirstGrantHolder = 1L << 48;
 
-    private readonly Dictionary<long, Holder> _holders;
+    private readonly Dictionary<HolderId, Holder> _holders;
     private ITimer? _deadline;
 
-    private RestoredHolders(Dictionary<long, Holder> holders) => _holders = holders;
+    private RestoredHolders(Dictionary<HolderId, Holder> holders) => _holders = holders;
 
     /// <summary>The restored holders' process trees, which the process trees take over instead of removing.</summary>
-    public IEnumerable<(long HolderId, ulong ProcessId, ProcessTree Tree)> Trees
+    public IEnumerable<(HolderId HolderId, ulong ProcessId, ProcessTree Tree)> Trees
         => _holders.Where(h => h.Value.Tree.CgroupId != 0).Select(h => (h.Key, h.Value.Owner.ProcessId, h.Value.Tree));
 
     /// <summary>
@@ -39,11 +40,11 @@ internal sealed class RestoredHolders : IDisposable
     /// <param name="access">Who is an administrator now: a holder recorded as one stays one only if its process still is.</param>
     public static RestoredHolders Restore(IReadOnlyList<RuntimeRecord> recorded, ReservationTable table, AccessPolicy access, ILogger logger)
     {
-        var holders = new Dictionary<long, Holder>();
+        var holders = new Dictionary<HolderId, Holder>();
         long connections = FirstConnectionHolder;
         long grants = FirstGrantHolder;
         int restored = 0;
-        foreach (IGrouping<long, RuntimeRecord> earlier in recorded.GroupBy(record => record.Owner.HolderId))
+        foreach (IGrouping<HolderId, RuntimeRecord> earlier in recorded.GroupBy(record => record.Owner.HolderId))
         {
             ReservationOwner owner = earlier.First().Owner;
             SafeFileHandle? pidfd = Prove(owner);
@@ -57,7 +58,7 @@ internal sealed class RestoredHolders : IDisposable
                 continue;
             }
 
-            long id = earlier.Key > 0 ? connections++ : grants--;
+            HolderId id = earlier.Key.IsConnection ? HolderId.Connection(connections++) : HolderId.PortServerGrant(grants++);
             ReservationOwner now = owner with { HolderId = id, IsAdministrator = owner.IsAdministrator && access.IsAdministrator(owner.Uid, GroupsOf(owner.Pid)) };
             ProcessTree tree = earlier.First().Tree;
             int placed = earlier.Count(record => table.RestoreRuntime(record.Block, record.Token, now) is not null);
@@ -72,7 +73,7 @@ internal sealed class RestoredHolders : IDisposable
                 table.AssignProcessTree(id, owner.Pid, tree);
             }
 
-            holders[id] = new Holder(pidfd, now, tree, Client: earlier.Key > 0);
+            holders[id] = new Holder(pidfd, now, tree, Client: earlier.Key.IsConnection);
             restored += placed;
         }
 
@@ -89,12 +90,12 @@ internal sealed class RestoredHolders : IDisposable
     /// into the live map, which the exit program keeps true only from then on): they are no longer restored, and their
     /// ids come back for the caller to release before the hooks take over.
     /// </summary>
-    public IReadOnlyList<long> TakeExited()
+    public IReadOnlyList<HolderId> TakeExited()
     {
         lock (_holders)
         {
-            long[] exited = [.. _holders.Where(h => Interop.Libc.PidfdHasExited(h.Value.Pidfd)).Select(h => h.Key)];
-            foreach (long id in exited)
+            HolderId[] exited = [.. _holders.Where(h => Interop.Libc.PidfdHasExited(h.Value.Pidfd)).Select(h => h.Key)];
+            foreach (HolderId id in exited)
             {
                 _holders.Remove(id, out Holder? gone);
                 gone!.Pidfd.Dispose();
@@ -112,7 +113,7 @@ internal sealed class RestoredHolders : IDisposable
     {
         lock (_holders)
         {
-            foreach ((long id, Holder holder) in _holders)
+            foreach ((HolderId id, Holder holder) in _holders)
             {
                 watcher.Watch(holder.Pidfd, () => ProcessExited(runtime, id, holder));
             }
@@ -128,7 +129,7 @@ internal sealed class RestoredHolders : IDisposable
     /// A connection re-attached a reservation of restored holder <paramref name="holderId"/>: true the first time, when
     /// the connection takes the holder over (it goes when the connection does); false for any other id, or again.
     /// </summary>
-    public bool Adopt(long holderId)
+    public bool Adopt(HolderId holderId)
     {
         lock (_holders)
         {
@@ -174,7 +175,7 @@ internal sealed class RestoredHolders : IDisposable
     /// A restored holder's process exited. Until a connection adopted the holder, the process held it: it goes. Once one
     /// did, the rules of any connection's holder apply: the pid's rights go now, the reservations when the connection does.
     /// </summary>
-    private void ProcessExited(RuntimeReservations runtime, long id, Holder holder)
+    private void ProcessExited(RuntimeReservations runtime, HolderId id, Holder holder)
     {
         bool adopted;
         lock (_holders)
@@ -214,13 +215,13 @@ internal sealed class RestoredHolders : IDisposable
 
     private void ReleaseUnattached(RuntimeReservations runtime)
     {
-        long[] unattached;
+        HolderId[] unattached;
         lock (_holders)
         {
             unattached = [.. _holders.Where(h => h.Value.Client && !h.Value.Adopted).Select(h => h.Key)];
         }
 
-        foreach (long id in unattached)
+        foreach (HolderId id in unattached)
         {
             runtime.ReleaseHolder(id, "client, which did not re-attach after the restart,");
         }

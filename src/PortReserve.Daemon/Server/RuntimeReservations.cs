@@ -18,11 +18,11 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// <summary>
     /// A client re-attaches a reservation it held before the daemon restarted: it must be the process that acquired it.
     /// The first connection to re-attach one of a restored holder's reservations takes that holder over
-    /// (<paramref name="adopted"/>, 0 otherwise): its reservations then go when that connection does.
+    /// (<paramref name="adopted"/>, null otherwise): its reservations then go when that connection does.
     /// </summary>
-    public Refusable<Reservation> Reattach(ulong token, Requester requester, out long adopted)
+    public Refusable<Reservation> Reattach(ulong token, Requester requester, out HolderId? adopted)
     {
-        adopted = 0;
+        adopted = null;
         Refusable<Reservation> result = ledger.FindHeld(token, requester);
         if (!result.TryGet(out Reservation? held, out Refusal? refusal))
         {
@@ -101,7 +101,7 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// Checks that the requester may associate sockets with the token's reservation, and returns it; the reply may go
     /// once the commit of <paramref name="version"/> is done (using a persistent reservation changes the bind hook).
     /// </summary>
-    public Refusable<Reservation> Authorize(TokenRequest request, Requester requester, long holderId, out long version)
+    public Refusable<Reservation> Authorize(TokenRequest request, Requester requester, HolderId holderId, out long version)
     {
         Refusable<Reservation> result = ledger.Authorize(request.Token, request.Protocol, requester, holderId, out version);
         return result.TryGet(out _, out Refusal? refusal) ? result : audit.Refused(refusal, "associate", requester.Pid, requester.Uid);
@@ -175,12 +175,12 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         ledger.HolderProcessExited(owner.HolderId);
         if (audit.MayLogChange(owner))
         {
-            DaemonLog.HolderProcessExited(logger, owner.Pid, owner.HolderId);
+            DaemonLog.HolderProcessExited(logger, owner.Pid, owner.HolderId.Value);
         }
     }
 
     /// <summary>A holder went away (a connection closed, a grant's process exited): its ports go back at once.</summary>
-    public void ReleaseHolder(long holderId, string holder)
+    public void ReleaseHolder(HolderId holderId, string holder)
     {
         if (_stopping)
         {

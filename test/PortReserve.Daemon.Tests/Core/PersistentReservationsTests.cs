@@ -57,7 +57,7 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
         }
 
         Refusal refused = (await CreateAsync(s_admin)).Refused();
-        Reservation runtime = (await _ledger.AcquireAsync(s_block, new ReservationOwner(1, 1, 1, 0, 0)).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Granted();
+        Reservation runtime = (await _ledger.AcquireAsync(s_block, new ReservationOwner(Holders.Holder(1), 1, 1, 0, 0)).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Granted();
 
         Assert.Equal(PortReservationErrorKind.ServiceUnavailable, refused.Kind);
         Assert.Contains("nothing was changed", refused.Message);

@@ -11,7 +11,7 @@ namespace PortReserve.Daemon.Tests.Core;
 public sealed class ReservationLedgerTests : IAsyncDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
-    private static readonly ReservationOwner s_owner = new(HolderId: 1, ProcessId: 100, Pid: 100, Uid: 1000, Gid: 1000);
+    private static readonly ReservationOwner s_owner = new(HolderId: Holders.Holder(1), ProcessId: 100, Pid: 100, Uid: 1000, Gid: 1000);
     private readonly ControlledSink _sink = new();
     private readonly DaemonCounters _counters = new("test");
     private readonly ReservationLedger _ledger;
@@ -109,7 +109,7 @@ public sealed class ReservationLedgerTests : IAsyncDisposable
     public async Task ReleaseHolder_FreesThatHoldersBlocksOnly_AndTheNextWriteDropsThem()
     {
         await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 5000, 1), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
-        await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 5001, 1), s_owner with { HolderId = 2 }).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
+        await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, 5001, 1), s_owner with { HolderId = Holders.Holder(2)}).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
 
         IReadOnlyList<Reservation> released = _ledger.ReleaseHolder(s_owner.HolderId);
         await _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Udp, 9000, 1), s_owner).WaitAsync(s_timeout, TestContext.Current.CancellationToken);

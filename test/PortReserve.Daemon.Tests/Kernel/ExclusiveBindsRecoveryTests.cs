@@ -85,16 +85,16 @@ public sealed class ExclusiveBindsRecoveryTests : IDisposable
                     break;
                 case 3:
                     runtime.RemoveAll(entry => entry.Client == client);
-                    _table.ReleaseHolder(client);
+                    _table.ReleaseHolder(Holders.Holder(client));
                     break;
                 case 4:
-                    _table.AssignProcessTree(client, 100 + client, new ProcessTree((ulong)(5000 + random.Next(50)), 1 + random.Next(3)));
+                    _table.AssignProcessTree(Holders.Holder(client), 100 + client, new ProcessTree((ulong)(5000 + random.Next(50)), 1 + random.Next(3)));
                     break;
                 case 5:
-                    _table.HolderProcessExited(client);
+                    _table.HolderProcessExited(Holders.Holder(client));
                     break;
                 case 6:
-                    _table.AcquireBothConfirmed(1, new ReservationOwner(-client, (ulong)(200 + client), 200 + client, 1000, 1000, Exclusive: false));
+                    _table.AcquireBothConfirmed(1, new ReservationOwner(Holders.Holder(-client), (ulong)(200 + client), 200 + client, 1000, 1000, Exclusive: false));
                     break;
                 case 7 when persistent.Count > 0 && random.Next(2) == 0:
                     Reservation gone = persistent[random.Next(persistent.Count)];
@@ -112,7 +112,7 @@ public sealed class ExclusiveBindsRecoveryTests : IDisposable
                     Reservation used = persistent[random.Next(persistent.Count)];
                     if (random.Next(2) == 0)
                     {
-                        _table.Authorize(used.Token, null, new Requester(100 + client, (ulong)(100 + client), 0, [0], IsAdministrator: true), client);
+                        _table.Authorize(used.Token, null, new Requester(100 + client, (ulong)(100 + client), 0, [0], IsAdministrator: true), Holders.Holder(client));
                     }
                     else
                     {
@@ -140,7 +140,7 @@ public sealed class ExclusiveBindsRecoveryTests : IDisposable
         AssertSameMaps();
     }
 
-    private static ReservationOwner Owner(int client) => new(client, (ulong)(100 + client), 100 + client, 1000, 1000);
+    private static ReservationOwner Owner(int client) => new(Holders.Holder(client), (ulong)(100 + client), 100 + client, 1000, 1000);
 
     private static PersistentConsumers Consumers(Random random)
         => new([.. Enumerable.Range(0, random.Next(3)).Select(i => new Consumer((uint)(2000 + random.Next(5)), $"user{i}")).DistinctBy(c => c.Id)], [.. Enumerable.Range(0, random.Next(2)).Select(i => new Consumer((uint)(3000 + random.Next(3)), $"group{i}"))])

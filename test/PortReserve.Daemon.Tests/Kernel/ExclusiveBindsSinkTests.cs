@@ -34,7 +34,7 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
 
         Apply(ReservationChange.Added(held));
         SocketError whileHeld = Bind(Port);
-        Apply(ReservationChange.Removed(held), ReservationChange.HolderGone(1));
+        Apply(ReservationChange.Removed(held), ReservationChange.HolderGone(Holders.Holder(1)));
 
         Assert.Equal(SocketError.AccessDenied, whileHeld);
         Assert.Equal(SocketError.Success, Bind(Port));
@@ -48,7 +48,7 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
 
         Apply(ReservationChange.Added(Runtime(holderId: 2, pid: 1)));
         SocketError beforeTree = Bind(Port);
-        Apply(ReservationChange.TreeAssigned(holderId: 2, pid: 1, new ProcessTree(CgroupHierarchy.IdOf(ours), cgroups.LevelOf(ours))));
+        Apply(ReservationChange.TreeAssigned(holderId: Holders.Holder(2), pid: 1, new ProcessTree(CgroupHierarchy.IdOf(ours), cgroups.LevelOf(ours))));
 
         Assert.Equal(SocketError.AccessDenied, beforeTree);
         Assert.Equal(SocketError.Success, Bind(Port));
@@ -59,11 +59,11 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
     {
         Apply(ReservationChange.Added(Runtime(holderId: 3, pid: Environment.ProcessId)));
         SocketError whileItLives = Bind(Port);
-        Apply(ReservationChange.ProcessExited(holderId: 3));
+        Apply(ReservationChange.ProcessExited(holderId: Holders.Holder(3)));
         SocketError afterItExited = Bind(Port);
         CgroupHierarchy cgroups = _sink.Cgroups!;
         string ours = cgroups.CgroupOf(Environment.ProcessId);
-        Apply(ReservationChange.TreeAssigned(holderId: 3, pid: Environment.ProcessId, new ProcessTree(CgroupHierarchy.IdOf(ours), cgroups.LevelOf(ours))));
+        Apply(ReservationChange.TreeAssigned(holderId: Holders.Holder(3), pid: Environment.ProcessId, new ProcessTree(CgroupHierarchy.IdOf(ours), cgroups.LevelOf(ours))));
 
         Assert.Equal((SocketError.Success, SocketError.AccessDenied), (whileItLives, afterItExited));
         Assert.Equal(SocketError.Success, Bind(Port));
@@ -81,7 +81,7 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
     public void HolderGone_ItsPolicyIsFreed_AndANewHolderOfTheSamePortsIsEnforcedForItself()
     {
         Reservation first = Runtime(holderId: 3, pid: 1);
-        Apply(ReservationChange.Added(first), ReservationChange.Removed(first), ReservationChange.HolderGone(3));
+        Apply(ReservationChange.Added(first), ReservationChange.Removed(first), ReservationChange.HolderGone(Holders.Holder(3)));
 
         Apply(ReservationChange.Added(Runtime(holderId: 4, pid: Environment.ProcessId)));
 
@@ -89,7 +89,7 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
     }
 
     private static Reservation Runtime(long holderId, int pid, bool exclusive = true)
-        => new(new PortBlock(PortReservationProtocol.Tcp, Port, 1), token: 1, PortReservationKind.Runtime, new ReservationOwner(holderId, (ulong)pid, pid, 0, 0, Exclusive: exclusive));
+        => new(new PortBlock(PortReservationProtocol.Tcp, Port, 1), token: 1, PortReservationKind.Runtime, new ReservationOwner(Holders.Holder(holderId), (ulong)pid, pid, 0, 0, Exclusive: exclusive));
 
     private void Apply(params ReservationChange[] changes)
     {

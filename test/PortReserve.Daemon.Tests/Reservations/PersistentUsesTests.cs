@@ -14,14 +14,14 @@ public sealed class PersistentUsesTests
         var uses = new PersistentUses();
         FillShare(uses, uid: 65534);
 
-        Refusal? beyond = uses.Grant(holderId: 999, Requester(65534, pid: 999), s_persistent[0]);
-        Refusal? again = uses.Grant(holderId: 1, Requester(65534, pid: 1), s_persistent[0]);
-        Refusal? otherUser = uses.Grant(holderId: 2000, Requester(1000, pid: 2000), s_persistent[0]);
-        uses.ReleaseHolder(holderId: 1);
-        bool afterAConnectionWent = s_persistent.All(reservation => uses.Grant(holderId: 999, Requester(65534, pid: 999), reservation) is null);
-        Refusal? fullAgain = uses.Grant(holderId: 998, Requester(65534, pid: 998), s_persistent[0]);
+        Refusal? beyond = uses.Grant(holderId: Holders.Holder(999), Requester(65534, pid: 999), s_persistent[0]);
+        Refusal? again = uses.Grant(holderId: Holders.Holder(1), Requester(65534, pid: 1), s_persistent[0]);
+        Refusal? otherUser = uses.Grant(holderId: Holders.Holder(2000), Requester(1000, pid: 2000), s_persistent[0]);
+        uses.ReleaseHolder(holderId: Holders.Holder(1));
+        bool afterAConnectionWent = s_persistent.All(reservation => uses.Grant(holderId: Holders.Holder(999), Requester(65534, pid: 999), reservation) is null);
+        Refusal? fullAgain = uses.Grant(holderId: Holders.Holder(998), Requester(65534, pid: 998), s_persistent[0]);
         uses.ReservationRemoved(s_persistent[5].Token);
-        Refusal? afterAReservationWent = uses.Grant(holderId: 998, Requester(65534, pid: 998), s_persistent[0]);
+        Refusal? afterAReservationWent = uses.Grant(holderId: Holders.Holder(998), Requester(65534, pid: 998), s_persistent[0]);
 
         Assert.Equal(PortReservationErrorKind.NoBufferSpaceAvailable, beyond?.Kind);
         Assert.Contains("uid 65534 already holds 1024 uses", beyond?.Message, StringComparison.Ordinal);
@@ -39,10 +39,10 @@ public sealed class PersistentUsesTests
         int granted = 0;
         for (int holder = 1; holder <= PersistentUses.MaxInAll / s_persistent.Length + 1; holder++)
         {
-            granted += s_persistent.Count(reservation => uses.Grant(holder, Requester(0, holder, administrator: true), reservation) is null);
+            granted += s_persistent.Count(reservation => uses.Grant(Holders.Holder(holder), Requester(0, holder, administrator: true), reservation) is null);
         }
 
-        Refusal? stranger = uses.Grant(holderId: -1, Requester(1000, pid: 77), s_persistent[0]);
+        Refusal? stranger = uses.Grant(holderId: Holders.Holder(-1), Requester(1000, pid: 77), s_persistent[0]);
 
         Assert.Equal(PersistentUses.MaxInAll, granted);
         Assert.Contains("the most the bind hook takes", stranger?.Message, StringComparison.Ordinal);
@@ -55,7 +55,7 @@ public sealed class PersistentUsesTests
         {
             foreach (Reservation reservation in s_persistent)
             {
-                Assert.Null(uses.Grant(holder, Requester(uid, holder), reservation));
+                Assert.Null(uses.Grant(Holders.Holder(holder), Requester(uid, holder), reservation));
             }
         }
     }

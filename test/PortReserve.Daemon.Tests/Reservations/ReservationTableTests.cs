@@ -5,8 +5,8 @@ namespace PortReserve.Daemon.Tests.Reservations;
 
 public sealed class ReservationTableTests
 {
-    private static readonly ReservationOwner s_alice = new(HolderId: 1, ProcessId: 100, Pid: 100, Uid: 1000, Gid: 1000);
-    private static readonly ReservationOwner s_bob = new(HolderId: 2, ProcessId: 200, Pid: 200, Uid: 1001, Gid: 1001);
+    private static readonly ReservationOwner s_alice = new(HolderId: Holders.Holder(1), ProcessId: 100, Pid: 100, Uid: 1000, Gid: 1000);
+    private static readonly ReservationOwner s_bob = new(HolderId: Holders.Holder(2), ProcessId: 200, Pid: 200, Uid: 1001, Gid: 1001);
     private readonly FakePortUsage _usage = new();
 
     [Fact]
@@ -153,8 +153,8 @@ public sealed class ReservationTableTests
         ReservationTable table = NewTable();
         Reservation held = table.Acquire(PortReservationProtocol.Tcp, 5000, 1, s_alice).Granted();
 
-        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Authorize(held.Token, PortReservationProtocol.Udp, AsRequester(s_alice), holderId: 1).Refused().Kind);
-        Assert.True(table.Authorize(held.Token, PortReservationProtocol.Tcp, AsRequester(s_alice), holderId: 1).Succeeded());
+        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Authorize(held.Token, PortReservationProtocol.Udp, AsRequester(s_alice), holderId: Holders.Holder(1)).Refused().Kind);
+        Assert.True(table.Authorize(held.Token, PortReservationProtocol.Tcp, AsRequester(s_alice), holderId: Holders.Holder(1)).Succeeded());
     }
 
     [Fact]
@@ -177,7 +177,7 @@ public sealed class ReservationTableTests
     {
         var quotas = new QuotaPolicy(MaxRuntimePortsPerUid: 10, MaxRuntimeReservationsPerUid: 100);
         var table = new ReservationTable(new PortRange(40000, 1000), quotas, _usage);
-        var root = new ReservationOwner(3, 300, 300, 0, 0, IsAdministrator: true);
+        var root = new ReservationOwner(Holders.Holder(3), 300, 300, 0, 0, IsAdministrator: true);
 
         Assert.True(table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice).Succeeded());
         Refusable<Reservation> refused = table.Acquire(PortReservationProtocol.Tcp, 6000, 1, s_alice);
@@ -193,7 +193,7 @@ public sealed class ReservationTableTests
     public void Acquire_PortsBelowTheUnprivilegedStart_NeedAnAdministrator()
     {
         var table = new ReservationTable(new PortRange(1000, 100), QuotaPolicy.Unlimited, _usage, unprivilegedPortStart: () => 1024);
-        var root = new ReservationOwner(3, 300, 300, 0, 0, IsAdministrator: true);
+        var root = new ReservationOwner(Holders.Holder(3), 300, 300, 0, 0, IsAdministrator: true);
 
         Refusal squat = table.Acquire(PortReservationProtocol.Tcp, 1, 1023, s_alice).Refused();
         Refusal straddle = table.Acquire(PortReservationProtocol.Udp, 1020, 10, s_alice).Refused();

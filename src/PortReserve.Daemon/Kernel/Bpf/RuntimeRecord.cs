@@ -37,7 +37,7 @@ internal sealed record RuntimeRecord(ulong Token, PortBlock Block, ReservationOw
         BinaryPrimitives.WriteUInt32LittleEndian(value[16..], (uint)Block.Range.Count);
         BinaryPrimitives.WriteUInt32LittleEndian(value[20..], (uint)Owner.Pid);
         BinaryPrimitives.WriteUInt64LittleEndian(value[24..], Owner.ProcessId);
-        BinaryPrimitives.WriteInt64LittleEndian(value[32..], Owner.HolderId);
+        BinaryPrimitives.WriteInt64LittleEndian(value[32..], Owner.HolderId.Value);
         BinaryPrimitives.WriteUInt32LittleEndian(value[40..], Owner.Uid);
         BinaryPrimitives.WriteUInt32LittleEndian(value[44..], Owner.Gid);
         BinaryPrimitives.WriteUInt64LittleEndian(value[48..], Tree.CgroupId);
@@ -62,7 +62,7 @@ internal sealed record RuntimeRecord(ulong Token, PortBlock Block, ReservationOw
         }
 
         var owner = new ReservationOwner(
-            BinaryPrimitives.ReadInt64LittleEndian(value[32..]),
+            HolderId.FromRecord(BinaryPrimitives.ReadInt64LittleEndian(value[32..])),
             BinaryPrimitives.ReadUInt64LittleEndian(value[24..]),
             pid,
             BinaryPrimitives.ReadUInt32LittleEndian(value[40..]),
