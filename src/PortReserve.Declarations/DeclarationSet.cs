@@ -157,22 +157,9 @@ internal sealed class DeclarationSet
     /// </summary>
     private static string? Untrusted(SafeFileHandle handle)
     {
-        bool added = false;
-        Libc.FileStatus status;
-        try
+        if (!Libc.TryStatOf(handle, Libc.STATX_TYPE | Libc.STATX_MODE | Libc.STATX_UID, out Libc.FileStatus status))
         {
-            handle.DangerousAddRef(ref added);
-            if (!Libc.TryStatx((int)handle.DangerousGetHandle(), string.Empty, Libc.AT_EMPTY_PATH, Libc.STATX_TYPE | Libc.STATX_MODE | Libc.STATX_UID, out status))
-            {
-                return $"cannot be checked ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})";
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
+            return $"cannot be checked ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})";
         }
 
         if (status.IsCharacterDevice && (status.DeviceMajor, status.DeviceMinor) == (1, 3))

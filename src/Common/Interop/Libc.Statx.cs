@@ -45,22 +45,22 @@ internal static partial class Libc
 
     /// <summary>The status of what <paramref name="file"/> is open on, whatever has been renamed since it was opened.</summary>
     public static FileStatus StatOf(SafeFileHandle file, uint mask = STATX_UID | STATX_MODE | STATX_TYPE)
+        => TryStatOf(file, mask, out FileStatus status)
+            ? status
+            : throw new IOException($"cannot stat an open file: {Describe(Marshal.GetLastPInvokeError())}");
+
+    /// <summary>statx of what <paramref name="file"/> is open on (AT_EMPTY_PATH); false with errno set when it fails.</summary>
+    public static unsafe bool TryStatOf(SafeFileHandle file, uint mask, out FileStatus status)
     {
-        bool added = false;
-        try
+        byte* buffer = stackalloc byte[256];
+        if (Statx(file, string.Empty, AT_EMPTY_PATH, mask, buffer) != 0)
         {
-            file.DangerousAddRef(ref added);
-            return TryStatx((int)file.DangerousGetHandle(), string.Empty, AT_EMPTY_PATH, mask, out FileStatus status)
-                ? status
-                : throw new IOException($"cannot stat an open file: {Describe(Marshal.GetLastPInvokeError())}");
+            status = default;
+            return false;
         }
-        finally
-        {
-            if (added)
-            {
-                file.DangerousRelease();
-            }
-        }
+
+        status = Read(buffer);
+        return true;
     }
 
     /// <summary>True when <paramref name="path"/> itself (not a link target) is a socket.</summary>
@@ -73,10 +73,9 @@ internal static partial class Libc
             ? status.Inode
             : throw new IOException($"cannot stat {path}: {Describe(Marshal.GetLastPInvokeError())}");
 
-    /// <summary>statx into <paramref name="status"/>; false with errno set when it fails.</summary>
-    public static unsafe bool TryStatx(int directoryFd, string path, int flags, uint mask, out FileStatus status)
+    /// <summary>statx of a path into <paramref name="status"/>; false with errno set when it fails.</summary>
+    private static unsafe bool TryStatx(int directoryFd, string path, int flags, uint mask, out FileStatus status)
     {
-        // struct statx: stx_uid at 20, stx_mode at 28, stx_ino at 32, stx_rdev_major and _minor at 128 and 132.
         byte* buffer = stackalloc byte[256];
         if (Statx(directoryFd, path, flags, mask, buffer) != 0)
         {
@@ -84,10 +83,18 @@ internal static partial class Libc
             return false;
         }
 
-        status = new FileStatus(*(uint*)(buffer + 20), *(ushort*)(buffer + 28), *(ulong*)(buffer + 32), *(uint*)(buffer + 128), *(uint*)(buffer + 132));
+        status = Read(buffer);
         return true;
     }
 
+    /// <summary>struct statx: stx_uid at 20, stx_mode at 28, stx_ino at 32, stx_rdev_major and _minor at 128 and 132.</summary>
+    private static unsafe FileStatus Read(byte* buffer)
+        => new(*(uint*)(buffer + 20), *(ushort*)(buffer + 28), *(ulong*)(buffer + 32), *(uint*)(buffer + 128), *(uint*)(buffer + 132));
+
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int Statx(int directoryFd, string path, int flags, uint mask, byte* buffer);
+
+    /// <summary>statx relative to an open descriptor, which the marshaller keeps open for the call.</summary>
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int Statx(SafeFileHandle directory, string path, int flags, uint mask, byte* buffer);
 }

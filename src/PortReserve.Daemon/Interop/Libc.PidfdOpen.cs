@@ -12,24 +12,5 @@ internal static partial class Libc
 
     /// <summary>The pidfs inode of a pidfd: the same for every pidfd of one process, and never another's. Null without pidfs (before Linux 6.9).</summary>
     public static ulong? PidfsInode(SafeFileHandle pidfd)
-    {
-        if (FileSystemType(pidfd) != PIDFS_MAGIC)
-        {
-            return null;
-        }
-
-        bool added = false;
-        try
-        {
-            pidfd.DangerousAddRef(ref added);
-            return TryStatx((int)pidfd.DangerousGetHandle(), string.Empty, AT_EMPTY_PATH, STATX_INO, out FileStatus status) ? status.Inode : null;
-        }
-        finally
-        {
-            if (added)
-            {
-                pidfd.DangerousRelease();
-            }
-        }
-    }
+        => FileSystemType(pidfd) == PIDFS_MAGIC && TryStatOf(pidfd, STATX_INO, out FileStatus status) ? status.Inode : null;
 }
