@@ -26,7 +26,7 @@ internal sealed class PortServerListener : IAsyncDisposable
     private readonly RuntimeReservations _runtime;
     private readonly ProcessExitWatcher _watcher;
     private readonly PortServerAdmission _admission;
-    private readonly AcceptLoop _accepting;
+    private readonly AsyncEndpoint _accepting;
     private long _nextGrantId;
 
     private PortServerListener(EventLoop loop, string address, RuntimeReservations runtime, ProcessExitWatcher watcher, PortServerAdmission admission, ILogger logger)
@@ -34,7 +34,7 @@ internal sealed class PortServerListener : IAsyncDisposable
         _runtime = runtime;
         _watcher = watcher;
         _admission = admission;
-        _accepting = AcceptLoop.Start(loop, new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, $"--portserver-address {address}", logger);
+        _accepting = AsyncEndpoint.Start(loop, new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), socket => Bind(socket, address), Backlog, ServeAsync, $"--portserver-address {address}", logger);
     }
 
     /// <summary>Listens on <paramref name="address"/> (a path, or '@' and an abstract name) and grants ports to who asks.</summary>

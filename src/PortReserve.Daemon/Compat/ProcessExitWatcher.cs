@@ -73,8 +73,7 @@ internal sealed class ProcessExitWatcher(EventLoop loop) : IDisposable
     /// <summary>Stops watching, and closes every pidfd still watched.</summary>
     public void Dispose()
     {
-        using var done = new ManualResetEventSlim();
-        _loop.Post(() =>
+        _loop.Invoke(() =>
         {
             _disposed = true;
             foreach (Watched watch in _watches)
@@ -83,9 +82,7 @@ internal sealed class ProcessExitWatcher(EventLoop loop) : IDisposable
             }
 
             _watches.Clear();
-            done.Set();
         });
-        done.Wait();
     }
 
     /// <summary>One watched process: its pidfd is readable once it has exited.</summary>
@@ -108,7 +105,10 @@ internal sealed class ProcessExitWatcher(EventLoop loop) : IDisposable
             }
         }
 
-        /// <summary>Takes the pidfd out of the epoll set (closing it did, if someone else closed it) and closes it.</summary>
+        /// <summary>
+        /// Takes the pidfd out of the epoll set and closes it. Closing takes it out as well: when someone else closed it,
+        /// or epoll_ctl failed, only the slot is freed.
+        /// </summary>
         public void Unwatch()
         {
             try
@@ -121,6 +121,10 @@ internal sealed class ProcessExitWatcher(EventLoop loop) : IDisposable
                 {
                     watcher._loop.Remove(Slot, pidfd);
                 }
+            }
+            catch (IOException)
+            {
+                watcher._loop.Forget(Slot);
             }
             finally
             {

@@ -21,7 +21,7 @@ internal sealed class MetricsEndpoint : IAsyncDisposable
     private static readonly TimeSpan s_requestTimeout = TimeSpan.FromSeconds(5);
 
     private readonly DaemonMetrics _metrics;
-    private readonly AcceptLoop _accepting;
+    private readonly AsyncEndpoint _accepting;
     private int _open;
 
     private MetricsEndpoint(EventLoop loop, string address, DaemonMetrics metrics, ILogger logger)
@@ -29,7 +29,7 @@ internal sealed class MetricsEndpoint : IAsyncDisposable
         _metrics = metrics;
         IPEndPoint? endPoint = ParseTcp(address);
         Socket socket = endPoint is null ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _accepting = AcceptLoop.Start(loop, socket, s => Bind(s, address, endPoint), Backlog, ServeAsync, $"--metrics-listen {address}", logger);
+        _accepting = AsyncEndpoint.Start(loop, socket, s => Bind(s, address, endPoint), Backlog, ServeAsync, $"--metrics-listen {address}", logger);
     }
 
     /// <summary>Serves the metrics on <paramref name="address"/>: a Unix socket path, or a loopback host:port.</summary>

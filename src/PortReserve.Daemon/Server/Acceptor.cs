@@ -10,7 +10,7 @@ namespace PortReserve.Daemon.Server;
 /// turn it is ready, accept a bounded number (serving open connections goes on between turns); a peer that vanished
 /// mid-accept is skipped; any other error (out of descriptors, most likely) pauses accepting for a moment rather than
 /// spin on a listener that stays ready. Accepted sockets are blocking and close-on-exec, and go to the owner's callback
-/// on the loop's thread. Made, and stopped, on the loop's thread.
+/// on the loop's thread. Made, and stopped, on the loop's thread (<see cref="EventLoop.Invoke"/> from another).
 /// </summary>
 internal sealed class Acceptor : EventLoop.IReadyHandler
 {
@@ -33,33 +33,6 @@ internal sealed class Acceptor : EventLoop.IReadyHandler
         _logger = logger;
         listener.Blocking = false;
         _slot = loop.Add(listener.SafeHandle, Libc.EPOLLIN, this);
-    }
-
-    /// <summary>
-    /// Runs <paramref name="start"/> (which makes an acceptor) on <paramref name="loop"/>'s thread and waits for it, so
-    /// that a listener that cannot be served fails its endpoint's start.
-    /// </summary>
-    public static T StartOn<T>(EventLoop loop, Func<T> start)
-        where T : class
-    {
-        T? started = null;
-        Exception? failed = null;
-        using var registered = new ManualResetEventSlim();
-        loop.Post(() =>
-        {
-            try
-            {
-                started = start();
-            }
-            catch (Exception e)
-            {
-                failed = e;
-            }
-
-            registered.Set();
-        });
-        registered.Wait();
-        return started ?? throw failed!;
     }
 
     /// <summary>Stops accepting and closes the listener; on the loop's thread.</summary>

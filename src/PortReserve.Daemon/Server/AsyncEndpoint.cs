@@ -12,7 +12,7 @@ namespace PortReserve.Daemon.Server;
 /// A serve function starts on the loop's thread and must return at its first wait: for an endpoint whose request
 /// arrives with the connection and is answered without waiting (the portserver), that costs no thread hop at all.
 /// </remarks>
-internal sealed class AcceptLoop : IAsyncDisposable
+internal sealed class AsyncEndpoint : IAsyncDisposable
 {
     private readonly EventLoop _loop;
     private readonly UnixSocketFile? _socketFile;
@@ -21,7 +21,7 @@ internal sealed class AcceptLoop : IAsyncDisposable
     private readonly InFlight _served = new();
     private Acceptor? _acceptor;
 
-    private AcceptLoop(EventLoop loop, UnixSocketFile? socketFile, Func<Socket, CancellationToken, Task> serve)
+    private AsyncEndpoint(EventLoop loop, UnixSocketFile? socketFile, Func<Socket, CancellationToken, Task> serve)
     {
         _loop = loop;
         _socketFile = socketFile;
@@ -33,15 +33,15 @@ internal sealed class AcceptLoop : IAsyncDisposable
     /// listens, and serves what it accepts. On failure the socket is closed and only a file this bind created is removed.
     /// </summary>
     /// <param name="endpoint">The option and address it listens on, for the message when it cannot ("--portserver-address @x").</param>
-    public static AcceptLoop Start(EventLoop loop, Socket socket, Func<Socket, UnixSocketFile?> bind, int backlog, Func<Socket, CancellationToken, Task> serve, string endpoint, ILogger logger)
+    public static AsyncEndpoint Start(EventLoop loop, Socket socket, Func<Socket, UnixSocketFile?> bind, int backlog, Func<Socket, CancellationToken, Task> serve, string endpoint, ILogger logger)
     {
         UnixSocketFile? socketFile = null;
         try
         {
             socketFile = bind(socket);
             socket.Listen(backlog);
-            var started = new AcceptLoop(loop, socketFile, serve);
-            started._acceptor = Acceptor.StartOn(loop, () => new Acceptor(loop, socket, started.Serve, logger));
+            var started = new AsyncEndpoint(loop, socketFile, serve);
+            started._acceptor = loop.Invoke(() => new Acceptor(loop, socket, started.Serve, logger));
             return started;
         }
         catch (SocketException e)

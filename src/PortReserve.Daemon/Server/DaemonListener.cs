@@ -57,7 +57,7 @@ internal sealed class DaemonListener : IAsyncDisposable
         {
             socketFile = UnixSocketFile.Bind(listener, socketPath, UnixSocketFile.EveryoneReadWrite, "--socket");
             listener.Listen(Backlog);
-            return Acceptor.StartOn(loop, () => new DaemonListener(loop, listener, socketFile, handlers, ledger, limits, audit, logger));
+            return loop.Invoke(() => new DaemonListener(loop, listener, socketFile, handlers, ledger, limits, audit, logger));
         }
         catch
         {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
@@ -125,6 +126,47 @@ internal sealed class EventLoop : IDisposable
             Wake();
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the loop's thread and waits for it, returning what it returns or throwing what it
+    /// throws: for the threads that start and stop the daemon's parts (on the loop itself it just runs).
+    /// </summary>
+    public T Invoke<T>(Func<T> work)
+    {
+        if (IsCurrent)
+        {
+            return work();
+        }
+
+        T? result = default;
+        ExceptionDispatchInfo? failure = null;
+        using var done = new ManualResetEventSlim();
+        Post(() =>
+        {
+            try
+            {
+                result = work();
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+            finally
+            {
+                done.Set();
+            }
+        });
+        done.Wait();
+        failure?.Throw();
+        return result!;
+    }
+
+    /// <summary>As the other, for work that returns nothing.</summary>
+    public void Invoke(Action work) => Invoke(() =>
+    {
+        work();
+        return true;
+    });
 
     /// <summary>Ends the loop after its current turn and waits for its thread.</summary>
     public void Dispose()
