@@ -29,7 +29,7 @@ internal sealed class StatusReporter(
         return new PortReserveStatus
         {
             Version = identity.Version,
-            Uptime = TimeSpan.FromMilliseconds((long)identity.Uptime.TotalMilliseconds),
+            Uptime = identity.Uptime,
             KernelSyncMode = kernel.Mode.ToString().ToLowerInvariant(),
             KernelSyncActive = kernel.IsActive,
             KernelSyncDetail = kernel.Detail,
