@@ -15,7 +15,7 @@ internal static class RecordBenchmark
     public static double CpuPerPair(int pairs)
     {
         using BindHookMaps maps = BindHookMaps.Create();
-        var owner = new ReservationOwner(HolderId: HolderId.Connection(1), ProcessId: 4_242, Pid: 4_242, Uid: 1000, Gid: 1000);
+        var owner = new ReservationOwner(HolderId.Connection(1), new Principal(Pid: 4_242, ProcessId: 4_242, Uid: 1000, Gid: 1000, Groups: [1000], IsAdministrator: false));
         for (ulong token = 1; token <= 1000; token++)
         {
             maps.SetRecord(new RuntimeRecord(token, new PortBlock(PortReservationProtocol.Tcp, 40_000, 1), owner, default));

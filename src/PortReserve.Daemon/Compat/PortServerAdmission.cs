@@ -1,3 +1,4 @@
+using PortReserve.Daemon.Reservations;
 using PortReserve.Daemon.Server;
 
 namespace PortReserve.Daemon.Compat;
@@ -16,9 +17,9 @@ internal sealed class PortServerAdmission(AccessPolicy access, ConnectionLimits 
     public AccessPolicy Access { get; } = access;
 
     /// <summary>Counts a connection, or (false) logs why it is turned away.</summary>
-    public bool TryEnter(PeerCredentials peer, bool administrator)
+    public bool TryEnter(Principal peer)
     {
-        if (connections.TryOpen(peer.Uid, administrator, DescriptorsPerConnection) is not { } refusal)
+        if (connections.TryOpen(peer.Uid, peer.IsAdministrator, DescriptorsPerConnection) is not { } refusal)
         {
             return true;
         }
@@ -27,7 +28,7 @@ internal sealed class PortServerAdmission(AccessPolicy access, ConnectionLimits 
         return false;
     }
 
-    public void Left(PeerCredentials peer) => connections.Closed(peer.Uid, DescriptorsPerConnection);
+    public void Left(Principal peer) => connections.Closed(peer.Uid, DescriptorsPerConnection);
 
     /// <summary>Takes the descriptor of a grant's process watch; null when it may be made, else why not.</summary>
     public string? TryWatch(bool administrator) => descriptors.TryTake(1, administrator) ? null : descriptors.Spent;

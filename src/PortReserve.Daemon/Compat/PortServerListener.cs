@@ -58,19 +58,19 @@ internal sealed class PortServerListener : IAsyncDisposable
     {
         using (client)
         {
-            PeerCredentials peer;
+            Principal peer;
+            SafeFileHandle? connector;
             try
             {
-                peer = PeerCredentials.Read(client);
+                peer = PeerCredentials.Read(client, _admission.Access, out connector);
             }
             catch (SocketException)
             {
                 return;
             }
 
-            using SafeFileHandle? connector = peer.Pidfd;
-            Requester requester = _admission.Access.RequesterFor(peer);
-            if (!_admission.TryEnter(peer, requester.IsAdministrator))
+            using SafeFileHandle? held = connector;
+            if (!_admission.TryEnter(peer))
             {
                 return;
             }
@@ -84,7 +84,7 @@ internal sealed class PortServerListener : IAsyncDisposable
                     return;
                 }
 
-                if (_admission.TryWatch(requester.IsAdministrator) is { } spent)
+                if (_admission.TryWatch(peer.IsAdministrator) is { } spent)
                 {
                     _runtime.GrantRefused(spent, requested, peer.Uid);
                     return;
@@ -97,7 +97,7 @@ internal sealed class PortServerListener : IAsyncDisposable
                     return;
                 }
 
-                await GrantAsync(client, peer, requester.IsAdministrator, requested, pidfd).ConfigureAwait(false);
+                await GrantAsync(client, peer, requested, pidfd).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
@@ -123,11 +123,12 @@ internal sealed class PortServerListener : IAsyncDisposable
     }
 
     /// <summary>Grants a port to the pid behind <paramref name="pidfd"/> and writes it; a refusal is silence (and a log line).</summary>
-    private async Task GrantAsync(Socket client, PeerCredentials peer, bool administrator, int pid, SafeFileHandle pidfd)
+    /// <param name="peer">Who asked: the grant's process is judged as that user.</param>
+    private async Task GrantAsync(Socket client, Principal peer, int pid, SafeFileHandle pidfd)
     {
         HolderId grantId = HolderId.PortServerGrant(Interlocked.Increment(ref _nextGrantId));
         // Not exclusive: portpicker's callers hand the port to servers they start, which must bind it.
-        Refusable<Reservation> result = await _runtime.GrantAsync(new ReservationOwner(grantId, ProcessIdentity.Of(pidfd), pid, peer.Uid, peer.Gid, administrator, Exclusive: false)).ConfigureAwait(false);
+        Refusable<Reservation> result = await _runtime.GrantAsync(new ReservationOwner(grantId, peer with { Pid = pid, ProcessId = ProcessIdentity.Of(pidfd) }, Exclusive: false)).ConfigureAwait(false);
         if (!result.TryGet(out Reservation? granted, out _))
         {
             pidfd.Dispose();

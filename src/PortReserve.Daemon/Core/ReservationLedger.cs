@@ -113,7 +113,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>Releases a runtime reservation for the process that acquired it now; the kernel drops it at the commit of <paramref name="version"/>.</summary>
-    public Refusable<Reservation> Release(ulong token, Requester requester, out long version)
+    public Refusable<Reservation> Release(ulong token, Principal requester, out long version)
     {
         lock (_gate)
         {
@@ -127,7 +127,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     /// Checks that the requester may use the token's reservation. Using a persistent one is mirrored into the kernel
     /// (its process may then bind the ports): the answer waits for the commit of <paramref name="version"/>.
     /// </summary>
-    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, HolderId holderId, out long version)
+    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Principal requester, HolderId holderId, out long version)
     {
         lock (_gate)
         {
@@ -212,7 +212,7 @@ internal sealed class ReservationLedger : IKernelState, IAsyncDisposable
     }
 
     /// <summary>The runtime reservation <paramref name="token"/> names, when <paramref name="requester"/> acquired it (a re-attach).</summary>
-    public Refusable<Reservation> FindHeld(ulong token, Requester requester)
+    public Refusable<Reservation> FindHeld(ulong token, Principal requester)
     {
         lock (_gate)
         {

@@ -192,7 +192,7 @@ internal sealed class ExclusiveBindsSink : IKernelSink, IProbeGate
                 _records.Add(maps, change.Token, change.Block, owner, _holders.GetValueOrDefault(owner.HolderId)?.Tree ?? default);
                 if (owner.Exclusive)
                 {
-                    HolderPolicy holder = Holder(maps, owner.HolderId, owner.Pid);
+                    HolderPolicy holder = Holder(maps, owner.HolderId, owner.Principal.Pid);
                     PointPorts(maps, change.Token, change.Block, holder.Id);
                 }
 

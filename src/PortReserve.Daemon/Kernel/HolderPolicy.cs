@@ -2,7 +2,10 @@ using PortReserve.Daemon.Reservations;
 
 namespace PortReserve.Daemon.Kernel;
 
-/// <summary>A runtime holder's policy in the bind hook: its id, the pid it names while that process lives, its process tree.</summary>
+/// <summary>
+/// What the bind hook keeps of one <see cref="ReservationOwner"/>: the policy id its ports point to, the pid the policy names
+/// while that process lives, and its process tree.
+/// </summary>
 internal sealed class HolderPolicy(HolderId holderId, uint id, int pid)
 {
     public HolderId HolderId { get; } = holderId;

@@ -24,7 +24,7 @@ internal sealed record PersistentConsumers(IReadOnlyList<Consumer> Users, IReadO
     public bool SameAs(PersistentConsumers other)
         => Users.SequenceEqual(other.Users) && Groups.SequenceEqual(other.Groups) && GroupMemberUids.SequenceEqual(other.GroupMemberUids);
 
-    public bool Allows(Requester requester)
+    public bool Allows(Principal requester)
         => requester.IsAdministrator
         || Users.Any(u => u.Id == requester.Uid)
         || Groups.Any(g => requester.Groups.Contains(g.Id));

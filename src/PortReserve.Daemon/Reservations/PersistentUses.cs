@@ -20,7 +20,7 @@ internal sealed class PersistentUses
     private int _total;
 
     /// <summary>Records a use (one already held is nothing new); the refusal when it would go beyond a limit.</summary>
-    public Refusal? Grant(HolderId holderId, Requester requester, Reservation persistent)
+    public Refusal? Grant(HolderId holderId, Principal requester, Reservation persistent)
     {
         if (_byHolder.TryGetValue(holderId, out (uint Uid, HashSet<(ulong Token, int Pid)> Uses) held) && held.Uses.Contains((persistent.Token, requester.Pid)))
         {

@@ -34,13 +34,13 @@ internal sealed class Reservation(
     public bool IsPending { get; private set; } = pending;
 
     /// <summary>True when <paramref name="requester"/> may associate sockets with this block (and see its token).</summary>
-    public bool MayBeUsedBy(Requester requester) => Owner is { } o ? o.ProcessId == requester.ProcessId : Consumers?.Allows(requester) == true;
+    public bool MayBeUsedBy(Principal requester) => Owner is { } o ? o.Principal.ProcessId == requester.ProcessId : Consumers?.Allows(requester) == true;
 
     /// <summary>How a conflict message names this block's holder.</summary>
     public string Describe()
     {
         string what = $"{(Kind == PortReservationKind.Persistent ? "persistent" : "runtime")} reservation {Block}{(Source is null ? string.Empty : $" declared at {Source}")}";
-        return Owner is { } o ? $"{what} held by pid {o.Pid} (uid {o.Uid})" : IsPending ? $"{what} (being created)" : what;
+        return Owner is { } o ? $"{what} held by pid {o.Principal.Pid} (uid {o.Principal.Uid})" : IsPending ? $"{what} (being created)" : what;
     }
 
     /// <summary>A pending persistent reservation becomes visible; called by the table that placed it.</summary>

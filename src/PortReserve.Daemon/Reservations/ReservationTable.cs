@@ -91,7 +91,7 @@ internal sealed class ReservationTable : IReservationView
             return overQuota;
         }
 
-        int lowest = owner.IsAdministrator ? 1 : _unprivilegedPortStart();
+        int lowest = owner.Principal.IsAdministrator ? 1 : _unprivilegedPortStart();
         if (!requested.IsWildcard && requested.Range.Start < lowest)
         {
             return PrivilegedPorts(requested, lowest);
@@ -164,7 +164,7 @@ internal sealed class ReservationTable : IReservationView
             return overQuota;
         }
 
-        int found = _wildcard.FindInBoth(_tcp.Occupied, _udp.Occupied, count, owner.IsAdministrator ? 1 : _unprivilegedPortStart());
+        int found = _wildcard.FindInBoth(_tcp.Occupied, _udp.Occupied, count, owner.Principal.IsAdministrator ? 1 : _unprivilegedPortStart());
         if (found < 0)
         {
             return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"no {count} consecutive port(s) free on both TCP and UDP in the wildcard range {WildcardRange}");
@@ -206,7 +206,7 @@ internal sealed class ReservationTable : IReservationView
     }
 
     /// <summary>Releases a runtime reservation on behalf of <paramref name="requester"/>, which must be the process that acquired it.</summary>
-    public Refusable<Reservation> Release(ulong token, Requester requester)
+    public Refusable<Reservation> Release(ulong token, Principal requester)
     {
         if (_tokens.Find(token) is not { } reservation)
         {
@@ -218,7 +218,7 @@ internal sealed class ReservationTable : IReservationView
             return new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} names persistent reservation {reservation.Block}, which is not released but deleted (portreserve delete)");
         }
 
-        if (owner.ProcessId != requester.ProcessId)
+        if (owner.Principal.ProcessId != requester.ProcessId)
         {
             return NotOwner(token);
         }
@@ -228,7 +228,7 @@ internal sealed class ReservationTable : IReservationView
     }
 
     /// <summary>The runtime reservation <paramref name="token"/> names, when <paramref name="requester"/> is the process that acquired it.</summary>
-    public Refusable<Reservation> FindHeld(ulong token, Requester requester)
+    public Refusable<Reservation> FindHeld(ulong token, Principal requester)
     {
         if (_tokens.Find(token) is not { } reservation)
         {
@@ -237,7 +237,7 @@ internal sealed class ReservationTable : IReservationView
 
         return reservation.Owner is not { } owner
             ? new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} names persistent reservation {reservation.Block}, which is not held but used (associate sockets with it)")
-            : owner.ProcessId != requester.ProcessId ? NotOwner(token) : reservation;
+            : owner.Principal.ProcessId != requester.ProcessId ? NotOwner(token) : reservation;
     }
 
     /// <summary>
@@ -245,7 +245,7 @@ internal sealed class ReservationTable : IReservationView
     /// A persistent reservation's use is then granted to the requester's process for as long as <paramref name="holderId"/>
     /// (its connection) lasts: its own credentials, supplementary groups included, were what allowed it.
     /// </summary>
-    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Requester requester, HolderId holderId)
+    public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Principal requester, HolderId holderId)
     {
         if (_tokens.Find(token) is not { } reservation)
         {

@@ -10,20 +10,20 @@ internal sealed class UidQuotas(QuotaPolicy policy)
     /// <summary>Refuses <paramref name="reservations"/> more reservations of <paramref name="ports"/> ports in all for <paramref name="owner"/> when over a quota.</summary>
     public Refusal? Check(ReservationOwner owner, int reservations, int ports)
     {
-        if (owner.IsAdministrator)
+        if (owner.Principal.IsAdministrator)
         {
             return null;
         }
 
-        Usage usage = _byUid.GetValueOrDefault(owner.Uid);
+        Usage usage = _byUid.GetValueOrDefault(owner.Principal.Uid);
         if (usage.Ports + (long)ports > Policy.MaxRuntimePortsPerUid)
         {
-            return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"uid {owner.Uid} holds {usage.Ports} runtime port(s); {ports} more would exceed the quota of {Policy.MaxRuntimePortsPerUid} (release some, or raise --max-runtime-ports-per-uid)");
+            return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"uid {owner.Principal.Uid} holds {usage.Ports} runtime port(s); {ports} more would exceed the quota of {Policy.MaxRuntimePortsPerUid} (release some, or raise --max-runtime-ports-per-uid)");
         }
 
         if (usage.Reservations + (long)reservations > Policy.MaxRuntimeReservationsPerUid)
         {
-            return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"uid {owner.Uid} holds {usage.Reservations} runtime reservation(s), the quota; release some first");
+            return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"uid {owner.Principal.Uid} holds {usage.Reservations} runtime reservation(s), the quota; release some first");
         }
 
         return null;
@@ -31,20 +31,20 @@ internal sealed class UidQuotas(QuotaPolicy policy)
 
     public void Add(ReservationOwner owner, int ports)
     {
-        Usage usage = _byUid.GetValueOrDefault(owner.Uid);
-        _byUid[owner.Uid] = new Usage(usage.Reservations + 1, usage.Ports + ports);
+        Usage usage = _byUid.GetValueOrDefault(owner.Principal.Uid);
+        _byUid[owner.Principal.Uid] = new Usage(usage.Reservations + 1, usage.Ports + ports);
     }
 
     public void Remove(ReservationOwner owner, int ports)
     {
-        Usage usage = _byUid[owner.Uid];
+        Usage usage = _byUid[owner.Principal.Uid];
         if (usage.Reservations == 1)
         {
-            _byUid.Remove(owner.Uid);
+            _byUid.Remove(owner.Principal.Uid);
         }
         else
         {
-            _byUid[owner.Uid] = new Usage(usage.Reservations - 1, usage.Ports - ports);
+            _byUid[owner.Principal.Uid] = new Usage(usage.Reservations - 1, usage.Ports - ports);
         }
     }
 

@@ -1,5 +1,3 @@
-using PortReserve.Daemon.Reservations;
-
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
@@ -16,9 +14,6 @@ internal sealed class AccessPolicy(string adminGroupName, uint? adminGroupId, ui
     public uint? AdminGroupId { get; } = adminGroupId;
 
     public static AccessPolicy Resolve(string adminGroupName) => new(adminGroupName, Interop.Accounts.GroupId(adminGroupName), Protocol.SocketLocations.EffectiveUid);
-
-    public Requester RequesterFor(PeerCredentials peer)
-        => new(peer.Pid, peer.ProcessId, peer.Uid, peer.Groups, IsAdministrator(peer.Uid, peer.Groups));
 
     /// <summary>Root, the daemon's own user, and members of the administrators group (supplementary groups count).</summary>
     public bool IsAdministrator(uint uid, IReadOnlyCollection<uint> groups)

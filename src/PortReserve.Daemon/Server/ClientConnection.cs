@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using PortReserve.Interop;
 using PortReserve.Daemon.Reservations;
 using PortReserve.Protocol;
@@ -25,7 +26,6 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     private readonly Socket _socket;
     private readonly ConnectionServices _services;
     private readonly RequestHandlers _handlers;
-    private readonly Requester _requester;
     private readonly ReservationOwner _owner;
     private readonly PeerProcessWatch _peerProcess;
     private Queue<byte[]>? _unsent;
@@ -34,16 +34,19 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     private int _offloaded;
     private State _state;
 
-    public ClientConnection(long id, Socket socket, PeerCredentials peer, ConnectionServices services)
+    private readonly SafeFileHandle? _pidfd;
+
+    /// <param name="peer">The connecting process (<see cref="PeerCredentials.Read"/>).</param>
+    /// <param name="pidfd">A pidfd of it, which the connection owns from now on.</param>
+    public ClientConnection(long id, Socket socket, Principal peer, SafeFileHandle? pidfd, ConnectionServices services)
     {
         Id = id;
-        Peer = peer;
+        _pidfd = pidfd;
         _socket = socket;
         _services = services;
         _handlers = services.Handlers;
-        _requester = _handlers.Access.RequesterFor(peer);
-        _owner = new ReservationOwner(HolderId.Connection(id), peer.ProcessId, peer.Pid, peer.Uid, peer.Gid, _requester.IsAdministrator);
-        _peerProcess = new PeerProcessWatch(services.Loop, peer.Pidfd, peer.Pid, () => _handlers.Runtime.HolderProcessExited(_owner));
+        _owner = new ReservationOwner(HolderId.Connection(id), peer);
+        _peerProcess = new PeerProcessWatch(services.Loop, pidfd, peer.Pid, () => _handlers.Runtime.HolderProcessExited(_owner));
     }
 
     private enum State
@@ -55,7 +58,8 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
 
     public long Id { get; }
 
-    public PeerCredentials Peer { get; }
+    /// <summary>The connecting process, as it asks and as it holds.</summary>
+    public Principal Peer => _owner.Principal;
 
     public ReservationOwner Owner => _owner;
 
@@ -198,18 +202,18 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
 
                 break;
             case MessageType.Release:
-                AfterCommit(header, _handlers.Runtime.Release(TokenRequest.Read(ref reader).Token, _requester, out version), version);
+                AfterCommit(header, _handlers.Runtime.Release(TokenRequest.Read(ref reader).Token, Peer, out version), version);
                 break;
             case MessageType.Associate:
                 TokenRequest associate = TokenRequest.Read(ref reader);
                 if (!RefusedForAGoneProcess(header, "associate"))
                 {
-                    AfterCommit(header, _handlers.Runtime.Authorize(associate, _requester, _owner.HolderId, out version), version);
+                    AfterCommit(header, _handlers.Runtime.Authorize(associate, Peer, _owner.HolderId, out version), version);
                 }
 
                 break;
             case MessageType.Reattach:
-                Reply(header, _handlers.Runtime.Reattach(TokenRequest.Read(ref reader).Token, _requester, out HolderId? adopted));
+                Reply(header, _handlers.Runtime.Reattach(TokenRequest.Read(ref reader).Token, Peer, out HolderId? adopted));
                 if (adopted is { } restoredHolder)
                 {
                     (_adopted ??= []).Add(restoredHolder);
@@ -217,10 +221,10 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
 
                 break;
             case MessageType.Show:
-                SendListing(header, _handlers.Status.Show(ShowRequest.Read(ref reader).Protocol, _requester));
+                SendListing(header, _handlers.Status.Show(ShowRequest.Read(ref reader).Protocol, Peer));
                 break;
             case MessageType.LookupPersistent:
-                Reply(header, _handlers.Persistent.Lookup(PortBlock.Read(ref reader), _requester));
+                Reply(header, _handlers.Persistent.Lookup(PortBlock.Read(ref reader), Peer));
                 break;
             case MessageType.Status:
                 reader.EnsureEnd();
@@ -228,21 +232,21 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
                 break;
             case MessageType.CreatePersistent:
                 CreatePersistentRequest create = CreatePersistentRequest.Read(ref reader);
-                Offload(header, () => _handlers.Persistent.CreateAsync(create, _requester), Reply);
+                Offload(header, () => _handlers.Persistent.CreateAsync(create, Peer), Reply);
                 break;
             case MessageType.DeletePersistent:
                 PortBlock delete = PortBlock.Read(ref reader);
-                Offload(header, () => _handlers.Persistent.DeleteAsync(delete, _requester), Reply);
+                Offload(header, () => _handlers.Persistent.DeleteAsync(delete, Peer), Reply);
                 break;
             case MessageType.ReloadDeclarations:
                 reader.EnsureEnd();
-                Offload(header, () => _handlers.Declared.ReloadAsync(_requester, _handlers.Access), ReplyReload);
+                Offload(header, () => _handlers.Declared.ReloadAsync(Peer, _handlers.Access), ReplyReload);
                 break;
             case MessageType.ShareWithChildProcesses:
                 reader.EnsureEnd();
                 if (!RefusedForAGoneProcess(header, "share reservations with child processes"))
                 {
-                    Offload(header, () => _handlers.Runtime.ShareWithChildProcessesAsync(_owner, Peer.Pidfd!), ReplyOutcome);
+                    Offload(header, () => _handlers.Runtime.ShareWithChildProcessesAsync(_owner, _pidfd!), ReplyOutcome);
                 }
 
                 break;

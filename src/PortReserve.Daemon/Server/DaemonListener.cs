@@ -1,6 +1,8 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using PortReserve.Daemon.Core;
+using PortReserve.Daemon.Reservations;
 using PortReserve.Protocol;
 
 namespace PortReserve.Daemon.Server;
@@ -78,10 +80,11 @@ internal sealed class DaemonListener : IAsyncDisposable
 
     private void Serve(Socket accepted)
     {
-        PeerCredentials peer;
+        Principal peer;
+        SafeFileHandle? pidfd;
         try
         {
-            peer = PeerCredentials.Read(accepted);
+            peer = PeerCredentials.Read(accepted, _services.Handlers.Access, out pidfd);
         }
         catch (SocketException e)
         {
@@ -90,11 +93,10 @@ internal sealed class DaemonListener : IAsyncDisposable
             return;
         }
 
-        bool administrator = _services.Handlers.Access.RequesterFor(peer).IsAdministrator;
-        if (_limits.TryOpen(peer.Uid, administrator, DescriptorsPerConnection) is { } refusal)
+        if (_limits.TryOpen(peer.Uid, peer.IsAdministrator, DescriptorsPerConnection) is { } refusal)
         {
             _audit.ConnectionRefused(peer.Pid, peer.Uid, refusal);
-            peer.Pidfd?.Dispose();
+            pidfd?.Dispose();
             if (_refusing.Count >= MaxRefusing)
             {
                 // A flood: no courtesy frame, so that refusing costs no descriptor for longer than this.
@@ -107,7 +109,7 @@ internal sealed class DaemonListener : IAsyncDisposable
             return;
         }
 
-        var connection = new ClientConnection(++_nextConnectionId, accepted, peer, _services);
+        var connection = new ClientConnection(++_nextConnectionId, accepted, peer, pidfd, _services);
         _open.Add(connection);
         DaemonLog.ConnectionOpened(_logger, connection.Id, peer.Pid, peer.Uid);
         connection.Start();

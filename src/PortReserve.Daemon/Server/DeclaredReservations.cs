@@ -34,7 +34,7 @@ internal sealed class DeclaredReservations(
     public ReloadReply? Last => _last;
 
     /// <summary><c>portreserve reload</c>: administrators only.</summary>
-    public async Task<Refusable<ReloadReply>> ReloadAsync(Requester requester, AccessPolicy access)
+    public async Task<Refusable<ReloadReply>> ReloadAsync(Principal requester, AccessPolicy access)
     {
         if (!requester.IsAdministrator)
         {

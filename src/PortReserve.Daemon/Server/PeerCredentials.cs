@@ -2,26 +2,27 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Net.Sockets;
 using Microsoft.Win32.SafeHandles;
+using PortReserve.Daemon.Reservations;
 
 namespace PortReserve.Daemon.Server;
 
 /// <summary>
-/// The connecting process as the kernel knows it, never as it claims: its pid at connect time, a pidfd of it (the one
-/// handle on that process that its pid's reuse cannot fool), the identity that pidfd gives it for good
-/// (<see cref="ProcessId"/>), its real uid and gid, and its supplementary groups.
+/// Reads the connecting process as the kernel knows it, never as it claims: its pid at connect time, a pidfd of it (the
+/// one handle on that process that its pid's reuse cannot fool), the identity that pidfd gives it for good
+/// (<see cref="Principal.ProcessId"/>), its real uid and gid, and its supplementary groups.
 /// </summary>
 /// <remarks>
 /// Real ids, not effective ones: the bind hook can only see a binding process's real ids (bpf_get_current_uid_gid), and
 /// the daemon must judge a process as the hook does. A set-user-id program is therefore treated as the user who ran it.
 /// </remarks>
-internal readonly record struct PeerCredentials(int Pid, ulong ProcessId, uint Uid, uint Gid, uint[] Groups, SafeFileHandle? Pidfd)
+internal static class PeerCredentials
 {
     private const int SolSocket = 1;
     private const int SoPeerCred = 17;
     private const int SoPeerGroups = 59;
 
-    /// <summary>Reads the peer's credentials; its supplementary groups only when <paramref name="withGroups"/> (one more getsockopt).</summary>
-    public static PeerCredentials Read(Socket socket, bool withGroups = true)
+    /// <summary>The peer as <paramref name="access"/> judges it, and a pidfd of it (null where the kernel gives none).</summary>
+    public static Principal Read(Socket socket, AccessPolicy access, out SafeFileHandle? pidfd)
     {
         Span<byte> ucred = stackalloc byte[12];
         int length = socket.GetRawSocketOption(SolSocket, SoPeerCred, ucred);
@@ -33,13 +34,17 @@ internal readonly record struct PeerCredentials(int Pid, ulong ProcessId, uint U
         int pid = BinaryPrimitives.ReadInt32LittleEndian(ucred);
         uint uid = BinaryPrimitives.ReadUInt32LittleEndian(ucred[4..]);
         uint gid = BinaryPrimitives.ReadUInt32LittleEndian(ucred[8..]);
-        SafeFileHandle? pidfd = Interop.Libc.PeerPidfd(socket.SafeHandle);
+        uint[] supplementary = ReadGroups(socket);
+
+        // Last, so that nothing after it can throw and lose the descriptor.
+        pidfd = Interop.Libc.PeerPidfd(socket.SafeHandle);
         if (pidfd is not null && RealIds(pidfd, pid) is { } real)
         {
             (uid, gid) = real;
         }
 
-        return new PeerCredentials(pid, Processes.ProcessIdentity.Of(pidfd), uid, gid, withGroups ? [gid, .. ReadGroups(socket)] : [gid], pidfd);
+        uint[] groups = [gid, .. supplementary];
+        return new Principal(pid, Processes.ProcessIdentity.Of(pidfd), uid, gid, groups, access.IsAdministrator(uid, groups));
     }
 
     /// <summary>

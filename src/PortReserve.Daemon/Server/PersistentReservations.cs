@@ -17,7 +17,7 @@ internal sealed class PersistentReservations(
     private const string NothingChanged = "nothing was changed";
 
     /// <summary>Creates a persistent reservation: administrators only; acknowledged once the kernel and the store hold it.</summary>
-    public async Task<Refusable<Reservation>> CreateAsync(CreatePersistentRequest request, Requester requester)
+    public async Task<Refusable<Reservation>> CreateAsync(CreatePersistentRequest request, Principal requester)
     {
         string operation = $"create persistent {request.Block}";
         if (RequireAdministrator(requester, "create a persistent reservation") is { } denied)
@@ -47,7 +47,7 @@ internal sealed class PersistentReservations(
     }
 
     /// <summary>Deletes the persistent reservation of exactly that block: administrators only; acknowledged once it is off disk.</summary>
-    public async Task<Refusable<Reservation>> DeleteAsync(PortBlock block, Requester requester)
+    public async Task<Refusable<Reservation>> DeleteAsync(PortBlock block, Principal requester)
     {
         string operation = $"delete persistent {block}";
         if (RequireAdministrator(requester, "delete a persistent reservation") is { } denied)
@@ -82,12 +82,12 @@ internal sealed class PersistentReservations(
     }
 
     /// <summary>The current token of the persistent reservation of exactly that block; anyone may look it up.</summary>
-    public Refusable<Reservation> Lookup(PortBlock block, Requester requester)
+    public Refusable<Reservation> Lookup(PortBlock block, Principal requester)
     {
         Refusable<Reservation> result = ledger.FindPersistent(block);
         return result.TryGet(out _, out Refusal? refusal) ? result : audit.Refused(refusal, $"look up persistent {block}", requester.Pid, requester.Uid);
     }
 
-    private Refusal? RequireAdministrator(Requester requester, string what)
+    private Refusal? RequireAdministrator(Principal requester, string what)
         => requester.IsAdministrator ? null : new Refusal(PortReservationErrorKind.AccessDenied, $"uid {requester.Uid} may not {what}: that needs an administrator, {access.Describe()}");
 }

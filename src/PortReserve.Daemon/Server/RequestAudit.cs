@@ -59,14 +59,11 @@ internal sealed class RequestAudit : IDisposable
         }
     }
 
-    /// <summary>Whether the line about a change of <paramref name="owner"/>'s reservations is logged.</summary>
-    public bool MayLogChange(ReservationOwner owner) => owner.IsAdministrator || MayLog(owner.Uid);
-
     /// <summary>A bind the hook refused: logged within the uid's share of lines like any refusal.</summary>
     public bool MayLogRefusedBind(uint uid) => MayLog(uid);
 
-    /// <summary>Whether a line about a change a requester made is logged.</summary>
-    public bool MayLogChange(Requester requester) => requester.IsAdministrator || MayLog(requester.Uid);
+    /// <summary>Whether a line about a change that <paramref name="principal"/> made, or made to its reservations, is logged.</summary>
+    public bool MayLogChange(Principal principal) => principal.IsAdministrator || MayLog(principal.Uid);
 
     public void Dispose()
     {

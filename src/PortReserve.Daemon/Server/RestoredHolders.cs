@@ -24,14 +24,14 @@ internal sealed class RestoredHolders : IDisposable
     private const long FirstConnectionHolder = 1L << 48;
     private const long FirstGrantHolder = 1L << 48;
 
-    private readonly Dictionary<HolderId, Holder> _holders;
+    private readonly Dictionary<HolderId, Restored> _holders;
     private ITimer? _deadline;
 
-    private RestoredHolders(Dictionary<HolderId, Holder> holders) => _holders = holders;
+    private RestoredHolders(Dictionary<HolderId, Restored> holders) => _holders = holders;
 
     /// <summary>The restored holders' process trees, which the process trees take over instead of removing.</summary>
     public IEnumerable<(HolderId HolderId, ulong ProcessId, ProcessTree Tree)> Trees
-        => _holders.Where(h => h.Value.Tree.CgroupId != 0).Select(h => (h.Key, h.Value.Owner.ProcessId, h.Value.Tree));
+        => _holders.Where(h => h.Value.Tree.CgroupId != 0).Select(h => (h.Key, h.Value.Owner.Principal.ProcessId, h.Value.Tree));
 
     /// <summary>
     /// Puts back in <paramref name="table"/> the recorded reservations whose holders' processes are alive and the same,
@@ -40,7 +40,7 @@ internal sealed class RestoredHolders : IDisposable
     /// <param name="access">Who is an administrator now: a holder recorded as one stays one only if its process still is.</param>
     public static RestoredHolders Restore(IReadOnlyList<RuntimeRecord> recorded, ReservationTable table, AccessPolicy access, ILogger logger)
     {
-        var holders = new Dictionary<HolderId, Holder>();
+        var holders = new Dictionary<HolderId, Restored>();
         long connections = FirstConnectionHolder;
         long grants = FirstGrantHolder;
         int restored = 0;
@@ -52,14 +52,16 @@ internal sealed class RestoredHolders : IDisposable
             {
                 foreach (RuntimeRecord gone in earlier)
                 {
-                    DaemonLog.RuntimeNotRestored(logger, gone.Block, owner.Pid, owner.Uid);
+                    DaemonLog.RuntimeNotRestored(logger, gone.Block, owner.Principal.Pid, owner.Principal.Uid);
                 }
 
                 continue;
             }
 
             HolderId id = earlier.Key.IsConnection ? HolderId.Connection(connections++) : HolderId.PortServerGrant(grants++);
-            ReservationOwner now = owner with { HolderId = id, IsAdministrator = owner.IsAdministrator && access.IsAdministrator(owner.Uid, GroupsOf(owner.Pid)) };
+            uint[] groups = GroupsOf(owner.Principal.Pid);
+            bool administrator = owner.Principal.IsAdministrator && access.IsAdministrator(owner.Principal.Uid, groups);
+            ReservationOwner now = owner with { HolderId = id, Principal = owner.Principal with { Groups = groups, IsAdministrator = administrator } };
             ProcessTree tree = earlier.First().Tree;
             int placed = earlier.Count(record => table.RestoreRuntime(record.Block, record.Token, now) is not null);
             if (placed == 0)
@@ -70,10 +72,10 @@ internal sealed class RestoredHolders : IDisposable
 
             if (tree.CgroupId != 0)
             {
-                table.AssignProcessTree(id, owner.Pid, tree);
+                table.AssignProcessTree(id, owner.Principal.Pid, tree);
             }
 
-            holders[id] = new Holder(pidfd, now, tree, Client: earlier.Key.IsConnection);
+            holders[id] = new Restored(pidfd, now, tree);
             restored += placed;
         }
 
@@ -97,7 +99,7 @@ internal sealed class RestoredHolders : IDisposable
             HolderId[] exited = [.. _holders.Where(h => Interop.Libc.PidfdHasExited(h.Value.Pidfd)).Select(h => h.Key)];
             foreach (HolderId id in exited)
             {
-                _holders.Remove(id, out Holder? gone);
+                _holders.Remove(id, out Restored? gone);
                 gone!.Pidfd.Dispose();
             }
 
@@ -113,12 +115,12 @@ internal sealed class RestoredHolders : IDisposable
     {
         lock (_holders)
         {
-            foreach ((HolderId id, Holder holder) in _holders)
+            foreach ((HolderId id, Restored holder) in _holders)
             {
                 watcher.Watch(holder.Pidfd, () => ProcessExited(runtime, id, holder));
             }
 
-            if (_holders.Values.Any(holder => holder.Client))
+            if (_holders.Values.Any(holder => holder.Owner.HolderId.IsConnection))
             {
                 _deadline = time.CreateTimer(_ => ReleaseUnattached(runtime), null, ReattachWindow, Timeout.InfiniteTimeSpan);
             }
@@ -133,7 +135,7 @@ internal sealed class RestoredHolders : IDisposable
     {
         lock (_holders)
         {
-            if (!_holders.TryGetValue(holderId, out Holder? holder) || holder.Adopted)
+            if (!_holders.TryGetValue(holderId, out Restored? holder) || holder.Adopted)
             {
                 return false;
             }
@@ -154,15 +156,15 @@ internal sealed class RestoredHolders : IDisposable
     /// <summary>A pidfd of the recorded process when it is alive and the same one (its pidfs inode); null otherwise, or where the kernel cannot tell.</summary>
     private static SafeFileHandle? Prove(ReservationOwner owner)
     {
-        if ((owner.ProcessId & (1UL << 63)) != 0)
+        if ((owner.Principal.ProcessId & (1UL << 63)) != 0)
         {
             // Recorded without pidfs: nothing can prove that a process with that pid now is the one.
             return null;
         }
 
         // A zombie still holds its pid but speaks for nobody: it has exited.
-        SafeFileHandle pidfd = Interop.Libc.PidfdOpen(owner.Pid, 0);
-        if (!pidfd.IsInvalid && Interop.Libc.PidfsInode(pidfd) == owner.ProcessId && !Interop.Libc.PidfdHasExited(pidfd))
+        SafeFileHandle pidfd = Interop.Libc.PidfdOpen(owner.Principal.Pid, 0);
+        if (!pidfd.IsInvalid && Interop.Libc.PidfsInode(pidfd) == owner.Principal.ProcessId && !Interop.Libc.PidfdHasExited(pidfd))
         {
             return pidfd;
         }
@@ -175,7 +177,7 @@ internal sealed class RestoredHolders : IDisposable
     /// A restored holder's process exited. Until a connection adopted the holder, the process held it: it goes. Once one
     /// did, the rules of any connection's holder apply: the pid's rights go now, the reservations when the connection does.
     /// </summary>
-    private void ProcessExited(RuntimeReservations runtime, HolderId id, Holder holder)
+    private void ProcessExited(RuntimeReservations runtime, HolderId id, Restored holder)
     {
         bool adopted;
         lock (_holders)
@@ -218,7 +220,7 @@ internal sealed class RestoredHolders : IDisposable
         HolderId[] unattached;
         lock (_holders)
         {
-            unattached = [.. _holders.Where(h => h.Value.Client && !h.Value.Adopted).Select(h => h.Key)];
+            unattached = [.. _holders.Where(h => h.Key.IsConnection && !h.Value.Adopted).Select(h => h.Key)];
         }
 
         foreach (HolderId id in unattached)
@@ -227,7 +229,8 @@ internal sealed class RestoredHolders : IDisposable
         }
     }
 
-    private sealed record Holder(SafeFileHandle Pidfd, ReservationOwner Owner, ProcessTree Tree, bool Client)
+    /// <summary>A restored holder: a pidfd of its process, its owner (under its new id), its process tree.</summary>
+    private sealed record Restored(SafeFileHandle Pidfd, ReservationOwner Owner, ProcessTree Tree)
     {
         public bool Adopted { get; set; }
     }

@@ -20,7 +20,7 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// The first connection to re-attach one of a restored holder's reservations takes that holder over
     /// (<paramref name="adopted"/>, null otherwise): its reservations then go when that connection does.
     /// </summary>
-    public Refusable<Reservation> Reattach(ulong token, Requester requester, out HolderId? adopted)
+    public Refusable<Reservation> Reattach(ulong token, Principal requester, out HolderId? adopted)
     {
         adopted = null;
         Refusable<Reservation> result = ledger.FindHeld(token, requester);
@@ -60,7 +60,7 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         }
 
         string what = requested.IsWildcard ? $"acquire any {requested.Range.Count} {requested.Protocol} port(s)" : $"acquire {requested}";
-        return audit.Refused(refusal, what, owner.Pid, owner.Uid);
+        return audit.Refused(refusal, what, owner.Principal.Pid, owner.Principal.Uid);
     }
 
     /// <summary>A placed acquire whose commit is done: granted (counted, logged), or taken back when the kernel refused it.</summary>
@@ -69,19 +69,19 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         Refusable<Reservation> result = ledger.Settle(placed, commitFailure, requested, owner);
         if (!result.TryGet(out Reservation? acquired, out Refusal? refusal))
         {
-            return audit.Refused(refusal, "acquire", owner.Pid, owner.Uid);
+            return audit.Refused(refusal, "acquire", owner.Principal.Pid, owner.Principal.Uid);
         }
 
         counters.OnAcquired();
-        if (audit.MayLogChange(owner))
+        if (audit.MayLogChange(owner.Principal))
         {
-            DaemonLog.Acquired(logger, acquired.Block, owner.Pid, owner.Uid);
+            DaemonLog.Acquired(logger, acquired.Block, owner.Principal.Pid, owner.Principal.Uid);
         }
         return acquired;
     }
 
     /// <summary>Releases now; the reply may go once the commit of <paramref name="version"/> is done (a failed one is retried by the next).</summary>
-    public Refusable<Reservation> Release(ulong token, Requester requester, out long version)
+    public Refusable<Reservation> Release(ulong token, Principal requester, out long version)
     {
         Refusable<Reservation> result = ledger.Release(token, requester, out version);
         if (!result.TryGet(out Reservation? released, out Refusal? refusal))
@@ -101,7 +101,7 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     /// Checks that the requester may associate sockets with the token's reservation, and returns it; the reply may go
     /// once the commit of <paramref name="version"/> is done (using a persistent reservation changes the bind hook).
     /// </summary>
-    public Refusable<Reservation> Authorize(TokenRequest request, Requester requester, HolderId holderId, out long version)
+    public Refusable<Reservation> Authorize(TokenRequest request, Principal requester, HolderId holderId, out long version)
     {
         Refusable<Reservation> result = ledger.Authorize(request.Token, request.Protocol, requester, holderId, out version);
         return result.TryGet(out _, out Refusal? refusal) ? result : audit.Refused(refusal, "associate", requester.Pid, requester.Uid);
@@ -116,14 +116,14 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         Refusable<Reservation> result = await ledger.AcquireBothAsync(owner).ConfigureAwait(false);
         if (!result.TryGet(out Reservation? granted, out Refusal? refusal))
         {
-            return audit.Refused(refusal, "grant a port (portserver)", owner.Pid, owner.Uid);
+            return audit.Refused(refusal, "grant a port (portserver)", owner.Principal.Pid, owner.Principal.Uid);
         }
 
         counters.OnGranted();
         counters.OnAcquired(2);
-        if (audit.MayLogChange(owner))
+        if (audit.MayLogChange(owner.Principal))
         {
-            DaemonLog.Granted(logger, granted.Block.Range.Start, owner.Pid, owner.Uid);
+            DaemonLog.Granted(logger, granted.Block.Range.Start, owner.Principal.Pid, owner.Principal.Uid);
         }
         return granted;
     }
@@ -147,21 +147,21 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         ProcessTree cgroup;
         try
         {
-            cgroup = trees.Create(owner.HolderId, owner.ProcessId, owner.Pid, pidfd);
+            cgroup = trees.Create(owner.HolderId, owner.Principal.ProcessId, owner.Principal.Pid, pidfd);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return audit.Refused(new Refusal(PortReservationErrorKind.OperationNotSupported, $"cannot give pid {owner.Pid} a cgroup of its own for its child processes ({e.Message}); only the process itself may bind its reserved ports"), "share reservations with child processes", owner.Pid, owner.Uid);
+            return audit.Refused(new Refusal(PortReservationErrorKind.OperationNotSupported, $"cannot give pid {owner.Principal.Pid} a cgroup of its own for its child processes ({e.Message}); only the process itself may bind its reserved ports"), "share reservations with child processes", owner.Principal.Pid, owner.Principal.Uid);
         }
 
-        if (await ledger.AssignProcessTreeAsync(owner.HolderId, owner.Pid, cgroup).ConfigureAwait(false) is { } failure)
+        if (await ledger.AssignProcessTreeAsync(owner.HolderId, owner.Principal.Pid, cgroup).ConfigureAwait(false) is { } failure)
         {
-            return audit.Refused(new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the bind hook did not take pid {owner.Pid}'s process tree ({failure.Message}); only the process itself may bind its reserved ports"), "share reservations with child processes", owner.Pid, owner.Uid);
+            return audit.Refused(new Refusal(PortReservationErrorKind.ServiceUnavailable, $"the bind hook did not take pid {owner.Principal.Pid}'s process tree ({failure.Message}); only the process itself may bind its reserved ports"), "share reservations with child processes", owner.Principal.Pid, owner.Principal.Uid);
         }
 
-        if (audit.MayLogChange(owner))
+        if (audit.MayLogChange(owner.Principal))
         {
-            DaemonLog.ProcessTreeShared(logger, owner.Pid, owner.Uid, cgroup.CgroupId);
+            DaemonLog.ProcessTreeShared(logger, owner.Principal.Pid, owner.Principal.Uid, cgroup.CgroupId);
         }
         return null;
     }
@@ -173,9 +173,9 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
     public void HolderProcessExited(ReservationOwner owner)
     {
         ledger.HolderProcessExited(owner.HolderId);
-        if (audit.MayLogChange(owner))
+        if (audit.MayLogChange(owner.Principal))
         {
-            DaemonLog.HolderProcessExited(logger, owner.Pid, owner.HolderId.Value);
+            DaemonLog.HolderProcessExited(logger, owner.Principal.Pid, owner.HolderId.Value);
         }
     }
 
@@ -209,15 +209,15 @@ internal sealed class RuntimeReservations(ReservationLedger ledger, ProcessTrees
         counters.OnReleased(released.Count);
         foreach (Reservation reservation in released)
         {
-            if (reservation.Owner is { } owner && audit.MayLogChange(owner))
+            if (reservation.Owner is { } owner && audit.MayLogChange(owner.Principal))
             {
                 if (holder is null)
                 {
-                    DaemonLog.ReleasedAtStop(logger, reservation.Block, owner.Pid, owner.Uid);
+                    DaemonLog.ReleasedAtStop(logger, reservation.Block, owner.Principal.Pid, owner.Principal.Uid);
                 }
                 else
                 {
-                    DaemonLog.ReleasedWithHolder(logger, reservation.Block, owner.Pid, owner.Uid, holder);
+                    DaemonLog.ReleasedWithHolder(logger, reservation.Block, owner.Principal.Pid, owner.Principal.Uid, holder);
                 }
             }
         }

@@ -68,7 +68,7 @@ internal sealed class StatusReporter(
     }
 
     /// <summary>The listing a caller sees, in protocol and port order: tokens only where the caller may use them.</summary>
-    public List<ReservationEntry> Show(PortReservationProtocol? protocol, Requester requester)
+    public List<ReservationEntry> Show(PortReservationProtocol? protocol, Principal requester)
     {
         List<ReservationEntry> entries = ledger.Read(view =>
         {
@@ -78,7 +78,7 @@ internal sealed class StatusReporter(
                 if (protocol is null || r.Block.Protocol == protocol)
                 {
                     listed.Add(new ReservationEntry(
-                        r.Block, r.Kind, r.Owner?.Pid ?? 0, r.Owner?.Uid ?? ReservationEntry.NoUid, r.MayBeUsedBy(requester) ? r.Token : 0,
+                        r.Block, r.Kind, r.Owner?.Principal.Pid ?? 0, r.Owner?.Principal.Uid ?? ReservationEntry.NoUid, r.MayBeUsedBy(requester) ? r.Token : 0,
                         [.. r.Consumers?.Users.Select(u => u.ToString()) ?? []], [.. r.Consumers?.Groups.Select(g => g.ToString()) ?? []],
                         r.Source is { } source ? ShortSource(source) : string.Empty));
                 }

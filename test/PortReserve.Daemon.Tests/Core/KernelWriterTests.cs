@@ -157,9 +157,9 @@ public sealed class KernelWriterTests : IAsyncDisposable
 
     private Task<Refusable<Reservation>> Acquire(int port) => _ledger.AcquireAsync(new PortBlock(PortReservationProtocol.Tcp, port, 1), Owner(1));
 
-    private static ReservationOwner Owner(int client) => new(HolderId: Holders.Holder(client), ProcessId: (ulong)(100 + client), Pid: 100 + client, Uid: 1000, Gid: 1000);
+    private static ReservationOwner Owner(int client) => Holders.Owner(client, pid: 100 + client, uid: 1000);
 
-    private static Requester Requester(int client) => new(100 + client, (ulong)(100 + client), 1000, [1000], IsAdministrator: false);
+    private static Principal Requester(int client) => new(100 + client, (ulong)(100 + client), 1000, 1000, [1000], IsAdministrator: false);
 
     private static Exception Fault(string kind) => kind switch
     {

@@ -14,7 +14,7 @@ namespace PortReserve.Daemon.Tests.Core;
 public sealed class PersistentReservationsTests : IAsyncDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
-    private static readonly Requester s_admin = new(Pid: 10, ProcessId: 10, Uid: 0, Groups: [0], IsAdministrator: true);
+    private static readonly Principal s_admin = new(Pid: 10, ProcessId: 10, Uid: 0, Gid: 0, Groups: [0], IsAdministrator: true);
     private static readonly PortBlock s_block = new(PortReservationProtocol.Tcp, 30000, 2);
     private readonly string _directory = Directory.CreateTempSubdirectory("prt-persist-").FullName;
     private readonly ControlledSink _sink = new();
@@ -57,7 +57,7 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
         }
 
         Refusal refused = (await CreateAsync(s_admin)).Refused();
-        Reservation runtime = (await _ledger.AcquireAsync(s_block, new ReservationOwner(Holders.Holder(1), 1, 1, 0, 0)).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Granted();
+        Reservation runtime = (await _ledger.AcquireAsync(s_block, Holders.Owner(1, 1, 0)).WaitAsync(s_timeout, TestContext.Current.CancellationToken)).Granted();
 
         Assert.Equal(PortReservationErrorKind.ServiceUnavailable, refused.Kind);
         Assert.Contains("nothing was changed", refused.Message);
@@ -98,7 +98,7 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
     [Fact]
     public async Task CreateAsync_NotAnAdministrator_IsAccessDeniedAndCounted()
     {
-        Refusal refused = (await CreateAsync(new Requester(Pid: 11, ProcessId: 11, Uid: 1000, Groups: [1000], IsAdministrator: false))).Refused();
+        Refusal refused = (await CreateAsync(new Principal(Pid: 11, ProcessId: 11, Uid: 1000, Gid: 1000, Groups: [1000], IsAdministrator: false))).Refused();
 
         Assert.Equal(PortReservationErrorKind.AccessDenied, refused.Kind);
         Assert.StartsWith("uid 1000 may not create a persistent reservation", refused.Message, StringComparison.Ordinal);
@@ -117,6 +117,6 @@ public sealed class PersistentReservationsTests : IAsyncDisposable
         Assert.Equal("--allow-user no-such-user-here: no such user on this machine", refused.Message);
     }
 
-    private Task<Refusable<Reservation>> CreateAsync(Requester requester)
+    private Task<Refusable<Reservation>> CreateAsync(Principal requester)
         => _persistent.CreateAsync(new CreatePersistentRequest(s_block, [], []), requester).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
 }

@@ -11,7 +11,7 @@ namespace PortReserve.Daemon.Tests.Core;
 public sealed class ReservationLedgerTests : IAsyncDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
-    private static readonly ReservationOwner s_owner = new(HolderId: Holders.Holder(1), ProcessId: 100, Pid: 100, Uid: 1000, Gid: 1000);
+    private static readonly ReservationOwner s_owner = Holders.Owner(1, pid: 100, uid: 1000);
     private readonly ControlledSink _sink = new();
     private readonly DaemonCounters _counters = new("test");
     private readonly ReservationLedger _ledger;

@@ -94,7 +94,7 @@ public sealed class ExclusiveBindsRecoveryTests : IDisposable
                     _table.HolderProcessExited(Holders.Holder(client));
                     break;
                 case 6:
-                    _table.AcquireBothConfirmed(1, new ReservationOwner(Holders.Holder(-client), (ulong)(200 + client), 200 + client, 1000, 1000, Exclusive: false));
+                    _table.AcquireBothConfirmed(1, Holders.Owner(-client, 200 + client, 1000, exclusive: false));
                     break;
                 case 7 when persistent.Count > 0 && random.Next(2) == 0:
                     Reservation gone = persistent[random.Next(persistent.Count)];
@@ -112,7 +112,7 @@ public sealed class ExclusiveBindsRecoveryTests : IDisposable
                     Reservation used = persistent[random.Next(persistent.Count)];
                     if (random.Next(2) == 0)
                     {
-                        _table.Authorize(used.Token, null, new Requester(100 + client, (ulong)(100 + client), 0, [0], IsAdministrator: true), Holders.Holder(client));
+                        _table.Authorize(used.Token, null, new Principal(100 + client, (ulong)(100 + client), 0, 0, [0], IsAdministrator: true), Holders.Holder(client));
                     }
                     else
                     {
@@ -140,7 +140,7 @@ public sealed class ExclusiveBindsRecoveryTests : IDisposable
         AssertSameMaps();
     }
 
-    private static ReservationOwner Owner(int client) => new(Holders.Holder(client), (ulong)(100 + client), 100 + client, 1000, 1000);
+    private static ReservationOwner Owner(int client) => Holders.Owner(client, 100 + client, 1000);
 
     private static PersistentConsumers Consumers(Random random)
         => new([.. Enumerable.Range(0, random.Next(3)).Select(i => new Consumer((uint)(2000 + random.Next(5)), $"user{i}")).DistinctBy(c => c.Id)], [.. Enumerable.Range(0, random.Next(2)).Select(i => new Consumer((uint)(3000 + random.Next(3)), $"group{i}"))])

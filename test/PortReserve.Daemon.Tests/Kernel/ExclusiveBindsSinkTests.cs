@@ -89,7 +89,7 @@ public sealed class ExclusiveBindsSinkTests : IDisposable
     }
 
     private static Reservation Runtime(long holderId, int pid, bool exclusive = true)
-        => new(new PortBlock(PortReservationProtocol.Tcp, Port, 1), token: 1, PortReservationKind.Runtime, new ReservationOwner(Holders.Holder(holderId), (ulong)pid, pid, 0, 0, Exclusive: exclusive));
+        => new(new PortBlock(PortReservationProtocol.Tcp, Port, 1), token: 1, PortReservationKind.Runtime, Holders.Owner(holderId, pid, 0, exclusive: exclusive));
 
     private void Apply(params ReservationChange[] changes)
     {

@@ -5,15 +5,15 @@ namespace PortReserve.Daemon.Tests.Reservations;
 
 public sealed class AcquireBothTests
 {
-    private static readonly ReservationOwner s_owner = new(Holders.Holder(-1), 100, 100, 1000, 1000);
+    private static readonly ReservationOwner s_owner = Holders.Owner(-1, pid: 100, uid: 1000);
     private readonly FakePortUsage _usage = new();
 
     [Fact]
     public void AcquireBoth_SkipsPortsReservedOrInUseOnEitherProtocol()
     {
         var table = new ReservationTable(new PortRange(40000, 10), QuotaPolicy.Unlimited, _usage);
-        table.Acquire(PortReservationProtocol.Tcp, 40000, 1, new ReservationOwner(Holders.Holder(1), 1, 1, 0, 0));
-        table.Acquire(PortReservationProtocol.Udp, 40001, 1, new ReservationOwner(Holders.Holder(1), 1, 1, 0, 0));
+        table.Acquire(PortReservationProtocol.Tcp, 40000, 1, Holders.Owner(1, 1, 0));
+        table.Acquire(PortReservationProtocol.Udp, 40001, 1, Holders.Owner(1, 1, 0));
         _usage.InUse.Add((PortReservationProtocol.Udp, 40002));
         _usage.InUse.Add((PortReservationProtocol.Tcp, 40003));
 

@@ -5,7 +5,7 @@ namespace PortReserve.Daemon.Tests.Reservations;
 
 public sealed class PersistentTableTests
 {
-    private static readonly ReservationOwner s_runtimeOwner = new(Holders.Holder(1), 100, 100, 1000, 1000);
+    private static readonly ReservationOwner s_runtimeOwner = Holders.Owner(1, pid: 100, uid: 1000);
     private static readonly PersistentConsumers s_webOnly = new([new Consumer(33, "www-data")], [new Consumer(2000, "web")]);
     private readonly FakePortUsage _usage = new();
     private readonly ReservationTable _table;
@@ -66,10 +66,10 @@ public sealed class PersistentTableTests
     {
         ulong token = _table.CreatePersistent(PortReservationProtocol.Udp, new PortRange(5000, 5), s_webOnly).Granted().Token;
 
-        Assert.True(_table.Authorize(token, PortReservationProtocol.Udp, new Requester(1, 1, 0, [0], IsAdministrator: true), holderId: Holders.Holder(1)).Succeeded());
-        Assert.True(_table.Authorize(token, PortReservationProtocol.Udp, new Requester(2, 2, 33, [33], IsAdministrator: false), holderId: Holders.Holder(1)).Succeeded());
-        Assert.True(_table.Authorize(token, PortReservationProtocol.Udp, new Requester(3, 3, 1001, [1001, 2000], IsAdministrator: false), holderId: Holders.Holder(1)).Succeeded());
-        Refusable<Reservation> stranger = _table.Authorize(token, PortReservationProtocol.Udp, new Requester(4, 4, 1002, [1002], IsAdministrator: false), holderId: Holders.Holder(1));
+        Assert.True(_table.Authorize(token, PortReservationProtocol.Udp, new Principal(1, 1, 0, 0, [0], IsAdministrator: true), holderId: Holders.Holder(1)).Succeeded());
+        Assert.True(_table.Authorize(token, PortReservationProtocol.Udp, new Principal(2, 2, 33, 33, [33], IsAdministrator: false), holderId: Holders.Holder(1)).Succeeded());
+        Assert.True(_table.Authorize(token, PortReservationProtocol.Udp, new Principal(3, 3, 1001, 1001, [1001, 2000], IsAdministrator: false), holderId: Holders.Holder(1)).Succeeded());
+        Refusable<Reservation> stranger = _table.Authorize(token, PortReservationProtocol.Udp, new Principal(4, 4, 1002, 1002, [1002], IsAdministrator: false), holderId: Holders.Holder(1));
         Assert.Equal(PortReservationErrorKind.AccessDenied, stranger.Refused().Kind);
         Assert.Contains("--allow-user", stranger.Refused().Message);
     }

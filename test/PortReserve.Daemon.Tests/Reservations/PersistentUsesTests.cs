@@ -60,5 +60,5 @@ public sealed class PersistentUsesTests
         }
     }
 
-    private static Requester Requester(uint uid, int pid, bool administrator = false) => new(pid, (ulong)pid, uid, [uid], administrator);
+    private static Principal Requester(uint uid, int pid, bool administrator = false) => new(pid, (ulong)pid, uid, uid, [uid], administrator);
 }

@@ -55,7 +55,7 @@ public sealed class ReservationTablePropertyTests
         PortReservationProtocol protocol = s_protocols[random.Next(2)];
         var range = new PortRange(random.Next(1000, 1300), random.Next(1, 12));
         (long connection, int pid) = RandomOwner(random);
-        Refusable<Reservation> result = table.Acquire(protocol, range.Start, range.Count, new ReservationOwner(Holders.Holder(connection), (ulong)pid, pid, 1000, 1000));
+        Refusable<Reservation> result = table.Acquire(protocol, range.Start, range.Count, Holders.Owner(connection, pid, 1000));
         bool expected = model.IsFree(protocol, range, usage);
         result.TryGet(out _, out Refusal? refusal);
         Assert.True(expected == result.Succeeded(), $"specific {protocol} {range}: model says free={expected}, table said {refusal?.Kind} {refusal?.Message}");
@@ -77,7 +77,7 @@ public sealed class ReservationTablePropertyTests
         PortReservationProtocol protocol = s_protocols[random.Next(2)];
         int count = random.Next(1, 20);
         (long connection, int pid) = RandomOwner(random);
-        Refusable<Reservation> result = table.Acquire(protocol, 0, count, new ReservationOwner(Holders.Holder(connection), (ulong)pid, pid, 1000, 1000));
+        Refusable<Reservation> result = table.Acquire(protocol, 0, count, Holders.Owner(connection, pid, 1000));
         if (result.Succeeded())
         {
             PortRange range = result.Granted().Block.Range;

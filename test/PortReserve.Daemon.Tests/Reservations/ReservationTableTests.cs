@@ -5,8 +5,8 @@ namespace PortReserve.Daemon.Tests.Reservations;
 
 public sealed class ReservationTableTests
 {
-    private static readonly ReservationOwner s_alice = new(HolderId: Holders.Holder(1), ProcessId: 100, Pid: 100, Uid: 1000, Gid: 1000);
-    private static readonly ReservationOwner s_bob = new(HolderId: Holders.Holder(2), ProcessId: 200, Pid: 200, Uid: 1001, Gid: 1001);
+    private static readonly ReservationOwner s_alice = Holders.Owner(1, pid: 100, uid: 1000);
+    private static readonly ReservationOwner s_bob = Holders.Owner(2, pid: 200, uid: 1001);
     private readonly FakePortUsage _usage = new();
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class ReservationTableTests
     {
         ReservationTable table = NewTable(new PortRange(40000, 100));
         Reservation first = table.Acquire(PortReservationProtocol.Udp, 0, 1, s_alice).Granted();
-        table.Release(first.Token, s_alice.Pid);
+        table.Release(first.Token, s_alice.Principal.Pid);
 
         Reservation second = table.Acquire(PortReservationProtocol.Udp, 0, 1, s_alice).Granted();
 
@@ -132,7 +132,7 @@ public sealed class ReservationTableTests
         ReservationTable table = NewTable();
         Reservation held = table.Acquire(PortReservationProtocol.Tcp, 5000, 1, s_alice).Granted();
 
-        Refusable<Reservation> result = table.Release(held.Token, s_bob.Pid);
+        Refusable<Reservation> result = table.Release(held.Token, s_bob.Principal.Pid);
 
         Assert.Equal(PortReservationErrorKind.AccessDenied, result.Refused().Kind);
         Assert.NotNull(table.Find(held.Token));
@@ -143,8 +143,8 @@ public sealed class ReservationTableTests
     {
         ReservationTable table = NewTable();
 
-        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Release(0, s_alice.Pid).Refused().Kind);
-        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Release(12345, s_alice.Pid).Refused().Kind);
+        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Release(0, s_alice.Principal.Pid).Refused().Kind);
+        Assert.Equal(PortReservationErrorKind.InvalidArgument, table.Release(12345, s_alice.Principal.Pid).Refused().Kind);
     }
 
     [Fact]
@@ -177,7 +177,7 @@ public sealed class ReservationTableTests
     {
         var quotas = new QuotaPolicy(MaxRuntimePortsPerUid: 10, MaxRuntimeReservationsPerUid: 100);
         var table = new ReservationTable(new PortRange(40000, 1000), quotas, _usage);
-        var root = new ReservationOwner(Holders.Holder(3), 300, 300, 0, 0, IsAdministrator: true);
+        var root = Holders.Owner(3, 300, 0, administrator: true);
 
         Assert.True(table.Acquire(PortReservationProtocol.Tcp, 5000, 10, s_alice).Succeeded());
         Refusable<Reservation> refused = table.Acquire(PortReservationProtocol.Tcp, 6000, 1, s_alice);
@@ -193,7 +193,7 @@ public sealed class ReservationTableTests
     public void Acquire_PortsBelowTheUnprivilegedStart_NeedAnAdministrator()
     {
         var table = new ReservationTable(new PortRange(1000, 100), QuotaPolicy.Unlimited, _usage, unprivilegedPortStart: () => 1024);
-        var root = new ReservationOwner(Holders.Holder(3), 300, 300, 0, 0, IsAdministrator: true);
+        var root = Holders.Owner(3, 300, 0, administrator: true);
 
         Refusal squat = table.Acquire(PortReservationProtocol.Tcp, 1, 1023, s_alice).Refused();
         Refusal straddle = table.Acquire(PortReservationProtocol.Udp, 1020, 10, s_alice).Refused();
@@ -234,7 +234,7 @@ public sealed class ReservationTableTests
         Assert.Equal(["5000-5002", "9000"], kernel.Ranges().Select(r => r.ToString()));
     }
 
-    private static Requester AsRequester(ReservationOwner owner, bool administrator = false) => new(owner.Pid, owner.ProcessId, owner.Uid, [owner.Gid], administrator);
+    private static Principal AsRequester(ReservationOwner owner, bool administrator = false) => owner.Principal with { IsAdministrator = administrator };
 
     private ReservationTable NewTable(PortRange? wildcard = null) => new(wildcard ?? new PortRange(32768, 28232), QuotaPolicy.Unlimited, _usage);
 }

@@ -60,7 +60,7 @@ internal static class TableTesting
 
     /// <summary>A release by the process <paramref name="pid"/> (whose identity, in these tests, is its pid).</summary>
     public static Refusable<Reservation> Release(this ReservationTable table, ulong token, int pid)
-        => table.Release(token, new Requester(pid, (ulong)pid, 1000, [1000], IsAdministrator: false));
+        => table.Release(token, new Principal(pid, (ulong)pid, 1000, 1000, [1000], IsAdministrator: false));
 
     /// <summary>Places and publishes a persistent reservation, as a create whose store write succeeded does.</summary>
     public static Refusable<Reservation> CreatePersistent(this ReservationTable table, PortReservationProtocol protocol, PortRange range, PersistentConsumers consumers)

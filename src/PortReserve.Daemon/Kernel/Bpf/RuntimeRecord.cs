@@ -32,14 +32,14 @@ internal sealed record RuntimeRecord(ulong Token, PortBlock Block, ReservationOw
         value.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(value, Format);
         BinaryPrimitives.WriteUInt32LittleEndian(value[4..], (uint)Block.Protocol);
-        BinaryPrimitives.WriteUInt32LittleEndian(value[8..], (Owner.Exclusive ? ExclusiveFlag : 0) | (Owner.IsAdministrator ? AdministratorFlag : 0));
+        BinaryPrimitives.WriteUInt32LittleEndian(value[8..], (Owner.Exclusive ? ExclusiveFlag : 0) | (Owner.Principal.IsAdministrator ? AdministratorFlag : 0));
         BinaryPrimitives.WriteUInt32LittleEndian(value[12..], (uint)Block.Range.Start);
         BinaryPrimitives.WriteUInt32LittleEndian(value[16..], (uint)Block.Range.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(value[20..], (uint)Owner.Pid);
-        BinaryPrimitives.WriteUInt64LittleEndian(value[24..], Owner.ProcessId);
+        BinaryPrimitives.WriteUInt32LittleEndian(value[20..], (uint)Owner.Principal.Pid);
+        BinaryPrimitives.WriteUInt64LittleEndian(value[24..], Owner.Principal.ProcessId);
         BinaryPrimitives.WriteInt64LittleEndian(value[32..], Owner.HolderId.Value);
-        BinaryPrimitives.WriteUInt32LittleEndian(value[40..], Owner.Uid);
-        BinaryPrimitives.WriteUInt32LittleEndian(value[44..], Owner.Gid);
+        BinaryPrimitives.WriteUInt32LittleEndian(value[40..], Owner.Principal.Uid);
+        BinaryPrimitives.WriteUInt32LittleEndian(value[44..], Owner.Principal.Gid);
         BinaryPrimitives.WriteUInt64LittleEndian(value[48..], Tree.CgroupId);
         BinaryPrimitives.WriteUInt32LittleEndian(value[56..], (uint)Tree.Level);
     }
@@ -61,14 +61,12 @@ internal sealed record RuntimeRecord(ulong Token, PortBlock Block, ReservationOw
             return null;
         }
 
-        var owner = new ReservationOwner(
-            HolderId.FromRecord(BinaryPrimitives.ReadInt64LittleEndian(value[32..])),
-            BinaryPrimitives.ReadUInt64LittleEndian(value[24..]),
-            pid,
-            BinaryPrimitives.ReadUInt32LittleEndian(value[40..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(value[44..]),
-            (flags & AdministratorFlag) != 0,
-            (flags & ExclusiveFlag) != 0);
+        uint uid = BinaryPrimitives.ReadUInt32LittleEndian(value[40..]);
+        uint gid = BinaryPrimitives.ReadUInt32LittleEndian(value[44..]);
+
+        // The groups are not recorded: whoever restores the record reads them again from the living process.
+        var process = new Principal(pid, BinaryPrimitives.ReadUInt64LittleEndian(value[24..]), uid, gid, [gid], (flags & AdministratorFlag) != 0);
+        var owner = new ReservationOwner(HolderId.FromRecord(BinaryPrimitives.ReadInt64LittleEndian(value[32..])), process, (flags & ExclusiveFlag) != 0);
         var tree = new ProcessTree(BinaryPrimitives.ReadUInt64LittleEndian(value[48..]), Int(value[56..]));
         return new RuntimeRecord(token, block, owner, tree);
     }
