@@ -9,16 +9,13 @@ namespace PortReserve.Daemon.Reservations;
 /// </summary>
 internal sealed class ReservationTable : IReservationView
 {
-    private readonly TokenIndex _tokens;
-    private readonly ProtocolSpace _tcp = new();
-    private readonly ProtocolSpace _udp = new();
+    private readonly PlacedReservations _placed;
     private readonly SystemExclusions _system = new();
-    private readonly RuntimeHolders _holders = new();
     private readonly PersistentUses _uses = new();
     private readonly UidQuotas _quotas;
     private readonly WildcardSearch _wildcard;
     private readonly IPortUsage _portUsage;
-    private readonly List<ReservationChange>? _changes;
+    private readonly ChangeJournal _journal;
     private readonly Func<int> _unprivilegedPortStart;
 
     /// <param name="wildcardRange">Where wildcard requests are served from.</param>
@@ -40,8 +37,8 @@ internal sealed class ReservationTable : IReservationView
         _quotas = new UidQuotas(quotas);
         _wildcard = new WildcardSearch(wildcardRange, _system);
         _portUsage = portUsage;
-        _tokens = new TokenIndex(tokenSource ?? new TokenSource().Next);
-        _changes = recordChanges ? [] : null;
+        _journal = new ChangeJournal(recordChanges);
+        _placed = new PlacedReservations(tokenSource ?? new TokenSource().Next, _quotas, _journal);
         _unprivilegedPortStart = unprivilegedPortStart ?? (() => 0);
     }
 
@@ -49,29 +46,11 @@ internal sealed class ReservationTable : IReservationView
 
     public QuotaPolicy Quotas => _quotas.Policy;
 
-    public IEnumerable<Reservation> Reservations => _tokens.Visible;
+    public IEnumerable<Reservation> Reservations => _placed.Visible;
 
     public IReadOnlyList<PortRange> SystemExclusions => _system.Ranges;
 
-    public ReservationCounts Counts
-    {
-        get
-        {
-            int runtimeTcp = 0, runtimeUdp = 0, persistentTcp = 0, persistentUdp = 0;
-            foreach (Reservation r in Reservations)
-            {
-                switch ((r.Kind, r.Block.Protocol))
-                {
-                    case (PortReservationKind.Runtime, PortReservationProtocol.Tcp): runtimeTcp++; break;
-                    case (PortReservationKind.Runtime, _): runtimeUdp++; break;
-                    case (_, PortReservationProtocol.Tcp): persistentTcp++; break;
-                    default: persistentUdp++; break;
-                }
-            }
-
-            return new ReservationCounts(runtimeTcp, runtimeUdp, persistentTcp, persistentUdp, _system.Ranges.Count);
-        }
-    }
+    public ReservationCounts Counts => _placed.Counts(_system.Ranges.Count);
 
     /// <summary>
     /// Places a runtime reservation, pending: exactly the requested block, or for a wildcard request (start 0) a free
@@ -83,7 +62,7 @@ internal sealed class ReservationTable : IReservationView
     {
         if (requested.Problem(wildcardAllowed: true) is { } problem)
         {
-            return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
+            return TableRefusals.Invalid(problem);
         }
 
         if (_quotas.Check(owner, 1, requested.Range.Count) is { } overQuota)
@@ -94,17 +73,17 @@ internal sealed class ReservationTable : IReservationView
         int lowest = owner.Principal.IsAdministrator ? 1 : _unprivilegedPortStart();
         if (!requested.IsWildcard && requested.Range.Start < lowest)
         {
-            return PrivilegedPorts(requested, lowest);
+            return TableRefusals.PrivilegedPorts(requested, lowest);
         }
 
         PortBlock block;
         bool chosen = requested.IsWildcard;
         if (chosen)
         {
-            int found = _wildcard.Find(requested.Protocol, Space(requested.Protocol).Occupied, requested.Range.Count, lowest);
+            int found = _wildcard.Find(requested.Protocol, _placed.Space(requested.Protocol).Occupied, requested.Range.Count, lowest);
             if (found < 0)
             {
-                return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"no free block of {requested.Range.Count} consecutive {Name(requested.Protocol)} port(s) in the wildcard range {WildcardRange}: release reservations, ask for fewer ports, or widen --wildcard-range");
+                return TableRefusals.NoFreeBlock(requested, WildcardRange);
             }
 
             block = requested with { Range = new PortRange(found, requested.Range.Count) };
@@ -118,7 +97,7 @@ internal sealed class ReservationTable : IReservationView
             block = requested;
         }
 
-        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true, chosen: chosen));
+        return _placed.Add(new Reservation(block, _placed.NewToken(), PortReservationKind.Runtime, owner, pending: true, chosen: chosen));
     }
 
     /// <summary>
@@ -128,16 +107,16 @@ internal sealed class ReservationTable : IReservationView
     /// </summary>
     public Refusable<Reservation> Confirm(Reservation placed)
     {
-        if (!_tokens.Contains(placed))
+        if (!_placed.Contains(placed))
         {
-            return new Refusal(PortReservationErrorKind.Aborted, $"{placed.Block} was released before it was granted: its holder went away");
+            return TableRefusals.ReleasedBeforeGranted(placed.Block);
         }
 
         int inUse = FirstInUse(placed);
         if (inUse >= 0)
         {
             Remove(placed);
-            return InUse(placed.Block.Protocol, inUse);
+            return TableRefusals.InUse(placed.Block.Protocol, inUse);
         }
 
         if (placed.Kind == PortReservationKind.Runtime)
@@ -156,7 +135,7 @@ internal sealed class ReservationTable : IReservationView
     {
         if (new PortBlock(PortReservationProtocol.Tcp, 0, count).Problem(wildcardAllowed: true) is { } problem)
         {
-            return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
+            return TableRefusals.Invalid(problem);
         }
 
         if (_quotas.Check(owner, 2, 2 * count) is { } overQuota)
@@ -164,22 +143,22 @@ internal sealed class ReservationTable : IReservationView
             return overQuota;
         }
 
-        int found = _wildcard.FindInBoth(_tcp.Occupied, _udp.Occupied, count, owner.Principal.IsAdministrator ? 1 : _unprivilegedPortStart());
+        int found = _wildcard.FindInBoth(_placed.Tcp.Occupied, _placed.Udp.Occupied, count, owner.Principal.IsAdministrator ? 1 : _unprivilegedPortStart());
         if (found < 0)
         {
-            return new Refusal(PortReservationErrorKind.NoBufferSpaceAvailable, $"no {count} consecutive port(s) free on both TCP and UDP in the wildcard range {WildcardRange}");
+            return TableRefusals.NoFreeBlockInBoth(count, WildcardRange);
         }
 
         var range = new PortRange(found, count);
-        Reservation tcp = Add(new Reservation(new PortBlock(PortReservationProtocol.Tcp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true, chosen: true));
-        Add(new Reservation(new PortBlock(PortReservationProtocol.Udp, range), _tokens.NewToken(), PortReservationKind.Runtime, owner, pending: true, chosen: true));
+        Reservation tcp = _placed.Add(new Reservation(new PortBlock(PortReservationProtocol.Tcp, range), _placed.NewToken(), PortReservationKind.Runtime, owner, pending: true, chosen: true));
+        _placed.Add(new Reservation(new PortBlock(PortReservationProtocol.Udp, range), _placed.NewToken(), PortReservationKind.Runtime, owner, pending: true, chosen: true));
         return tcp;
     }
 
     /// <summary>As <see cref="Confirm"/>, for the pair <see cref="AcquireBoth"/> placed (given its TCP half): both or neither.</summary>
     public Refusable<Reservation> ConfirmBoth(Reservation tcp)
     {
-        if (_udp.OwnerOf(tcp.Block.Range.Start) is not { } udp || udp.Owner != tcp.Owner)
+        if (_placed.Udp.OwnerOf(tcp.Block.Range.Start) is not { } udp || udp.Owner != tcp.Owner)
         {
             return Confirm(tcp);
         }
@@ -189,7 +168,7 @@ internal sealed class ReservationTable : IReservationView
         {
             Remove(udp);
             Remove(tcp);
-            return InUse(PortReservationProtocol.Udp, inUse);
+            return TableRefusals.InUse(PortReservationProtocol.Udp, inUse);
         }
 
         Refusable<Reservation> confirmed = Confirm(tcp);
@@ -208,19 +187,19 @@ internal sealed class ReservationTable : IReservationView
     /// <summary>Releases a runtime reservation on behalf of <paramref name="requester"/>, which must be the process that acquired it.</summary>
     public Refusable<Reservation> Release(ulong token, Principal requester)
     {
-        if (_tokens.Find(token) is not { } reservation)
+        if (_placed.Find(token) is not { } reservation)
         {
-            return UnknownToken(token);
+            return TableRefusals.UnknownToken(token);
         }
 
         if (reservation.Owner is not { } owner)
         {
-            return new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} names persistent reservation {reservation.Block}, which is not released but deleted (portreserve delete)");
+            return TableRefusals.PersistentIsDeleted(token, reservation.Block);
         }
 
         if (owner.Principal.ProcessId != requester.ProcessId)
         {
-            return NotOwner(token);
+            return TableRefusals.NotOwner(token);
         }
 
         Remove(reservation);
@@ -230,14 +209,14 @@ internal sealed class ReservationTable : IReservationView
     /// <summary>The runtime reservation <paramref name="token"/> names, when <paramref name="requester"/> is the process that acquired it.</summary>
     public Refusable<Reservation> FindHeld(ulong token, Principal requester)
     {
-        if (_tokens.Find(token) is not { } reservation)
+        if (_placed.Find(token) is not { } reservation)
         {
-            return new Refusal(PortReservationErrorKind.NotFound, $"token {token} does not name a live reservation: it was released, or its holder was gone when the daemon restarted");
+            return TableRefusals.NotLive(token);
         }
 
         return reservation.Owner is not { } owner
-            ? new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} names persistent reservation {reservation.Block}, which is not held but used (associate sockets with it)")
-            : owner.Principal.ProcessId != requester.ProcessId ? NotOwner(token) : reservation;
+            ? TableRefusals.PersistentIsUsed(token, reservation.Block)
+            : owner.Principal.ProcessId != requester.ProcessId ? TableRefusals.NotOwner(token) : reservation;
     }
 
     /// <summary>
@@ -247,31 +226,31 @@ internal sealed class ReservationTable : IReservationView
     /// </summary>
     public Refusable<Reservation> Authorize(ulong token, PortReservationProtocol? protocol, Principal requester, HolderId holderId)
     {
-        if (_tokens.Find(token) is not { } reservation)
+        if (_placed.Find(token) is not { } reservation)
         {
-            return UnknownToken(token);
+            return TableRefusals.UnknownToken(token);
         }
 
         if (!reservation.MayBeUsedBy(requester))
         {
             return reservation.Owner is null
-                ? new Refusal(PortReservationErrorKind.AccessDenied, $"uid {requester.Uid} may not use persistent reservation {reservation.Block}: only administrators and the users and groups allowed when it was created may (portreserve add --allow-user/--allow-group)")
-                : NotOwner(token);
+                ? TableRefusals.NotAConsumer(requester.Uid, reservation.Block)
+                : TableRefusals.NotOwner(token);
         }
 
         if (protocol is { } p && p != reservation.Block.Protocol)
         {
-            return new Refusal(PortReservationErrorKind.InvalidArgument, $"token {token} reserves {Name(reservation.Block.Protocol)} ports; the socket is {Name(p)}");
+            return TableRefusals.OtherProtocol(token, reservation.Block.Protocol, p);
         }
 
-        if (reservation.Owner is null && _changes is not null)
+        if (reservation.Owner is null && _journal.IsKept)
         {
             if (_uses.Grant(holderId, requester, reservation) is { } full)
             {
                 return full;
             }
 
-            _changes.Add(ReservationChange.UseGranted(reservation, holderId, requester.Pid));
+            _journal.Record(ReservationChange.UseGranted(reservation, holderId, requester.Pid));
         }
 
         return reservation;
@@ -280,14 +259,9 @@ internal sealed class ReservationTable : IReservationView
     /// <summary>Drops every runtime reservation of a holder that went away (its connection closed, its process exited).</summary>
     public IReadOnlyList<Reservation> ReleaseHolder(HolderId holderId)
     {
-        IReadOnlyList<Reservation> held = _holders.Take(holderId);
-        foreach (Reservation reservation in held)
-        {
-            Forget(reservation);
-        }
-
+        IReadOnlyList<Reservation> held = _placed.RemoveHeld(holderId);
         _uses.ReleaseHolder(holderId);
-        _changes?.Add(ReservationChange.HolderGone(holderId));
+        _journal.Record(ReservationChange.HolderGone(holderId));
         return held;
     }
 
@@ -295,7 +269,7 @@ internal sealed class ReservationTable : IReservationView
     /// Names the process tree (a cgroup) of a runtime holder whose process is <paramref name="pid"/>: its reservations,
     /// those it holds and those it acquires later, may then be bound by every process in that cgroup.
     /// </summary>
-    public void AssignProcessTree(HolderId holderId, int pid, ProcessTree tree) => _changes?.Add(ReservationChange.TreeAssigned(holderId, pid, tree));
+    public void AssignProcessTree(HolderId holderId, int pid, ProcessTree tree) => _journal.Record(ReservationChange.TreeAssigned(holderId, pid, tree));
 
     /// <summary>
     /// The process a holder speaks for exited while the holder lives on (a child kept its connection): the rights given
@@ -304,24 +278,17 @@ internal sealed class ReservationTable : IReservationView
     public void HolderProcessExited(HolderId holderId)
     {
         _uses.ReleaseHolder(holderId);
-        _changes?.Add(ReservationChange.ProcessExited(holderId));
+        _journal.Record(ReservationChange.ProcessExited(holderId));
     }
 
     /// <summary>True when changes wait for <see cref="TakeChanges"/>.</summary>
-    public bool HasChanges => _changes is { Count: > 0 };
+    public bool HasChanges => _journal.HasChanges;
 
     /// <summary>Moves the changes made since the last call into <paramref name="destination"/>, in order.</summary>
-    public void TakeChanges(List<ReservationChange> destination)
-    {
-        if (_changes is { Count: > 0 })
-        {
-            destination.AddRange(_changes);
-            _changes.Clear();
-        }
-    }
+    public void TakeChanges(List<ReservationChange> destination) => _journal.TakeChanges(destination);
 
     /// <summary>Drops every runtime reservation (shutdown).</summary>
-    public IReadOnlyList<Reservation> ReleaseAllRuntime() => [.. _holders.Holders.ToList().SelectMany(ReleaseHolder)];
+    public IReadOnlyList<Reservation> ReleaseAllRuntime() => [.. _placed.Holders.ToList().SelectMany(ReleaseHolder)];
 
     /// <summary>
     /// Places a persistent reservation of exactly <paramref name="block"/>, pending: its ports are taken at once, but it
@@ -332,10 +299,10 @@ internal sealed class ReservationTable : IReservationView
     {
         if (block.Problem(wildcardAllowed: false) is { } problem)
         {
-            return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
+            return TableRefusals.Invalid(problem);
         }
 
-        return CheckUnreserved(block) ?? (Refusable<Reservation>)Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true, source));
+        return CheckUnreserved(block) ?? (Refusable<Reservation>)_placed.Add(new Reservation(block, _placed.NewToken(), PortReservationKind.Persistent, owner: null, consumers, pending: true, source));
     }
 
     /// <summary>
@@ -348,7 +315,7 @@ internal sealed class ReservationTable : IReservationView
         declared.Redeclare(consumers, source);
         if (consumersChanged)
         {
-            _changes?.Add(ReservationChange.ConsumersChanged(declared));
+            _journal.Record(ReservationChange.ConsumersChanged(declared));
         }
 
         return consumersChanged;
@@ -363,13 +330,13 @@ internal sealed class ReservationTable : IReservationView
     /// </summary>
     public Reservation RestorePersistent(PortBlock block, PersistentConsumers consumers, string? source = null)
     {
-        int taken = block.Range.IsValid ? Space(block.Protocol).Occupied.FirstIn(block.Range) : -2;
+        int taken = block.Range.IsValid ? _placed.Space(block.Protocol).Occupied.FirstIn(block.Range) : -2;
         if (taken != -1)
         {
             throw new InvalidDataException($"stored persistent reservation {block} is invalid or overlaps another stored one");
         }
 
-        return Add(new Reservation(block, _tokens.NewToken(), PortReservationKind.Persistent, owner: null, consumers, source: source));
+        return _placed.Add(new Reservation(block, _placed.NewToken(), PortReservationKind.Persistent, owner: null, consumers, source: source));
     }
 
     /// <summary>
@@ -379,12 +346,12 @@ internal sealed class ReservationTable : IReservationView
     /// </summary>
     public Reservation? RestoreRuntime(PortBlock block, ulong token, ReservationOwner owner)
     {
-        if (token == 0 || _tokens.IsTaken(token) || block.Problem(wildcardAllowed: false) is not null || Space(block.Protocol).Occupied.FirstIn(block.Range) != -1)
+        if (token == 0 || _placed.IsTaken(token) || block.Problem(wildcardAllowed: false) is not null || _placed.Space(block.Protocol).Occupied.FirstIn(block.Range) != -1)
         {
             return null;
         }
 
-        return Add(new Reservation(block, token, PortReservationKind.Runtime, owner));
+        return _placed.Add(new Reservation(block, token, PortReservationKind.Runtime, owner));
     }
 
     /// <summary>The visible persistent reservation whose block is exactly <paramref name="block"/> (Windows lookup semantics).</summary>
@@ -392,13 +359,13 @@ internal sealed class ReservationTable : IReservationView
     {
         if (block.Problem(wildcardAllowed: false) is { } problem)
         {
-            return new Refusal(PortReservationErrorKind.InvalidArgument, problem);
+            return TableRefusals.Invalid(problem);
         }
 
-        Reservation? holder = Space(block.Protocol).OwnerOf(block.Range.Start);
+        Reservation? holder = _placed.Space(block.Protocol).OwnerOf(block.Range.Start);
         return holder is { Kind: PortReservationKind.Persistent, IsPending: false } && holder.Block == block
             ? holder
-            : new Refusal(PortReservationErrorKind.NotFound, $"no persistent {Name(block.Protocol)} reservation is exactly {block.Range} (lookup and delete take the start and count used at creation; portreserve show lists them)");
+            : TableRefusals.NoPersistentExactly(block);
     }
 
     /// <summary>
@@ -407,55 +374,40 @@ internal sealed class ReservationTable : IReservationView
     /// </summary>
     public void Remove(Reservation reservation)
     {
-        if (!_tokens.Contains(reservation))
+        if (!_placed.Contains(reservation))
         {
             return;
         }
 
-        if (reservation.Owner is { } owner)
-        {
-            _holders.Remove(reservation, owner);
-        }
-        else
+        if (reservation.Owner is null)
         {
             _uses.ReservationRemoved(reservation.Token);
         }
 
-        Forget(reservation);
+        _placed.Remove(reservation);
     }
 
     /// <summary>Adds ports found in the kernel list that the daemon did not put there.</summary>
     public void AddSystemExclusions(PortSet ports) => _system.Add(ports);
 
-    public int LargestFreeWildcardBlock(PortReservationProtocol protocol) => _wildcard.LargestFreeBlock(Space(protocol).Occupied);
+    public int LargestFreeWildcardBlock(PortReservationProtocol protocol) => _wildcard.LargestFreeBlock(_placed.Space(protocol).Occupied);
 
     public void CopyKernelPorts(PortSet all, PortSet reserved)
     {
-        reserved.CopyFrom(_tcp.Occupied);
-        reserved.UnionWith(_udp.Occupied);
+        reserved.CopyFrom(_placed.Tcp.Occupied);
+        reserved.UnionWith(_placed.Udp.Occupied);
         all.CopyFrom(reserved);
         all.UnionWith(_system.Ports);
     }
 
-    private static string Name(PortReservationProtocol protocol) => protocol == PortReservationProtocol.Tcp ? "TCP" : "UDP";
-
-    private static Refusal PrivilegedPorts(PortBlock requested, int unprivilegedStart)
-        => new(PortReservationErrorKind.AccessDenied, $"{requested} includes {Name(requested.Protocol)} ports below {unprivilegedStart} (net.ipv4.ip_unprivileged_port_start), which only an administrator may reserve, as binding them needs CAP_NET_BIND_SERVICE; ask one for a persistent reservation allowed to you (portreserve add --allow-user), or reserve ports from {unprivilegedStart} up");
-
-    private static Refusal UnknownToken(ulong token)
-        => new(PortReservationErrorKind.InvalidArgument, $"token {token} does not name a live reservation");
-
-    private static Refusal NotOwner(ulong token)
-        => new(PortReservationErrorKind.AccessDenied, $"token {token} belongs to another process; only the process that acquired a runtime reservation may use or release it");
-
     /// <summary>Refuses a specific block that overlaps a placed reservation or a system exclusion; whether its ports are in use is for <see cref="Confirm"/>.</summary>
     private Refusal? CheckUnreserved(PortBlock block)
     {
-        ProtocolSpace space = Space(block.Protocol);
+        ProtocolSpace space = _placed.Space(block.Protocol);
         int taken = space.Occupied.FirstIn(block.Range);
         if (taken >= 0)
         {
-            return new Refusal(PortReservationErrorKind.AddressAlreadyInUse, $"{block} overlaps {space.OwnerOf(taken)?.Describe()}");
+            return TableRefusals.Overlaps(block, space.OwnerOf(taken));
         }
 
         return _system.CheckFree(block);
@@ -477,35 +429,4 @@ internal sealed class ReservationTable : IReservationView
 
         return first;
     }
-
-    private static Refusal InUse(PortReservationProtocol protocol, int port)
-        => new(PortReservationErrorKind.AddressAlreadyInUse, $"{Name(protocol)} port {port} is in use: a socket in this network namespace has it bound");
-
-    private Reservation Add(Reservation reservation)
-    {
-        _changes?.Add(ReservationChange.Added(reservation));
-        _tokens.Add(reservation);
-        Space(reservation.Block.Protocol).Add(reservation);
-        if (reservation.Owner is { } owner)
-        {
-            _holders.Add(reservation, owner);
-            _quotas.Add(owner, reservation.Block.Range.Count);
-        }
-
-        return reservation;
-    }
-
-    /// <summary>Takes a reservation out of the token index, its port space and its owner's quota (its holder is already done with).</summary>
-    private void Forget(Reservation reservation)
-    {
-        _changes?.Add(ReservationChange.Removed(reservation));
-        _tokens.Remove(reservation);
-        Space(reservation.Block.Protocol).Remove(reservation);
-        if (reservation.Owner is { } owner)
-        {
-            _quotas.Remove(owner, reservation.Block.Range.Count);
-        }
-    }
-
-    private ProtocolSpace Space(PortReservationProtocol protocol) => protocol == PortReservationProtocol.Tcp ? _tcp : _udp;
 }
