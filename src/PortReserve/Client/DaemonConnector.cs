@@ -39,7 +39,10 @@ internal static class DaemonConnector
                     cancellationToken.ThrowIfCancellationRequested();
                     // The socket stays blocking for the reader thread, and no asynchronous call is ever made on it (that would
                     // make it non-blocking for good). A connect waits only while the daemon's backlog is full, and the send
-                    // timeout bounds that wait: it then fails with EAGAIN, and is retried below.
+                    // timeout bounds that wait: it then fails with EAGAIN, and is retried below. A Unix socket gives nothing
+                    // better to wait on: a non-blocking connect to a full backlog fails with EAGAIN at once, and poll(2)
+                    // reports the refused socket ready (POLLOUT | POLLHUP) before the backlog has room. The blocking connect
+                    // waits in the kernel for the daemon's next accept.
                     socket.SendTimeout = BusyWaitMilliseconds;
                     socket.Connect(new UnixDomainSocketEndPoint(path));
                     socket.SendTimeout = 0;
