@@ -28,7 +28,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     private readonly RequestHandlers _handlers;
     private readonly ReservationOwner _owner;
     private readonly PeerProcessWatch _peerProcess;
-    private Queue<byte[]>? _unsent;
+    private readonly ReplyQueue _replies;
     private List<HolderId>? _adopted;
     private int _slot = -1;
     private int _offloaded;
@@ -46,6 +46,16 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
         _services = services;
         _handlers = services.Handlers;
         _owner = new ReservationOwner(HolderId.Connection(id), peer);
+        _replies = new ReplyQueue(
+            socket.SafeHandle,
+            waitForRoom: () => _services.Loop.Change(_slot, _socket.SafeHandle, WaitingForRoom),
+            roomAgain: () => _services.Loop.Change(_slot, _socket.SafeHandle, Reading),
+            broken: errno =>
+            {
+                // The client went away before its reply: nothing to tell it, and its reservations go with the connection.
+                DaemonLog.ConnectionError(_services.Logger, Id, Libc.Describe(errno));
+                Close();
+            });
         _peerProcess = new PeerProcessWatch(services.Loop, pidfd, peer.Pid, () => _handlers.Runtime.HolderProcessExited(_owner));
     }
 
@@ -77,10 +87,10 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
             return;
         }
 
-        if (_unsent is not null)
+        if (_replies.IsWaiting)
         {
             // Waiting for room: only the peer's end (HUP, ERR) or room can be reported.
-            SendUnsent();
+            _replies.OnRoom();
             return;
         }
 
@@ -107,7 +117,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
         }
 
         _state = State.Closing;
-        _unsent = null;
+        _replies.Clear();
         _peerProcess.Unwatch();
         if (_slot >= 0)
         {
@@ -123,7 +133,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
     private void ReceiveFrames()
     {
         byte[] buffer = _services.ReceiveBuffer;
-        for (int i = 0; i < FramesPerTurn && _state == State.Open && _unsent is null; i++)
+        for (int i = 0; i < FramesPerTurn && _state == State.Open && !_replies.IsWaiting; i++)
         {
             // One byte more than the limit detects an oversized (truncated) frame.
             int received = (int)Libc.Receive(_socket.SafeHandle, buffer.AsSpan(0, FrameHeader.MaxRequestSize + 1), Libc.MSG_DONTWAIT);
@@ -343,66 +353,7 @@ internal sealed class ClientConnection : EventLoop.IReadyHandler
             return;
         }
 
-        ReadOnlySpan<byte> frame = _services.SendBuffer.AsSpan(0, length);
-        if (_unsent is null && TrySend(frame))
-        {
-            return;
-        }
-
-        if (_state != State.Open)
-        {
-            return;
-        }
-
-        if (_unsent is null)
-        {
-            _unsent = new Queue<byte[]>();
-            _services.Loop.Change(_slot, _socket.SafeHandle, WaitingForRoom);
-        }
-
-        _unsent.Enqueue(frame.ToArray());
-    }
-
-    private void SendUnsent()
-    {
-        while (_unsent is { } unsent && unsent.TryPeek(out byte[]? frame))
-        {
-            if (!TrySend(frame))
-            {
-                return;
-            }
-
-            unsent.Dequeue();
-        }
-
-        if (_state == State.Open)
-        {
-            _unsent = null;
-            _services.Loop.Change(_slot, _socket.SafeHandle, Reading);
-        }
-    }
-
-    /// <summary>True when sent; false when there is no room (or the connection broke, and is closed).</summary>
-    private bool TrySend(ReadOnlySpan<byte> frame)
-    {
-        while (Libc.Send(_socket.SafeHandle, frame, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL) < 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == Libc.EAGAIN)
-            {
-                return false;
-            }
-
-            if (errno != Libc.EINTR)
-            {
-                // The client went away before its reply: nothing to tell it, and its reservations go with the connection.
-                DaemonLog.ConnectionError(_services.Logger, Id, Libc.Describe(errno));
-                Close();
-                return false;
-            }
-        }
-
-        return true;
+        _replies.Send(_services.SendBuffer.AsSpan(0, length));
     }
 
     private void Violation(string reason)
