@@ -158,7 +158,7 @@ internal sealed class ReservationTable : IReservationView
     /// <summary>As <see cref="Confirm"/>, for the pair <see cref="AcquireBoth"/> placed (given its TCP half): both or neither.</summary>
     public Refusable<Reservation> ConfirmBoth(Reservation tcp)
     {
-        if (_placed.Udp.OwnerOf(tcp.Block.Range.Start) is not { } udp || udp.Owner != tcp.Owner)
+        if (_placed.Udp.OwnerOf(tcp.Block.Range.Start) is not { } udp || udp.Owner?.HolderId != tcp.Owner?.HolderId)
         {
             return Confirm(tcp);
         }

@@ -36,15 +36,24 @@ internal static class PeerCredentials
         uint gid = BinaryPrimitives.ReadUInt32LittleEndian(ucred[8..]);
         uint[] supplementary = ReadGroups(socket);
 
-        // Last, so that nothing after it can throw and lose the descriptor.
         pidfd = Interop.Libc.PeerPidfd(socket.SafeHandle);
-        if (pidfd is not null && RealIds(pidfd, pid) is { } real)
+        try
         {
-            (uid, gid) = real;
-        }
+            if (pidfd is not null && RealIds(pidfd, pid) is { } real)
+            {
+                (uid, gid) = real;
+            }
 
-        uint[] groups = [gid, .. supplementary];
-        return new Principal(pid, Processes.ProcessIdentity.Of(pidfd), uid, gid, groups, access.IsAdministrator(uid, groups));
+            uint[] groups = [gid, .. supplementary];
+            return new Principal(pid, Processes.ProcessIdentity.Of(pidfd), uid, gid, groups, access.IsAdministrator(uid, groups));
+        }
+        catch
+        {
+            // Whatever failed, the caller gets no descriptor to close.
+            pidfd?.Dispose();
+            pidfd = null;
+            throw;
+        }
     }
 
     /// <summary>

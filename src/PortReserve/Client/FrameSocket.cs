@@ -12,6 +12,9 @@ namespace PortReserve.Client;
 /// </summary>
 internal sealed class FrameSocket(Socket socket)
 {
+    /// <summary>The longest one timed wait may be (a timer's limit is about 49 days).</summary>
+    private static readonly TimeSpan s_longestWait = TimeSpan.FromDays(1);
+
     private readonly Lock _gate = new();
     private Task? _room;
 
@@ -31,11 +34,14 @@ internal sealed class FrameSocket(Socket socket)
             TimeSpan wait = Timeout.InfiniteTimeSpan;
             if (giveUpAfter is { } limit)
             {
-                wait = limit - TimeSpan.FromMilliseconds(Environment.TickCount64 - started);
-                if (wait <= TimeSpan.Zero)
+                TimeSpan left = limit - TimeSpan.FromMilliseconds(Environment.TickCount64 - started);
+                if (left <= TimeSpan.Zero)
                 {
                     throw notAnswering();
                 }
+
+                // A limit longer than a timer takes is waited for in turns, the deadline checked after each.
+                wait = left < s_longestWait ? left : s_longestWait;
             }
 
             try
@@ -44,7 +50,7 @@ internal sealed class FrameSocket(Socket socket)
             }
             catch (TimeoutException)
             {
-                throw notAnswering();
+                // The turn ended without room: the loop sends again, and gives up once the deadline has passed.
             }
         }
     }

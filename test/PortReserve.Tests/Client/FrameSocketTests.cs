@@ -28,13 +28,17 @@ public sealed class FrameSocketTests : IDisposable
         _client = new FrameSocket(client);
     }
 
-    [Fact]
-    public async Task AFullQueue_HoldsTheSend_UntilTheDaemonReads_ThenItGoesOutWhole()
+    /// <param name="limitDays">How long the caller waits at most: 0 for ever; 100 days, longer than one timer can run.</param>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(100)]
+    public async Task AFullQueue_HoldsTheSend_UntilTheDaemonReads_ThenItGoesOutWhole(int limitDays)
     {
         int queued = Fill();
         byte[] last = [.. Enumerable.Repeat((byte)7, 300)];
+        TimeSpan? limit = limitDays == 0 ? null : TimeSpan.FromDays(limitDays);
 
-        Task send = _client.SendAsync(last, giveUpAfter: null, () => new TimeoutException(), TestContext.Current.CancellationToken).AsTask();
+        Task send = _client.SendAsync(last, limit, () => new TimeoutException(), TestContext.Current.CancellationToken).AsTask();
         await Task.WhenAny(send, Task.Delay(200, TestContext.Current.CancellationToken));
         bool heldWhileFull = !send.IsCompleted;
         var buffer = new byte[4096];
