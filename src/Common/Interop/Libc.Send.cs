@@ -17,6 +17,24 @@ internal static partial class Libc
         }
     }
 
+    /// <summary>
+    /// Sends <paramref name="message"/> without waiting and without SIGPIPE, retrying an interrupted call: 0 once it is
+    /// sent, EAGAIN when the peer's queue has no room for it now, or the errno of the failure.
+    /// </summary>
+    public static int SendNoWait(SafeHandle socket, ReadOnlySpan<byte> message)
+    {
+        while (Send(socket, message, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != EINTR)
+            {
+                return errno;
+            }
+        }
+
+        return 0;
+    }
+
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     private static unsafe partial nint Send(SafeHandle socket, byte* buffer, nuint length, int flags);
 }

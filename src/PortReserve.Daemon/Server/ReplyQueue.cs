@@ -63,23 +63,17 @@ internal sealed class ReplyQueue(SafeHandle socket, Action waitForRoom, Action r
     /// <summary>True when sent; false when there is no room (or the connection broke).</summary>
     private bool TrySend(ReadOnlySpan<byte> frame)
     {
-        while (Libc.Send(socket, frame, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL) < 0)
+        switch (Libc.SendNoWait(socket, frame))
         {
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == Libc.EAGAIN)
-            {
+            case 0:
+                return true;
+            case Libc.EAGAIN:
                 return false;
-            }
-
-            if (errno != Libc.EINTR)
-            {
+            case int errno:
                 _broken = true;
                 _unsent = null;
                 broken(errno);
                 return false;
-            }
         }
-
-        return true;
     }
 }

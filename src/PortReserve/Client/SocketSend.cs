@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using PortReserve.Interop;
 
 namespace PortReserve.Client;
@@ -11,30 +10,13 @@ namespace PortReserve.Client;
 /// </summary>
 internal static class SocketSend
 {
-
     /// <summary>Sends <paramref name="message"/> whole; false when the peer's queue is full; a SocketException on any other failure.</summary>
-    public static bool TrySend(Socket socket, ReadOnlySpan<byte> message)
+    public static bool TrySend(Socket socket, ReadOnlySpan<byte> message) => Libc.SendNoWait(socket.SafeHandle, message) switch
     {
-        while (true)
-        {
-            nint sent = Libc.Send(socket.SafeHandle, message, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
-            if (sent >= 0)
-            {
-                return true;
-            }
-
-            int error = Marshal.GetLastPInvokeError();
-            if (error == Libc.EAGAIN)
-            {
-                return false;
-            }
-
-            if (error != Libc.EINTR)
-            {
-                throw new SocketException(ToSocketError(error));
-            }
-        }
-    }
+        0 => true,
+        Libc.EAGAIN => false,
+        int errno => throw new SocketException(ToSocketError(errno)),
+    };
 
     private static int ToSocketError(int errno) => (int)(errno switch
     {
