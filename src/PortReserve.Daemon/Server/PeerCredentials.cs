@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using System.Net.Sockets;
 using Microsoft.Win32.SafeHandles;
 using PortReserve.Daemon.Reservations;
@@ -67,24 +66,7 @@ internal static class PeerCredentials
             return fromPidfd;
         }
 
-        uint? uid = null, gid = null;
-        try
-        {
-            foreach (string line in File.ReadLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status"))
-            {
-                uid ??= line.StartsWith("Uid:", StringComparison.Ordinal) ? FirstId(line) : null;
-                gid ??= line.StartsWith("Gid:", StringComparison.Ordinal) ? FirstId(line) : null;
-            }
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-
-        return uid is { } u && gid is { } g && Interop.Libc.PidfdIsAlive(pidfd) ? (u, g) : null;
-
-        static uint? FirstId(string line)
-            => line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is [_, var real, ..] && uint.TryParse(real, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : null;
+        return Processes.ProcessStatus.ReadIds(pid) is ({ } uid, { } gid, _) && Interop.Libc.PidfdIsAlive(pidfd) ? (uid, gid) : null;
     }
 
     private static uint[] ReadGroups(Socket socket)

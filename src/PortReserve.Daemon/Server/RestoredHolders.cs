@@ -198,21 +198,12 @@ internal sealed class RestoredHolders : IDisposable
     /// <summary>The process's real gid and supplementary groups (<c>/proc/PID/status</c>); none when it cannot be read.</summary>
     private static uint[] GroupsOf(int pid)
     {
-        try
-        {
-            // "Gid:" lists the real, effective, saved and file system gids (the real one counts), "Groups:" the supplementary ones.
-            IEnumerable<string> fields = File.ReadLines($"/proc/{pid}/status").SelectMany(line =>
-                line.StartsWith("Gid:", StringComparison.Ordinal) ? Fields(line).Take(1)
-                : line.StartsWith("Groups:", StringComparison.Ordinal) ? Fields(line)
-                : []);
-            return [.. fields.Select(field => uint.TryParse(field, System.Globalization.CultureInfo.InvariantCulture, out uint gid) ? gid : uint.MaxValue).Where(gid => gid != uint.MaxValue)];
-        }
-        catch (IOException)
+        if (Processes.ProcessStatus.ReadIds(pid) is not (_, var gid, var groups))
         {
             return [];
         }
 
-        static string[] Fields(string line) => line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+        return gid is { } real ? [real, .. groups] : groups;
     }
 
     private void ReleaseUnattached(RuntimeReservations runtime)
