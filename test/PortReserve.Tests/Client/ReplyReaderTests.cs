@@ -20,12 +20,8 @@ public sealed class ReplyReaderTests
         var kept = new TaskCompletionSource<(string? Name, int Id)>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         // The first reply finds no other caller waiting, so the code after its await runs on the reader, and keeps it.
-        Task first = Task.Run(async () =>
-        {
-            await using PortReservation reservation = await client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken);
-            kept.SetResult((Thread.CurrentThread.Name, Environment.CurrentManagedThreadId));
-            release.Wait(s_timeout, TestContext.Current.CancellationToken);
-        }, TestContext.Current.CancellationToken);
+        // That code is waiting before the reply is sent: the acquire is still unanswered when KeepTheThreadAsync awaits it.
+        Task first = KeepTheThreadAsync(client.AcquireAsync(PortReservationProtocol.Tcp, 0, 1, TestContext.Current.CancellationToken), kept, release);
         await Answer(daemon, token: 1);
         (string? keptName, int keptThread) = await kept.Task.WaitAsync(s_timeout, TestContext.Current.CancellationToken);
 
@@ -49,6 +45,13 @@ public sealed class ReplyReaderTests
         Assert.Equal((2UL, 3UL), (secondReservation.Token, thirdReservation.Token));
         Assert.NotEqual(keptThread, secondThread);
         Assert.NotEqual(keptThread, thirdThread);
+    }
+
+    private static async Task KeepTheThreadAsync(ValueTask<PortReservation> acquiring, TaskCompletionSource<(string? Name, int Id)> kept, ManualResetEventSlim release)
+    {
+        await using PortReservation reservation = await acquiring.ConfigureAwait(false);
+        kept.SetResult((Thread.CurrentThread.Name, Environment.CurrentManagedThreadId));
+        release.Wait(s_timeout, TestContext.Current.CancellationToken);
     }
 
     private static async Task<(PortReservation Reservation, int Thread)> AcquireNotingTheThreadAsync(PortReservationClient client)
